@@ -1,0 +1,135 @@
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Core } from '../../core/core.js';
+import { RigCode, RigError, success } from './envelope.js';
+import { toRigError } from './errors.js';
+import { accountRoutes } from './routes/accounts.js';
+import { agentRoutes } from './routes/agents.js';
+import { streamRoutes } from './routes/streams.js';
+import { responses } from './schemas.js';
+import { RigTokens, type UserClaims } from './tokens.js';
+
+export interface RigOptions {
+  core: Core;
+  tokens: RigTokens;
+  bodyLimit: number;
+}
+
+/** What every rig route handler is given. */
+export interface RigContext {
+  core: Core;
+  tokens: RigTokens;
+  /** The caller of a route that needs a user: from `Authorization: Bearer <jwt>`, or a 1003 error. */
+  authenticate(request: FastifyRequest): Promise<UserClaims>;
+}
+
+/** Paths of the rig API that carry a secret, redacted from logs. */
+export const RIG_SECRET_PATHS = [/(\/agents\/config\/)[^/?#]+/];
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+function carriesBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** A route path as a pattern that also matches the path with or without its trailing slash. */
+function routePattern(url: string): RegExp {
+  const body = url
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${body}/?$`);
+}
+
+/**
+ * The rig HTTP API v1 as a Fastify plugin, mounted at its prefix. It owns rig's whole dialect:
+ * the envelopes, the exact `application/json` rule, JWT auth, 404/405 as codes 1000/1001, CORS.
+ */
+export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInstance, options: RigOptions) => {
+  const { core, tokens } = options;
+  const routes: { method: string; url: string; pattern: RegExp }[] = [];
+
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD' || method === 'OPTIONS') continue;
+      routes.push({ method, url: route.url, pattern: routePattern(route.url) });
+    }
+  });
+
+  // rig's dashboard is a browser app on another origin.
+  await app.register(cors, {
+    origin: '*',
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+  });
+
+  // rig requires exactly `application/json` on POST/PUT/PATCH, but lets a POST with no body
+  // through without one: the rig dashboard's HTTP client drops the header when it sends no data.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404 || !BODY_METHODS.has(request.method)) return;
+    const type = request.headers['content-type'];
+    if (type === undefined ? carriesBody(request) : type.trim().toLowerCase() !== 'application/json') {
+      throw new RigError(RigCode.ContentType);
+    }
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, text, done) => {
+    const body = String(text);
+    if (body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch {
+      done(new RigError(RigCode.InvalidInput, 'Malformed JSON body'), undefined);
+    }
+  });
+
+  // No body at all reads as an empty object, so each absent field is reported as missing (1004).
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined) request.body = {};
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const answer = toRigError(err);
+    if (answer.status >= 500) request.log.error({ err }, 'rig request failed');
+    return reply.status(answer.status).send(answer.body());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      const answer = new RigError(RigCode.MethodNotAllowed);
+      return reply.status(answer.status).header('allow', allowed.join(', ')).send(answer.body());
+    }
+    const answer = new RigError(RigCode.NotFound);
+    return reply.status(answer.status).send(answer.body());
+  });
+
+  const context: RigContext = {
+    core,
+    tokens,
+    async authenticate(request) {
+      const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
+      if (!match) {
+        throw new RigError(RigCode.InvalidCredentials, 'Invalid Authorization header. Authorization header needs Bearer token');
+      }
+      const claims = await tokens.verifyUserToken(match[1]!);
+      // A token outlives nothing: an account removed since it was issued is refused.
+      if (!claims || !(await core.accounts.get(claims.accountId))) throw new RigError(RigCode.InvalidCredentials);
+      return claims;
+    },
+  };
+
+  app.get('/', { schema: { response: responses.routes } }, async () =>
+    success(
+      'rig HTTP API v1',
+      routes.map((r) => `${r.method} ${r.url}`),
+    ),
+  );
+  await app.register(accountRoutes, { prefix: '/accounts', rig: context });
+  await app.register(streamRoutes, { prefix: '/streams', rig: context });
+  await app.register(agentRoutes, { prefix: '/agents', rig: context });
+};

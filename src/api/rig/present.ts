@@ -1,0 +1,38 @@
+import type { Destination } from '../../core/destinations.js';
+import type { Stream, StreamWithDestinations } from '../../core/streams.js';
+
+/** rig's JSON shapes of the core's streams and destinations, field order as rig's documents show it. */
+export interface RigDestination {
+  id: number;
+  service: string;
+  streamKey: string;
+  rtmpUrl: string;
+  isActive: boolean;
+}
+
+export interface RigStream {
+  id: string;
+  streamKey: string;
+  destinations: RigDestination[] | null;
+  /** Edge provisioning was never built in rig; the field is always null. */
+  provisionStatus: null;
+  isStreaming: boolean;
+  isActive: boolean;
+}
+
+export function rigDestination(d: Destination): RigDestination {
+  return { id: d.number, service: d.service, streamKey: d.streamKey, rtmpUrl: d.rtmpUrl, isActive: d.enabled };
+}
+
+/** Create and list show `destinations: null`, as rig did. */
+export function rigStream(s: Stream): RigStream {
+  return { id: s.id, streamKey: s.key, destinations: null, provisionStatus: null, isStreaming: s.isLive, isActive: s.enabled };
+}
+
+/**
+ * Stream detail lists the destinations, and an empty list rather than null: the rig
+ * dashboard iterates over this field with `for…of`, which throws on null.
+ */
+export function rigStreamDetail(s: StreamWithDestinations): RigStream {
+  return { ...rigStream(s), destinations: s.destinations.map(rigDestination) };
+}

@@ -1,0 +1,80 @@
+/**
+ * JSON schemas of rig's request bodies and success responses. Bodies are checked for
+ * presence and type here; the domain's own rules (lengths, services) are checked in core/.
+ * Response schemas also make serialization fast and keep fields in rig's order.
+ */
+const nonEmptyString = { type: 'string', minLength: 1 } as const;
+
+function body(...fields: string[]) {
+  return {
+    type: 'object',
+    required: fields,
+    properties: Object.fromEntries(fields.map((f) => [f, nonEmptyString])),
+  } as const;
+}
+
+export const bodies = {
+  createAccount: body('username', 'password', 'email'),
+  authLocal: body('username', 'password'),
+  changePassword: body('oldPassword', 'newPassword'),
+  invite: body('email'),
+  verifyInvite: body('email', 'inviteToken'),
+  addDestination: body('service', 'streamKey'),
+};
+
+const destination = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    service: { type: 'string' },
+    streamKey: { type: 'string' },
+    rtmpUrl: { type: 'string' },
+    isActive: { type: 'boolean' },
+  },
+  required: ['id', 'service', 'streamKey', 'rtmpUrl', 'isActive'],
+} as const;
+
+const stream = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    streamKey: { type: 'string' },
+    destinations: { anyOf: [{ type: 'array', items: destination }, { type: 'null' }] },
+    provisionStatus: { type: 'null' },
+    isStreaming: { type: 'boolean' },
+    isActive: { type: 'boolean' },
+  },
+  required: ['id', 'streamKey', 'destinations', 'provisionStatus', 'isStreaming', 'isActive'],
+} as const;
+
+function envelope(payload: object) {
+  return {
+    200: {
+      type: 'object',
+      properties: { message: { type: 'string' }, payload },
+      required: ['message', 'payload'],
+    },
+  } as const;
+}
+
+function stringsObject(...fields: string[]) {
+  return {
+    type: 'object',
+    properties: Object.fromEntries(fields.map((f) => [f, { type: 'string' }])),
+    required: fields,
+  } as const;
+}
+
+export const responses = {
+  routes: envelope({ type: 'array', items: { type: 'string' } }),
+  account: envelope(stringsObject('userID', 'username', 'email')),
+  auth: envelope(stringsObject('username', 'token')),
+  password: envelope(stringsObject('username')),
+  invite: envelope(stringsObject('email', 'token')),
+  inviteVerified: envelope(stringsObject('email')),
+  stream: envelope(stream),
+  streams: envelope({ type: 'array', items: stream }),
+  destination: envelope(destination),
+  destinations: envelope({ type: 'array', items: destination }),
+  newKey: envelope(stringsObject('key', 'streamID')),
+};

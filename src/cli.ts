@@ -1,0 +1,183 @@
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeDatabase, extractSettingFlags, loadConfig, SETTINGS, type Config } from './config.js';
+import { Core } from './core/core.js';
+import { DomainError, ValidationError, ConflictError } from './core/errors.js';
+import { MemoryBus } from './bus/memory.js';
+import type { DomainEvent } from './core/events.js';
+import { startServer } from './server.js';
+import { Store } from './store/store.js';
+
+/** A failure the user can act on: printed as one line, with an exit status. */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+const USAGE = `Usage: streamdelta <command> [options]
+
+Commands:
+  serve                                   run the server (HTTP API; media plane to come)
+  migrate [--json]                        apply database migrations and exit
+  user create --username U --password P [--email E] [--json]
+                                          create an account
+  user list [--json]                      list accounts
+  help                                    show this text
+
+Settings (each also read from its environment variable):
+${Object.values(SETTINGS)
+  .map((s) => `  ${`${s.flag} VALUE`.padEnd(28)} ${s.env.padEnd(28)} ${s.meaning}`)
+  .join('\n')}
+`;
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Runs `work` on the configured database, migrated, and closes it after. */
+async function withCore<T>(config: Config, work: (core: Core, store: Store) => Promise<T>): Promise<T> {
+  const store = Store.open(config.database);
+  try {
+    await store.migrate();
+    const core = new Core(
+      { store, bus: new MemoryBus<DomainEvent>(), now: () => new Date().toISOString(), onBackgroundError: () => {} },
+      { ingestServers: config.ingestServers },
+    );
+    return await work(core, store);
+  } finally {
+    await store.close();
+  }
+}
+
+function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\n\n${USAGE}`, 2);
+  }
+}
+
+async function serve(config: Config, args: string[]): Promise<void> {
+  options(args, {});
+  const server = await startServer(config);
+  print(`streamdelta listening on ${server.httpUrl} (public URL ${config.publicUrl}, database ${describeDatabase(config.database)})`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      print(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    print(`${signal}: finishing in-flight requests and shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`streamdelta: error while shutting down: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function migrate(config: Config, args: string[]): Promise<void> {
+  const { json } = options(args, { json: { type: 'boolean' } });
+  const store = Store.open(config.database);
+  try {
+    const { applied } = await store.migrate();
+    if (json) printJson({ applied });
+    else print(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
+  } finally {
+    await store.close();
+  }
+}
+
+async function user(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub === 'create') {
+    const o = options(rest, {
+      username: { type: 'string' },
+      password: { type: 'string' },
+      email: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (o.username === undefined || o.password === undefined) throw new CliError('user create needs --username and --password', 2);
+    const account = await withCore(config, (core) =>
+      core.accounts.create({ username: o.username!, password: o.password!, email: o.email ?? null }),
+    );
+    if (o.json) printJson({ id: account.id, username: account.username, email: account.email, createdAt: account.createdAt });
+    else print(`created user ${account.username} (${account.id})`);
+    return;
+  }
+  if (sub === 'list') {
+    const o = options(rest, { json: { type: 'boolean' } });
+    const accounts = await withCore(config, (core) => core.accounts.list());
+    if (o.json) {
+      printJson({ users: accounts.map((a) => ({ id: a.id, username: a.username, email: a.email, createdAt: a.createdAt })) });
+    } else if (accounts.length === 0) {
+      print('no users');
+    } else {
+      for (const a of accounts) print(`${a.id}  ${a.username.padEnd(24)} ${a.email ?? '-'}  ${a.createdAt}`);
+    }
+    return;
+  }
+  throw new CliError(`unknown user command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`, 2);
+}
+
+function describeDomainError(err: DomainError): string {
+  const fields = err instanceof ValidationError || err instanceof ConflictError ? err.fields : {};
+  const detail = Object.entries(fields).map(([field, problem]) => `${field} ${problem}`);
+  return detail.length ? `${err.message}: ${detail.join('; ')}` : err.message;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    const { settings, rest } = extractSettingFlags(argv);
+    const [command, ...args] = rest;
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      process.stdout.write(USAGE);
+      return;
+    }
+    if (command === '--version' || command === 'version') {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      print(pkg.version);
+      return;
+    }
+    const config = loadConfig(settings);
+    switch (command) {
+      case 'serve':
+        return await serve(config, args);
+      case 'migrate':
+        return await migrate(config, args);
+      case 'user':
+        return await user(config, args);
+      default:
+        throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
+    }
+  } catch (err) {
+    let message: string;
+    let code = 1;
+    if (err instanceof CliError) {
+      message = err.message;
+      code = err.exitCode;
+    } else if (err instanceof ConfigError) {
+      message = `invalid configuration: ${err.message}`;
+      code = 2;
+    } else if (err instanceof DomainError) {
+      message = describeDomainError(err);
+    } else {
+      message = err instanceof Error ? err.message : String(err);
+    }
+    process.stderr.write(`streamdelta: ${message}\n`);
+    process.exitCode = code;
+  }
+}

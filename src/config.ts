@@ -1,0 +1,214 @@
+import { resolve, join } from 'node:path';
+import type { DatabaseLocation } from './store/database.js';
+import { DEFAULT_INGEST_SERVERS, type IngestServers } from './core/destinations.js';
+
+/**
+ * One typed configuration, read from command-line flags, then environment variables, then
+ * the embedded defaults, and checked before anything starts. Each setting is declared once
+ * here; the README's configuration table lists the same names.
+ */
+export interface Config {
+  httpHost: string;
+  httpPort: number;
+  rtmpPort: number;
+  dataDir: string;
+  /** The base of every URL the server hands out, without a trailing slash. */
+  publicUrl: string;
+  database: DatabaseLocation;
+  redisUrl: string | undefined;
+  logLevel: LogLevel;
+  /** Explicit signing secret for rig's JWTs; when absent one is made and kept in the database. */
+  jwtSecret: string | undefined;
+  rigPrefix: string;
+  bodyLimit: number;
+  ingestServers: IngestServers;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+interface Setting {
+  flag: string;
+  env: string;
+  meaning: string;
+  default: string;
+}
+
+/** Every setting, in the order the README lists them. */
+export const SETTINGS = {
+  httpHost: { flag: '--http-host', env: 'STREAMDELTA_HTTP_HOST', default: '0.0.0.0', meaning: 'Address the HTTP server binds to' },
+  httpPort: { flag: '--http-port', env: 'STREAMDELTA_HTTP_PORT', default: '8080', meaning: 'HTTP port (0 picks a free one)' },
+  rtmpPort: { flag: '--rtmp-port', env: 'STREAMDELTA_RTMP_PORT', default: '1935', meaning: 'RTMP ingest port' },
+  dataDir: { flag: '--data-dir', env: 'STREAMDELTA_DATA_DIR', default: './data', meaning: 'Directory for the SQLite database and media' },
+  publicUrl: { flag: '--public-url', env: 'STREAMDELTA_PUBLIC_URL', default: 'http://localhost:<http-port>', meaning: 'Base of the URLs the server hands out' },
+  databaseUrl: { flag: '--database-url', env: 'DATABASE_URL', default: 'sqlite:<data-dir>/streamdelta.db', meaning: 'sqlite:PATH or postgres://…' },
+  redisUrl: { flag: '--redis-url', env: 'REDIS_URL', default: '(none: events stay in-process)', meaning: 'redis://… to share events between nodes' },
+  logLevel: { flag: '--log-level', env: 'STREAMDELTA_LOG_LEVEL', default: 'info', meaning: LOG_LEVELS.join(', ') },
+  jwtSecret: { flag: '--jwt-secret', env: 'STREAMDELTA_JWT_SECRET', default: '(made on first start, kept in the database)', meaning: 'HS256 secret of rig JWTs, at least 32 characters' },
+  rigPrefix: { flag: '--rig-prefix', env: 'STREAMDELTA_RIG_PREFIX', default: '(empty: mounted at /)', meaning: 'Path prefix of the rig API, e.g. /rig' },
+  bodyLimit: { flag: '--body-limit', env: 'STREAMDELTA_BODY_LIMIT', default: '1048576', meaning: 'Largest accepted request body, in bytes' },
+  youtubeIngest: { flag: '--youtube-ingest', env: 'STREAMDELTA_YOUTUBE_INGEST', default: DEFAULT_INGEST_SERVERS.YouTube, meaning: 'RTMP ingest base for YouTube destinations' },
+  twitchIngest: { flag: '--twitch-ingest', env: 'STREAMDELTA_TWITCH_INGEST', default: DEFAULT_INGEST_SERVERS.Twitch, meaning: 'RTMP ingest base for Twitch destinations' },
+} as const satisfies Record<string, Setting>;
+
+type SettingName = keyof typeof SETTINGS;
+
+/** Raw values by setting name: flags win over the environment. */
+export type RawSettings = Partial<Record<SettingName, string>>;
+
+const FLAG_TO_NAME = new Map<string, SettingName>(
+  (Object.entries(SETTINGS) as [SettingName, Setting][]).map(([name, s]) => [s.flag, name]),
+);
+
+/**
+ * Splits `argv` into recognised setting flags (`--name value` or `--name=value`) and the
+ * rest, which the CLI reads as its command and the command's own options.
+ */
+export function extractSettingFlags(argv: readonly string[]): { settings: RawSettings; rest: string[] } {
+  const settings: RawSettings = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const name = FLAG_TO_NAME.get(flag);
+    if (!name) {
+      rest.push(arg);
+      continue;
+    }
+    if (eq > 0) {
+      settings[name] = arg.slice(eq + 1);
+    } else {
+      const value = argv[i + 1];
+      if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+      settings[name] = value;
+      i++;
+    }
+  }
+  return { settings, rest };
+}
+
+function source(name: SettingName, flags: RawSettings): string {
+  return name in flags ? SETTINGS[name].flag : SETTINGS[name].env;
+}
+
+export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const raw = (name: SettingName): string | undefined => {
+    const value = flags[name] ?? env[SETTINGS[name].env];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const fail = (name: SettingName, why: string, value: string): never => {
+    throw new ConfigError(`${source(name, flags)} ${why} (got ${JSON.stringify(value)})`);
+  };
+  const integer = (name: SettingName, fallback: number, min: number, max: number): number => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      fail(name, `must be a whole number from ${min} to ${max}`, value);
+    }
+    return Number(value);
+  };
+  const rtmpBase = (name: SettingName, fallback: string): string => {
+    const value = raw(name) ?? fallback;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'rtmp:' && url.protocol !== 'rtmps:') || !url.hostname) {
+      fail(name, 'must be an rtmp:// or rtmps:// URL', value);
+    }
+    return value.replace(/\/+$/, '');
+  };
+
+  const httpHost = raw('httpHost') ?? SETTINGS.httpHost.default;
+  const httpPort = integer('httpPort', 8080, 0, 65535);
+  const rtmpPort = integer('rtmpPort', 1935, 0, 65535);
+  const dataDir = resolve(cwd, raw('dataDir') ?? SETTINGS.dataDir.default);
+
+  const publicUrlRaw = raw('publicUrl') ?? `http://localhost:${httpPort}`;
+  let publicUrl: string;
+  try {
+    const url = new URL(publicUrlRaw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+    publicUrl = publicUrlRaw.replace(/\/+$/, '');
+  } catch {
+    publicUrl = fail('publicUrl', 'must be an http:// or https:// URL', publicUrlRaw);
+  }
+
+  const database = parseDatabaseUrl(raw('databaseUrl'), dataDir, cwd, (why, value) => fail('databaseUrl', why, value));
+
+  const redisUrl = raw('redisUrl');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) fail('redisUrl', 'must be a redis:// or rediss:// URL', redisUrl);
+
+  const logLevel = (raw('logLevel') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
+
+  const jwtSecret = raw('jwtSecret');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    // The value is a secret: say how long it is, never what it is.
+    throw new ConfigError(`${source('jwtSecret', flags)} must be at least 32 characters (got ${jwtSecret.length})`);
+  }
+
+  const rigPrefix = raw('rigPrefix') ?? '';
+  if (rigPrefix !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(rigPrefix)) {
+    fail('rigPrefix', 'must be empty or a path such as /rig (no trailing slash)', rigPrefix);
+  }
+
+  return {
+    httpHost,
+    httpPort,
+    rtmpPort,
+    dataDir,
+    publicUrl,
+    database,
+    redisUrl,
+    logLevel,
+    jwtSecret,
+    rigPrefix,
+    bodyLimit: integer('bodyLimit', 1048576, 1024, 1024 * 1024 * 1024),
+    ingestServers: {
+      YouTube: rtmpBase('youtubeIngest', DEFAULT_INGEST_SERVERS.YouTube),
+      Twitch: rtmpBase('twitchIngest', DEFAULT_INGEST_SERVERS.Twitch),
+    },
+  };
+}
+
+/** `sqlite:PATH` (relative to the working directory), `sqlite::memory:`, or `postgres://…`. */
+function parseDatabaseUrl(
+  value: string | undefined,
+  dataDir: string,
+  cwd: string,
+  fail: (why: string, value: string) => never,
+): DatabaseLocation {
+  if (value === undefined) return { kind: 'sqlite', file: join(dataDir, 'streamdelta.db') };
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    try {
+      new URL(value);
+    } catch {
+      fail('must be a valid postgres:// URL', redactUrlPassword(value));
+    }
+    return { kind: 'postgres', url: value };
+  }
+  const sqlite = /^sqlite:(?:\/\/)?(.+)$/.exec(value);
+  if (sqlite) {
+    const path = sqlite[1]!;
+    return { kind: 'sqlite', file: path === ':memory:' ? ':memory:' : resolve(cwd, path) };
+  }
+  return fail('must be sqlite:PATH or a postgres:// URL', redactUrlPassword(value));
+}
+
+/** A database URL fit to print: its password replaced. */
+export function redactUrlPassword(value: string): string {
+  return value.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+/** Where the database is, fit to print. */
+export function describeDatabase(location: DatabaseLocation): string {
+  return location.kind === 'sqlite' ? `sqlite:${location.file}` : redactUrlPassword(location.url);
+}

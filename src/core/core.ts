@@ -1,0 +1,26 @@
+import { AccountService } from './accounts.js';
+import { BroadcastService } from './broadcasts.js';
+import type { CoreContext } from './context.js';
+import type { IngestServers } from './destinations.js';
+import { StreamService } from './streams.js';
+
+/** The domain services, wired once and handed to every adapter and to the media plane. */
+export class Core {
+  readonly accounts: AccountService;
+  readonly streams: StreamService;
+  readonly broadcasts: BroadcastService;
+
+  constructor(
+    readonly ctx: CoreContext,
+    options: { ingestServers: IngestServers },
+  ) {
+    this.accounts = new AccountService(ctx);
+    this.streams = new StreamService(ctx, options.ingestServers);
+    this.broadcasts = new BroadcastService(ctx);
+  }
+
+  /** A secret this installation keeps in its database, made on first use (signing keys). */
+  secret(name: string, make: () => string): Promise<string> {
+    return this.ctx.store.settings.getOrInit(`secret:${name}`, make());
+  }
+}

@@ -1,0 +1,15 @@
+import type { AccountId, BroadcastId, DestinationId, StreamId } from './ids.js';
+
+/**
+ * What happens in the domain, as the bus carries it. Adapters, the media plane, webhooks
+ * and chat listen; none of these events carries a secret (no stream keys).
+ */
+export type DomainEvent =
+  | { type: 'account.created'; accountId: AccountId }
+  | { type: 'stream.created'; streamId: StreamId; ownerId: AccountId }
+  | { type: 'stream.key_changed'; streamId: StreamId }
+  | { type: 'destination.added'; streamId: StreamId; destinationId: DestinationId }
+  | { type: 'broadcast.started'; streamId: StreamId; broadcastId: BroadcastId; at: string }
+  | { type: 'broadcast.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string };
+
+export type DomainEventType = DomainEvent['type'];

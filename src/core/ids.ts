@@ -1,0 +1,41 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+
+/** A value of type T that has been checked to be a particular kind of id or secret. */
+type Brand<T, B extends string> = T & { readonly __brand: B };
+
+export type AccountId = Brand<string, 'AccountId'>;
+export type StreamId = Brand<string, 'StreamId'>;
+export type BroadcastId = Brand<string, 'BroadcastId'>;
+export type DestinationId = Brand<string, 'DestinationId'>;
+/** The secret a publisher puts in its ingest URL. Never logged. */
+export type StreamKey = Brand<string, 'StreamKey'>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+export function newId<T extends string>(): Brand<string, T> {
+  return randomUUID() as Brand<string, T>;
+}
+
+/**
+ * A fresh stream key: 128 bits from the CSPRNG as unpadded base64url, 22 characters from
+ * [A-Za-z0-9_-], the form rig clients know (`_mYrirpvU-OkH5LoVDci4g`).
+ */
+export function newStreamKey(): StreamKey {
+  return randomBytes(16).toString('base64url') as StreamKey;
+}
+
+/** The index under which a key is stored and looked up. */
+export function streamKeyDigest(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** Compares two secrets without a timing side channel on their contents. */
+export function secretsEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a, 'utf8').digest();
+  const db = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(da, db);
+}

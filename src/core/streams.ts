@@ -1,0 +1,172 @@
+import { emit, type CoreContext } from './context.js';
+import {
+  destinationKeyProblem,
+  isDestinationService,
+  toDestination,
+  DESTINATION_SERVICES,
+  type Destination,
+  type IngestServers,
+} from './destinations.js';
+import { DisabledError, InUseError, NotFoundError, ValidationError, type FieldErrors } from './errors.js';
+import {
+  isUuid,
+  newId,
+  newStreamKey,
+  secretsEqual,
+  streamKeyDigest,
+  type AccountId,
+  type DestinationId,
+  type StreamId,
+  type StreamKey,
+} from './ids.js';
+import type { StreamRow } from '../store/repositories.js';
+
+/** A persistent stream: what a publisher's key points at, and what viewers watch. */
+export interface Stream {
+  id: StreamId;
+  ownerId: AccountId;
+  key: StreamKey;
+  title: string | null;
+  description: string | null;
+  isPrivate: boolean;
+  /** A disabled stream accepts no publisher. */
+  enabled: boolean;
+  /** A broadcast of it is in progress. */
+  isLive: boolean;
+  createdAt: string;
+}
+
+export interface StreamWithDestinations extends Stream {
+  destinations: Destination[];
+}
+
+export interface NewDestination {
+  service: string;
+  streamKey: string;
+}
+
+function toStream(row: StreamRow, isLive: boolean): Stream {
+  return {
+    id: row.id as StreamId,
+    ownerId: row.owner_id as AccountId,
+    key: row.stream_key as StreamKey,
+    title: row.title,
+    description: row.description,
+    isPrivate: row.is_private === 1,
+    enabled: row.enabled === 1,
+    isLive,
+    createdAt: row.created_at,
+  };
+}
+
+export class StreamService {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly ingestServers: IngestServers,
+  ) {}
+
+  async create(ownerId: AccountId): Promise<Stream> {
+    const now = this.ctx.now();
+    const id = newId<'StreamId'>();
+    const key = newStreamKey();
+    await this.ctx.store.streams.insert({
+      id,
+      owner_id: ownerId,
+      tenant: '',
+      stream_key: key,
+      key_digest: streamKeyDigest(key),
+      title: null,
+      description: null,
+      is_private: 0,
+      enabled: 1,
+      latitude: null,
+      longitude: null,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    });
+    await emit(this.ctx, { type: 'stream.created', streamId: id, ownerId });
+    return { id, ownerId, key, title: null, description: null, isPrivate: false, enabled: true, isLive: false, createdAt: now };
+  }
+
+  async listOwned(ownerId: AccountId): Promise<Stream[]> {
+    const rows = await this.ctx.store.streams.listByOwner(ownerId);
+    const live = await this.ctx.store.broadcasts.liveStreamIds(rows.map((r) => r.id));
+    return rows.map((row) => toStream(row, live.has(row.id)));
+  }
+
+  /** A stream of `ownerId`; another owner's stream is as absent as a stream that never existed. */
+  async getOwned(ownerId: AccountId, streamId: string): Promise<StreamWithDestinations> {
+    const row = await this.ownedRow(ownerId, streamId);
+    const [open, destinations] = await Promise.all([
+      this.ctx.store.broadcasts.findOpen(row.id),
+      this.ctx.store.destinations.listByStream(row.id),
+    ]);
+    return {
+      ...toStream(row, open !== undefined),
+      destinations: destinations.map((d) => toDestination(d, this.ingestServers)),
+    };
+  }
+
+  /** Gives the stream a new key; the old one stops working at once. */
+  async changeKey(ownerId: AccountId, streamId: string): Promise<Stream> {
+    const row = await this.ownedRow(ownerId, streamId);
+    const key = newStreamKey();
+    await this.ctx.store.streams.updateKey(row.id, key, streamKeyDigest(key), this.ctx.now());
+    await emit(this.ctx, { type: 'stream.key_changed', streamId: row.id as StreamId });
+    const open = await this.ctx.store.broadcasts.findOpen(row.id);
+    return toStream({ ...row, stream_key: key }, open !== undefined);
+  }
+
+  async addDestination(ownerId: AccountId, streamId: string, input: NewDestination): Promise<Destination> {
+    const errors: FieldErrors = {};
+    if (!isDestinationService(input.service)) errors.service = `must be one of ${DESTINATION_SERVICES.join(', ')}`;
+    const keyProblem = destinationKeyProblem(input.streamKey);
+    if (keyProblem) errors.streamKey = keyProblem;
+    if (Object.keys(errors).length > 0) throw new ValidationError('Invalid destination', errors);
+
+    const row = await this.ownedRow(ownerId, streamId);
+    const id = newId<'DestinationId'>();
+    const destination = await this.ctx.store.transaction(async (tx) => {
+      const number = await tx.sequences.next('destination');
+      const inserted = {
+        id,
+        number,
+        stream_id: row.id,
+        service: input.service,
+        stream_key: input.streamKey,
+        url: null,
+        enabled: 1 as const,
+        created_at: this.ctx.now(),
+      };
+      await tx.destinations.insert(inserted);
+      return toDestination(inserted, this.ingestServers);
+    });
+    await emit(this.ctx, { type: 'destination.added', streamId: row.id as StreamId, destinationId: id as DestinationId });
+    return destination;
+  }
+
+  /**
+   * The stream a publisher's key opens, with its destinations: what an agent asks when an
+   * encoder connects. Unknown key: NotFoundError; disabled stream: DisabledError; a stream
+   * already live from another encoder: InUseError.
+   */
+  async relayPlan(key: string): Promise<StreamWithDestinations> {
+    const row = await this.ctx.store.streams.findByKeyDigest(streamKeyDigest(key));
+    // The digest found the row; the constant-time comparison is what accepts the key.
+    if (!row || !secretsEqual(row.stream_key, key)) throw new NotFoundError('No stream with that key');
+    if (row.enabled !== 1) throw new DisabledError('The stream is disabled');
+    const [open, destinations] = await Promise.all([
+      this.ctx.store.broadcasts.findOpen(row.id),
+      this.ctx.store.destinations.listByStream(row.id),
+    ]);
+    if (open) throw new InUseError('The stream is already live');
+    return { ...toStream(row, false), destinations: destinations.map((d) => toDestination(d, this.ingestServers)) };
+  }
+
+  private async ownedRow(ownerId: AccountId, streamId: string): Promise<StreamRow> {
+    const row = isUuid(streamId) ? await this.ctx.store.streams.findById(streamId.toLowerCase()) : undefined;
+    if (!row || row.owner_id !== ownerId) throw new NotFoundError('No such stream');
+    return row;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The database schema as Kysely sees it. Column types are chosen to behave the same on
+ * SQLite and PostgreSQL: booleans are 0/1 integers, timestamps are ISO-8601 UTC text
+ * (fixed width, so text order is time order), ids are UUID text.
+ */
+export type Flag = 0 | 1;
+
+export interface AccountsTable {
+  id: string;
+  /** '' for the platform's own accounts; an api client id for users scoped to one client. */
+  tenant: string;
+  username: string;
+  email: string | null;
+  /** Lower-cased email, the unique key (emails compare case-insensitively). */
+  email_key: string | null;
+  password_hash: string | null;
+  is_active: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiClientsTable {
+  id: string;
+  /** 'oauth' (Kickflip apps) or 'site' (StreamAPI keys). */
+  kind: string;
+  name: string;
+  client_id: string;
+  secret_hash: string;
+  callback_url: string | null;
+  /** Last accepted request id of a signed API, as a decimal string (a big integer). */
+  last_rid: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface StreamsTable {
+  id: string;
+  owner_id: string;
+  tenant: string;
+  stream_key: string;
+  /** sha256 of the key: the lookup index, so a lookup's timing says nothing about the key. */
+  key_digest: string;
+  title: string | null;
+  description: string | null;
+  is_private: Flag;
+  enabled: Flag;
+  latitude: number | null;
+  longitude: number | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface BroadcastsTable {
+  id: string;
+  stream_id: string;
+  started_at: string;
+  ended_at: string | null;
+}
+
+export interface DestinationsTable {
+  id: string;
+  /** The small integer id that rig and Multistreamer clients see. */
+  number: number;
+  stream_id: string;
+  service: string;
+  stream_key: string;
+  /** Ingest URL for services without a fixed one (custom RTMP); null for YouTube/Twitch. */
+  url: string | null;
+  enabled: Flag;
+  created_at: string;
+}
+
+export interface SharesTable {
+  id: string;
+  account_id: string;
+  stream_id: string | null;
+  destination_id: string | null;
+  chat_level: number;
+  metadata_level: number;
+  created_at: string;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface IdSequencesTable {
+  name: string;
+  value: number;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  api_clients: ApiClientsTable;
+  streams: StreamsTable;
+  broadcasts: BroadcastsTable;
+  destinations: DestinationsTable;
+  shares: SharesTable;
+  settings: SettingsTable;
+  id_sequences: IdSequencesTable;
+}

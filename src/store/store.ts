@@ -1,0 +1,70 @@
+import { Migrator, type Kysely } from 'kysely';
+import { openDatabase, type DatabaseLocation } from './database.js';
+import { migrationProvider } from './migrations/index.js';
+import {
+  AccountRepository,
+  BroadcastRepository,
+  DestinationRepository,
+  SequenceRepository,
+  SettingsRepository,
+  StreamRepository,
+  type Executor,
+} from './repositories.js';
+import type { Database } from './schema.js';
+
+/** The repositories, bound to the database or to one transaction. */
+export class Repositories {
+  readonly accounts: AccountRepository;
+  readonly streams: StreamRepository;
+  readonly broadcasts: BroadcastRepository;
+  readonly destinations: DestinationRepository;
+  readonly settings: SettingsRepository;
+  readonly sequences: SequenceRepository;
+
+  constructor(db: Executor) {
+    this.accounts = new AccountRepository(db);
+    this.streams = new StreamRepository(db);
+    this.broadcasts = new BroadcastRepository(db);
+    this.destinations = new DestinationRepository(db);
+    this.settings = new SettingsRepository(db);
+    this.sequences = new SequenceRepository(db);
+  }
+}
+
+export interface MigrationReport {
+  applied: string[];
+}
+
+export class Store extends Repositories {
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly kind: DatabaseLocation['kind'],
+  ) {
+    super(db);
+  }
+
+  static open(location: DatabaseLocation): Store {
+    const { db, kind } = openDatabase(location);
+    return new Store(db, kind);
+  }
+
+  /** Runs `work` in one transaction: every write in it lands, or none does. */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(new Repositories(trx)));
+  }
+
+  async migrate(): Promise<MigrationReport> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      const where = failed ? ` (migration ${failed.migrationName})` : '';
+      throw new Error(`database migration failed${where}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+}
