@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type RawSettings } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+
+/** The JWT secret test servers sign with, so a test can mint expired or forged tokens on purpose. */
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON (undefined when it is not JSON). */
+  json: any;
+}
+
+export interface RequestOptions {
+  /** Sent as JSON with `Content-Type: application/json` unless `contentType` or `rawBody` say otherwise. */
+  body?: unknown;
+  rawBody?: string | Uint8Array;
+  contentType?: string | null;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestServer {
+  kind: DatabaseKind;
+  url: string;
+  running: RunningServer;
+  request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
+  /** Every row of every table, for checking that a refused request changed nothing. */
+  snapshot(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const TABLES = ['accounts', 'api_clients', 'streams', 'broadcasts', 'destinations', 'shares', 'settings', 'id_sequences'] as const;
+
+export async function startTestServer(kind: DatabaseKind, settings: RawSettings = {}): Promise<TestServer> {
+  const database: TestDatabase = await createTestDatabase(kind);
+  const dataDir = mkdtempSync(join(tmpdir(), 'streamdelta-data-'));
+  const config = loadConfig(
+    {
+      httpHost: '127.0.0.1',
+      httpPort: '0',
+      dataDir,
+      databaseUrl: database.url,
+      logLevel: 'silent',
+      jwtSecret: TEST_JWT_SECRET,
+      ...settings,
+    },
+    {},
+  );
+  const running = await startServer(config);
+  const base = running.httpUrl;
+
+  return {
+    kind,
+    url: base,
+    running,
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      let body: string | Uint8Array | undefined;
+      if (options.rawBody !== undefined) {
+        body = options.rawBody;
+      } else if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+      }
+      const contentType = options.contentType === undefined ? (body !== undefined ? 'application/json' : null) : options.contentType;
+      if (contentType !== null) headers['content-type'] = contentType;
+      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+      const response = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, text, json };
+    },
+    async snapshot() {
+      const tables: Record<string, string[]> = {};
+      for (const table of TABLES) {
+        const rows = await running.store.db.selectFrom(table).selectAll().execute();
+        tables[table] = rows.map((row) => JSON.stringify(row)).sort();
+      }
+      return JSON.stringify(tables);
+    },
+    async close() {
+      await running.close();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
