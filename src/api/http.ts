@@ -39,10 +39,16 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   };
   const app = Fastify({
     logger,
+    // One line per request is noise at info level on a media server that serves thousands;
+    // the hook below writes them at debug level instead.
+    disableRequestLogging: true,
     bodyLimit: options.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
     // Wrong JSON types are refused, never coerced: `"username": 123` is invalid input.
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
   });
   for (const adapter of options.adapters) {
     await app.register(adapter.plugin, { ...adapter.options, prefix: adapter.prefix });
