@@ -76,3 +76,14 @@ describe('configuration', () => {
     );
   });
 });
+
+describe('the README', () => {
+  it('lists every setting with its flag and environment variable', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { SETTINGS } = await import('../src/config.js');
+    const readme = readFileSync('README.md', 'utf8');
+    for (const setting of Object.values(SETTINGS)) {
+      assert.ok(readme.includes(`| \`${setting.flag}\` | \`${setting.env}\` |`), `README lacks ${setting.flag}`);
+    }
+  });
+});
