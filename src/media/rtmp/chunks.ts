@@ -1,0 +1,244 @@
+import type { RtmpMessage } from './messages.js';
+import { MessageType } from './messages.js';
+
+/**
+ * The RTMP chunk stream, both ways: ChunkDecoder turns received bytes into whole messages
+ * and ChunkEncoder splits messages into chunks. Pure code with explicit limits, so a hostile
+ * peer can neither make it read out of bounds nor make it hold unbounded memory.
+ */
+export class ChunkError extends Error {
+  override readonly name = 'ChunkError';
+}
+
+export interface ChunkLimits {
+  /** Largest message accepted (the format allows 16 MiB - 1). */
+  maxMessageSize: number;
+  /** Most bytes held in partly received messages across all chunk streams. */
+  maxBufferedBytes: number;
+  /** Most chunk streams with state at once. */
+  maxChunkStreams: number;
+}
+
+export const DEFAULT_CHUNK_LIMITS: ChunkLimits = {
+  maxMessageSize: 8 * 1024 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  maxChunkStreams: 64,
+};
+
+/** The protocol's largest chunk size (31 bits). */
+export const MAX_CHUNK_SIZE = 0x7fffffff;
+const EXTENDED = 0xffffff;
+
+interface ChunkStreamState {
+  timestamp: number;
+  delta: number;
+  length: number;
+  type: number;
+  streamId: number;
+  /** The last header of this chunk stream carried an extended timestamp. */
+  extended: boolean;
+  parts: Buffer[];
+  received: number;
+  /** A header has been seen: fmt 1-3 chunks need one before them. */
+  initialised: boolean;
+}
+
+export class ChunkDecoder {
+  private chunkSize = 128;
+  private pending: Buffer = Buffer.alloc(0);
+  private readonly streams = new Map<number, ChunkStreamState>();
+  private buffered = 0;
+  /** All bytes ever pushed, for acknowledgements (32-bit wrapping is the caller's concern). */
+  bytesReceived = 0;
+
+  constructor(private readonly limits: ChunkLimits = DEFAULT_CHUNK_LIMITS) {}
+
+  /** The peer's current chunk size. */
+  get inChunkSize(): number {
+    return this.chunkSize;
+  }
+
+  /** Parses as many whole messages as `data` completes. Throws ChunkError on a protocol violation. */
+  push(data: Buffer): RtmpMessage[] {
+    this.bytesReceived += data.length;
+    this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
+    const out: RtmpMessage[] = [];
+    let offset = 0;
+    for (;;) {
+      const consumed = this.parseChunk(this.pending, offset, out);
+      if (consumed === 0) break;
+      offset += consumed;
+    }
+    this.pending = offset === this.pending.length ? Buffer.alloc(0) : this.pending.subarray(offset);
+    // A header can be at most 18 bytes; more pending than a header plus one chunk is impossible
+    // unless the parser is stuck, but the chunk itself is bounded by the chunk size.
+    return out;
+  }
+
+  /** Parses one chunk at `offset`; returns the bytes it used, or 0 when more data is needed. */
+  private parseChunk(buf: Buffer, offset: number, out: RtmpMessage[]): number {
+    let p = offset;
+    if (p >= buf.length) return 0;
+    const first = buf[p++]!;
+    const fmt = first >> 6;
+    let csid = first & 0x3f;
+    if (csid === 0) {
+      if (p + 1 > buf.length) return 0;
+      csid = buf[p++]! + 64;
+    } else if (csid === 1) {
+      if (p + 2 > buf.length) return 0;
+      csid = buf[p]! + buf[p + 1]! * 256 + 64;
+      p += 2;
+    }
+
+    let state = this.streams.get(csid);
+    if (!state) {
+      if (fmt !== 0) throw new ChunkError(`chunk stream ${csid} starts without a full header`);
+      if (this.streams.size >= this.limits.maxChunkStreams) throw new ChunkError('too many chunk streams');
+      state = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, parts: [], received: 0, initialised: false };
+    }
+    const headerSize = fmt === 0 ? 11 : fmt === 1 ? 7 : fmt === 2 ? 3 : 0;
+    if (p + headerSize > buf.length) return 0;
+
+    let timestampField = 0;
+    let length = state.length;
+    let type = state.type;
+    let streamId = state.streamId;
+    if (fmt <= 2) timestampField = buf.readUIntBE(p, 3);
+    if (fmt <= 1) {
+      length = buf.readUIntBE(p + 3, 3);
+      type = buf[p + 6]!;
+    }
+    if (fmt === 0) streamId = buf.readUInt32LE(p + 7);
+    p += headerSize;
+
+    const extended = fmt <= 2 ? timestampField === EXTENDED : state.extended;
+    let extendedValue = 0;
+    if (extended) {
+      if (p + 4 > buf.length) return 0;
+      extendedValue = buf.readUInt32BE(p);
+      p += 4;
+    }
+
+    const startsMessage = state.received === 0;
+    if (!startsMessage && fmt !== 3) {
+      throw new ChunkError(`chunk stream ${csid}: a new message header arrived before the last message was complete`);
+    }
+    if (startsMessage && length > this.limits.maxMessageSize) {
+      throw new ChunkError(`message of ${length} bytes exceeds the limit of ${this.limits.maxMessageSize}`);
+    }
+    const remaining = length - state.received;
+    const take = Math.min(remaining, this.chunkSize);
+    if (p + take > buf.length) return 0;
+
+    // The whole chunk is here: commit the header to the chunk stream state.
+    if (!this.streams.has(csid)) this.streams.set(csid, state);
+    if (startsMessage) {
+      const value = extended ? extendedValue : timestampField;
+      if (fmt === 0) {
+        state.timestamp = value;
+        state.delta = 0;
+      } else if (fmt === 1 || fmt === 2) {
+        state.delta = value;
+        state.timestamp = (state.timestamp + value) >>> 0;
+      } else if (state.initialised) {
+        // fmt 3 opening a new message repeats the previous delta.
+        state.timestamp = (state.timestamp + state.delta) >>> 0;
+      }
+      state.length = length;
+      state.type = type;
+      state.streamId = streamId;
+      state.extended = extended;
+      state.initialised = true;
+    }
+
+    if (take > 0) {
+      if (this.buffered + take > this.limits.maxBufferedBytes) throw new ChunkError('too much partial message data');
+      state.parts.push(buf.subarray(p, p + take));
+      state.received += take;
+      this.buffered += take;
+    }
+    p += take;
+
+    if (state.received === state.length) {
+      const payload = state.parts.length === 1 ? Buffer.from(state.parts[0]!) : Buffer.concat(state.parts, state.length);
+      this.buffered -= state.received;
+      state.parts = [];
+      state.received = 0;
+      const message: RtmpMessage = { chunkStreamId: csid, timestamp: state.timestamp, type: state.type, streamId: state.streamId, payload };
+      this.control(message);
+      out.push(message);
+    }
+    return p - offset;
+  }
+
+  /** Messages that change how the following chunks are read take effect here, at once. */
+  private control(message: RtmpMessage): void {
+    if (message.type === MessageType.SetChunkSize) {
+      if (message.payload.length < 4) throw new ChunkError('short SetChunkSize');
+      const size = message.payload.readUInt32BE(0) & 0x7fffffff;
+      if (size < 1) throw new ChunkError('chunk size 0');
+      this.chunkSize = size;
+    } else if (message.type === MessageType.Abort) {
+      if (message.payload.length < 4) throw new ChunkError('short Abort');
+      const state = this.streams.get(message.payload.readUInt32BE(0));
+      if (state) {
+        this.buffered -= state.received;
+        state.parts = [];
+        state.received = 0;
+      }
+    }
+  }
+}
+
+export class ChunkEncoder {
+  private chunkSize = 128;
+
+  get outChunkSize(): number {
+    return this.chunkSize;
+  }
+
+  /** Call after sending SetChunkSize, so the following messages are split at the new size. */
+  setChunkSize(size: number): void {
+    if (size < 1 || size > MAX_CHUNK_SIZE) throw new ChunkError(`invalid chunk size ${size}`);
+    this.chunkSize = size;
+  }
+
+  /** The chunks of one message: a full (fmt 0) header, then fmt 3 continuations. */
+  encode(message: RtmpMessage): Buffer {
+    const { chunkStreamId: csid, payload } = message;
+    if (payload.length > 0xffffff) throw new ChunkError('message too large for RTMP');
+    const timestamp = message.timestamp >>> 0;
+    const extended = timestamp >= EXTENDED;
+    const basic = basicHeader(0, csid);
+    const continuation = basicHeader(3, csid);
+    const chunks = Math.max(1, Math.ceil(payload.length / this.chunkSize));
+    const extSize = extended ? 4 : 0;
+    const size = basic.length + 11 + extSize + payload.length + (chunks - 1) * (continuation.length + extSize);
+    const out = Buffer.allocUnsafe(size);
+    let p = basic.copy(out, 0);
+    out.writeUIntBE(extended ? EXTENDED : timestamp, p, 3);
+    out.writeUIntBE(payload.length, p + 3, 3);
+    out[p + 6] = message.type;
+    out.writeUInt32LE(message.streamId >>> 0, p + 7);
+    p += 11;
+    if (extended) p = out.writeUInt32BE(timestamp, p);
+    for (let i = 0; i < chunks; i++) {
+      if (i > 0) {
+        p += continuation.copy(out, p);
+        if (extended) p = out.writeUInt32BE(timestamp, p);
+      }
+      const start = i * this.chunkSize;
+      p += payload.copy(out, p, start, Math.min(payload.length, start + this.chunkSize));
+    }
+    return out;
+  }
+}
+
+function basicHeader(fmt: number, csid: number): Buffer {
+  if (csid < 2 || csid > 65599) throw new ChunkError(`invalid chunk stream id ${csid}`);
+  if (csid < 64) return Buffer.from([(fmt << 6) | csid]);
+  if (csid < 320) return Buffer.from([fmt << 6, csid - 64]);
+  const rest = csid - 64;
+  return Buffer.from([(fmt << 6) | 1, rest & 0xff, rest >> 8]);
+}
