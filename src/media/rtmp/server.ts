@@ -1,0 +1,45 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { DEFAULT_CHUNK_LIMITS } from './chunks.js';
+import { RtmpConnection, type ConnectionLimits, type Logger, type RtmpHooks } from './connection.js';
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  ...DEFAULT_CHUNK_LIMITS,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  maxViewerBacklog: 16 * 1024 * 1024,
+};
+
+/** The RTMP listener: one RtmpConnection per socket, all closed on stop. */
+export class RtmpServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    hooks: RtmpHooks,
+    log: Logger,
+    limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+  ) {
+    this.server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      new RtmpConnection(socket, hooks, limits, log);
+    });
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}
