@@ -16,7 +16,7 @@ export class Core {
   ) {
     this.accounts = new AccountService(ctx);
     this.streams = new StreamService(ctx, options.ingestServers);
-    this.broadcasts = new BroadcastService(ctx);
+    this.broadcasts = new BroadcastService(ctx, this.streams);
   }
 
   /** A secret this installation keeps in its database, made on first use (signing keys). */

@@ -10,6 +10,9 @@ export type DomainEvent =
   | { type: 'stream.key_changed'; streamId: StreamId }
   | { type: 'destination.added'; streamId: StreamId; destinationId: DestinationId }
   | { type: 'broadcast.started'; streamId: StreamId; broadcastId: BroadcastId; at: string }
-  | { type: 'broadcast.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string };
+  | { type: 'broadcast.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
+  | { type: 'publish.started'; streamId: StreamId; broadcastId: BroadcastId; resumed: boolean; at: string }
+  | { type: 'publish.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
+  | { type: 'segment.written'; streamId: StreamId; broadcastId: BroadcastId; sequence: number; duration: number };
 
 export type DomainEventType = DomainEvent['type'];

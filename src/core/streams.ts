@@ -152,9 +152,8 @@ export class StreamService {
    * already live from another encoder: InUseError.
    */
   async relayPlan(key: string): Promise<StreamWithDestinations> {
-    const row = await this.ctx.store.streams.findByKeyDigest(streamKeyDigest(key));
-    // The digest found the row; the constant-time comparison is what accepts the key.
-    if (!row || !secretsEqual(row.stream_key, key)) throw new NotFoundError('No stream with that key');
+    const row = await this.rowByKey(key);
+    if (!row) throw new NotFoundError('No stream with that key');
     if (row.enabled !== 1) throw new DisabledError('The stream is disabled');
     const [open, destinations] = await Promise.all([
       this.ctx.store.broadcasts.findOpen(row.id),
@@ -162,6 +161,29 @@ export class StreamService {
     ]);
     if (open) throw new InUseError('The stream is already live');
     return { ...toStream(row, false), destinations: destinations.map((d) => toDestination(d, this.ingestServers)) };
+  }
+
+  /** The stream a publisher's key opens, or undefined. */
+  async findByKey(key: string): Promise<Stream | undefined> {
+    const row = await this.rowByKey(key);
+    if (!row) return undefined;
+    const open = await this.ctx.store.broadcasts.findOpen(row.id);
+    return toStream(row, open !== undefined);
+  }
+
+  /** A stream anyone may know the id of (viewers play by id); undefined when it does not exist. */
+  async findById(streamId: string): Promise<Stream | undefined> {
+    if (!isUuid(streamId)) return undefined;
+    const row = await this.ctx.store.streams.findById(streamId.toLowerCase());
+    if (!row) return undefined;
+    const open = await this.ctx.store.broadcasts.findOpen(row.id);
+    return toStream(row, open !== undefined);
+  }
+
+  private async rowByKey(key: string): Promise<StreamRow | undefined> {
+    const row = await this.ctx.store.streams.findByKeyDigest(streamKeyDigest(key));
+    // The digest found the row; the constant-time comparison is what accepts the key.
+    return row && secretsEqual(row.stream_key, key) ? row : undefined;
   }
 
   private async ownedRow(ownerId: AccountId, streamId: string): Promise<StreamRow> {

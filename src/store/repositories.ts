@@ -6,6 +6,7 @@ export type StreamRow = Selectable<Database['streams']>;
 export type DestinationRow = Selectable<Database['destinations']>;
 export type BroadcastRow = Selectable<Database['broadcasts']>;
 export type ApiClientRow = Selectable<Database['api_clients']>;
+export type SegmentRow = Selectable<Database['segments']>;
 
 /** An open database or a transaction on it: repositories work the same on both. */
 export type Executor = Kysely<Database>;
@@ -139,8 +140,53 @@ export class BroadcastRepository {
     return new Set(rows.map((r) => r.stream_id));
   }
 
+  findById(id: string): Promise<BroadcastRow | undefined> {
+    return this.db.selectFrom('broadcasts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
   async end(id: string, endedAt: string): Promise<void> {
-    await this.db.updateTable('broadcasts').set({ ended_at: endedAt }).where('id', '=', id).execute();
+    await this.db.updateTable('broadcasts').set({ ended_at: endedAt, publishing: 0 }).where('id', '=', id).execute();
+  }
+
+  /** Ends the broadcast unless a publisher is connected to it again; true when it ended. */
+  async endIfIdle(id: string, endedAt: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('broadcasts')
+      .set({ ended_at: endedAt })
+      .where('id', '=', id)
+      .where('publishing', '=', 0)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async setPublishing(id: string, publishing: boolean, nodeId: string | null): Promise<void> {
+    await this.db
+      .updateTable('broadcasts')
+      .set({ publishing: publishing ? 1 : 0, node_id: nodeId })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Broadcasts a node left open, e.g. when it stopped without ending them. */
+  listOpenOnNode(nodeId: string): Promise<BroadcastRow[]> {
+    return this.db
+      .selectFrom('broadcasts')
+      .selectAll()
+      .where('node_id', '=', nodeId)
+      .where('ended_at', 'is', null)
+      .execute();
+  }
+
+  latestOfStream(streamId: string): Promise<BroadcastRow | undefined> {
+    return this.db
+      .selectFrom('broadcasts')
+      .selectAll()
+      .where('stream_id', '=', streamId)
+      .orderBy('started_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
   }
 
   listByStream(streamId: string): Promise<BroadcastRow[]> {
@@ -150,6 +196,33 @@ export class BroadcastRepository {
       .where('stream_id', '=', streamId)
       .orderBy('started_at')
       .execute();
+  }
+}
+
+export class SegmentRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<Database['segments']>): Promise<void> {
+    await this.db.insertInto('segments').values(row).execute();
+  }
+
+  listByBroadcast(broadcastId: string): Promise<SegmentRow[]> {
+    return this.db
+      .selectFrom('segments')
+      .selectAll()
+      .where('broadcast_id', '=', broadcastId)
+      .orderBy('sequence')
+      .execute();
+  }
+
+  /** The highest sequence number used in the broadcast, or -1. */
+  async lastSequence(broadcastId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('segments')
+      .select((eb) => eb.fn.max('sequence').as('last'))
+      .where('broadcast_id', '=', broadcastId)
+      .executeTakeFirst();
+    return row?.last === null || row?.last === undefined ? -1 : Number(row.last);
   }
 }
 

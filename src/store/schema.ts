@@ -56,6 +56,21 @@ export interface BroadcastsTable {
   stream_id: string;
   started_at: string;
   ended_at: string | null;
+  /** A publisher is connected now (0 during the reconnect window). */
+  publishing: Flag;
+  /** The media node that holds the publisher. */
+  node_id: string | null;
+}
+
+export interface SegmentsTable {
+  broadcast_id: string;
+  sequence: number;
+  duration_ms: number;
+  /** The segment follows a publisher reconnect: timestamps may restart. */
+  discontinuity: Flag;
+  blob_key: string;
+  size: number;
+  created_at: string;
 }
 
 export interface DestinationsTable {
@@ -96,6 +111,7 @@ export interface Database {
   api_clients: ApiClientsTable;
   streams: StreamsTable;
   broadcasts: BroadcastsTable;
+  segments: SegmentsTable;
   destinations: DestinationsTable;
   shares: SharesTable;
   settings: SettingsTable;

@@ -5,6 +5,7 @@ import {
   AccountRepository,
   BroadcastRepository,
   DestinationRepository,
+  SegmentRepository,
   SequenceRepository,
   SettingsRepository,
   StreamRepository,
@@ -20,6 +21,7 @@ export class Repositories {
   readonly destinations: DestinationRepository;
   readonly settings: SettingsRepository;
   readonly sequences: SequenceRepository;
+  readonly segments: SegmentRepository;
 
   constructor(db: Executor) {
     this.accounts = new AccountRepository(db);
@@ -28,6 +30,7 @@ export class Repositories {
     this.destinations = new DestinationRepository(db);
     this.settings = new SettingsRepository(db);
     this.sequences = new SequenceRepository(db);
+    this.segments = new SegmentRepository(db);
   }
 }
 

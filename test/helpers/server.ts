@@ -35,7 +35,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-const TABLES = ['accounts', 'api_clients', 'streams', 'broadcasts', 'destinations', 'shares', 'settings', 'id_sequences'] as const;
+const TABLES = ['accounts', 'api_clients', 'streams', 'broadcasts', 'segments', 'destinations', 'shares', 'settings', 'id_sequences'] as const;
 
 export async function startTestServer(kind: DatabaseKind, settings: RawSettings = {}): Promise<TestServer> {
   const database: TestDatabase = await createTestDatabase(kind);
