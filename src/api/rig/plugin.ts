@@ -52,9 +52,12 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
   const routes: { method: string; url: string; pattern: RegExp }[] = [];
 
   app.addHook('onRoute', (route) => {
+    // Fastify files the root route of a prefix (`/` under `/streams`) as `/streams`; rig's
+    // document and route list write it `/streams/`.
+    const url = route.routePath === '' ? `${route.url}/` : route.url;
     for (const method of [route.method].flat()) {
       if (method === 'HEAD' || method === 'OPTIONS') continue;
-      routes.push({ method, url: route.url, pattern: routePattern(route.url) });
+      routes.push({ method, url, pattern: routePattern(url) });
     }
   });
 
