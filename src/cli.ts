@@ -21,7 +21,7 @@ class CliError extends Error {
 const USAGE = `Usage: streamdelta <command> [options]
 
 Commands:
-  serve                                   run the server (HTTP API; media plane to come)
+  serve                                   run the server (HTTP APIs, HLS, RTMP ingest)
   migrate [--json]                        apply database migrations and exit
   user create --username U --password P [--email E] [--json]
                                           create an account
@@ -68,7 +68,10 @@ function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args:
 async function serve(config: Config, args: string[]): Promise<void> {
   options(args, {});
   const server = await startServer(config);
-  print(`streamdelta listening on ${server.httpUrl} (public URL ${config.publicUrl}, database ${describeDatabase(config.database)})`);
+  print(
+    `streamdelta listening on ${server.httpUrl} (HTTP) and rtmp://${new URL(server.httpUrl).hostname}:${server.rtmpPort}/${config.rtmpApp} (RTMP); ` +
+      `public URL ${config.publicUrl}, database ${describeDatabase(config.database)}`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -76,7 +79,7 @@ async function serve(config: Config, args: string[]): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    print(`${signal}: finishing in-flight requests and shutting down`);
+    print(`${signal}: ending live broadcasts, finishing in-flight requests and shutting down`);
     server.close().then(
       () => process.exit(0),
       (err) => {

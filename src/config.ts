@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
 import type { DatabaseLocation } from './store/database.js';
 import { DEFAULT_INGEST_SERVERS, type IngestServers } from './core/destinations.js';
@@ -22,6 +23,16 @@ export interface Config {
   rigPrefix: string;
   bodyLimit: number;
   ingestServers: IngestServers;
+  /** The RTMP application publishers and viewers connect to (`rtmp://host/<app>/<key>`). */
+  rtmpApp: string;
+  /** Seconds a broadcast waits for its publisher to come back before it ends; 0 ends it at once. */
+  reconnectWindow: number;
+  /** Target HLS segment length in seconds; segments are cut on the first keyframe after it. */
+  hlsSegmentDuration: number;
+  /** Segments in the live playlist's sliding window. */
+  hlsLiveWindow: number;
+  /** This node's name in a cluster: broadcasts it holds are tagged with it. */
+  nodeId: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -53,6 +64,11 @@ export const SETTINGS = {
   bodyLimit: { flag: '--body-limit', env: 'STREAMDELTA_BODY_LIMIT', default: '1048576', meaning: 'Largest accepted request body, in bytes' },
   youtubeIngest: { flag: '--youtube-ingest', env: 'STREAMDELTA_YOUTUBE_INGEST', default: DEFAULT_INGEST_SERVERS.YouTube, meaning: 'RTMP ingest base for YouTube destinations' },
   twitchIngest: { flag: '--twitch-ingest', env: 'STREAMDELTA_TWITCH_INGEST', default: DEFAULT_INGEST_SERVERS.Twitch, meaning: 'RTMP ingest base for Twitch destinations' },
+  rtmpApp: { flag: '--rtmp-app', env: 'STREAMDELTA_RTMP_APP', default: 'live', meaning: 'RTMP application name: rtmp://host:port/<app>/<streamKey>' },
+  reconnectWindow: { flag: '--reconnect-window', env: 'STREAMDELTA_RECONNECT_WINDOW', default: '30', meaning: 'Seconds a broadcast waits for its publisher to reconnect (0: ends at once)' },
+  hlsSegmentDuration: { flag: '--hls-segment-duration', env: 'STREAMDELTA_HLS_SEGMENT_DURATION', default: '2', meaning: 'Target HLS segment length in seconds (cut on keyframes)' },
+  hlsLiveWindow: { flag: '--hls-live-window', env: 'STREAMDELTA_HLS_LIVE_WINDOW', default: '6', meaning: 'Segments in the live playlist' },
+  nodeId: { flag: '--node-id', env: 'STREAMDELTA_NODE_ID', default: '(the host name)', meaning: 'This node\'s name; broadcasts it holds are tagged with it' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -160,6 +176,12 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     fail('rigPrefix', 'must be empty or a path such as /rig (no trailing slash)', rigPrefix);
   }
 
+  const rtmpApp = raw('rtmpApp') ?? 'live';
+  if (!/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(rtmpApp)) fail('rtmpApp', 'must be a name such as live', rtmpApp);
+
+  const nodeId = raw('nodeId') ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) fail('nodeId', 'must be 1 to 64 letters, digits, dots, dashes or underscores', nodeId);
+
   return {
     httpHost,
     httpPort,
@@ -176,6 +198,11 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
       YouTube: rtmpBase('youtubeIngest', DEFAULT_INGEST_SERVERS.YouTube),
       Twitch: rtmpBase('twitchIngest', DEFAULT_INGEST_SERVERS.Twitch),
     },
+    rtmpApp,
+    reconnectWindow: integer('reconnectWindow', 30, 0, 86400),
+    hlsSegmentDuration: integer('hlsSegmentDuration', 2, 1, 60),
+    hlsLiveWindow: integer('hlsLiveWindow', 6, 2, 100),
+    nodeId,
   };
 }
 

@@ -1,14 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http.js';
+import { hlsPlugin } from './api/hls/plugin.js';
 import { rigPlugin, RIG_SECRET_PATHS, type RigOptions } from './api/rig/plugin.js';
 import { RigTokens } from './api/rig/tokens.js';
+import { LocalBlobStore } from './blob/local.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
 import { RedisBus } from './bus/redis.js';
 import type { Config } from './config.js';
 import { Core } from './core/core.js';
 import type { DomainEvent } from './core/events.js';
+import { createLogger, type Logger } from './logging.js';
+import { MediaPlane } from './media/media-plane.js';
 import { Store } from './store/store.js';
 
 export interface RunningServer {
@@ -16,9 +21,13 @@ export interface RunningServer {
   core: Core;
   store: Store;
   http: FastifyInstance;
+  media: MediaPlane;
+  log: Logger;
   /** Where the HTTP server listens, e.g. `http://127.0.0.1:8080`. */
   httpUrl: string;
-  /** Finishes in-flight requests, then closes the bus and the database. */
+  /** The port the RTMP server listens on. */
+  rtmpPort: number;
+  /** Stops taking connections, ends live broadcasts, finishes in-flight requests, closes the bus and the database. */
   close(): Promise<void>;
 }
 
@@ -26,17 +35,26 @@ export interface ServerOptions {
   logStream?: NodeJS.WritableStream;
 }
 
-/** Opens the database (applying migrations), connects the bus, wires the core and starts HTTP. */
+function reachableHost(host: string): string {
+  const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return local.includes(':') ? `[${local}]` : local;
+}
+
+/** Opens the database (applying migrations), connects the bus, wires the core, and starts HTTP and RTMP. */
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const log = createLogger({
+    level: config.logLevel,
+    secretPaths: RIG_SECRET_PATHS.map((p) => new RegExp(`${config.rigPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${p.source}`)),
+    ...(options.logStream ? { stream: options.logStream } : {}),
+  });
   const store = Store.open(config.database);
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
+    for (const close of closers.reverse()) await close().catch((err) => log.error({ err }, 'error while shutting down'));
   };
   try {
     await store.migrate();
-    let http: FastifyInstance | undefined;
-    const onBackgroundError = (err: unknown, what: string) => http?.log.error({ err }, `background failure: ${what}`);
+    const onBackgroundError = (err: unknown, what: string) => log.error({ err }, `background failure: ${what}`);
     const bus: Bus<DomainEvent> = config.redisUrl
       ? await RedisBus.connect<DomainEvent>(config.redisUrl, { onError: (err) => onBackgroundError(err, 'redis') })
       : new MemoryBus<DomainEvent>((err) => onBackgroundError(err, 'event handler'));
@@ -48,27 +66,47 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
     const rigOptions: RigOptions = { core, tokens: new RigTokens(jwtSecret), bodyLimit: config.bodyLimit };
+    const blobs = new LocalBlobStore(join(config.dataDir, 'media'));
 
-    http = await buildHttpServer({
-      logLevel: config.logLevel,
-      bodyLimit: config.bodyLimit,
-      ...(options.logStream ? { logStream: options.logStream } : {}),
-      adapters: [{ name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions, secretPaths: RIG_SECRET_PATHS }],
+    const media = new MediaPlane({
+      core,
+      blobs,
+      log: log.child({ component: 'media' }),
+      nodeId: config.nodeId,
+      rtmpApp: config.rtmpApp,
+      reconnectWindow: config.reconnectWindow,
+      hlsSegmentDuration: config.hlsSegmentDuration,
+      hlsLiveWindow: config.hlsLiveWindow,
     });
-    const server = http;
-    closers.push(() => server.close());
-    await server.listen({ host: config.httpHost, port: config.httpPort });
-    const address = server.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.httpPort;
-    const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? '127.0.0.1' : config.httpHost;
+
+    const http = await buildHttpServer({
+      logger: log,
+      bodyLimit: config.bodyLimit,
+      adapters: [
+        { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media } },
+        { name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions },
+      ],
+    });
+    closers.push(() => http.close());
+    await http.listen({ host: config.httpHost, port: config.httpPort });
+    const address = http.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+
+    // Media stops first on shutdown: publishers are cut, broadcasts end and recordings are written
+    // while the database is still open.
+    const rtmpPort = await media.start(config.rtmpPort, config.httpHost);
+    closers.push(() => media.close());
 
     let closing: Promise<void> | undefined;
     return {
       config,
       core,
       store,
-      http: server,
-      httpUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      http,
+      media,
+      log,
+      httpUrl: `http://${reachableHost(config.httpHost)}:${httpPort}`,
+      rtmpPort,
       close: () => (closing ??= closeAll()),
     };
   } catch (err) {

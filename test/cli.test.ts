@@ -26,7 +26,7 @@ for (const kind of databaseKinds()) {
     it('migrate --json prints the migrations it applied, then none', () => {
       const first = run(['migrate', '--json'], env);
       assert.equal(first.code, 0, first.stderr);
-      assert.deepEqual(JSON.parse(first.stdout), { applied: ['0001_initial'] });
+      assert.deepEqual(JSON.parse(first.stdout), { applied: ['0001_initial', '0002_media'] });
       const again = run(['migrate', '--json'], env);
       assert.deepEqual(JSON.parse(again.stdout), { applied: [] });
     });
@@ -90,7 +90,7 @@ describe('configuration errors', () => {
 describe('streamdelta serve', () => {
   it('prints where it listens, serves, keeps stream keys out of its logs, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'streamdelta-serve-'));
-    const child = spawn(process.execPath, [BIN, 'serve', '--http-port', '0', '--http-host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'debug'], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--http-port', '0', '--rtmp-port', '0', '--http-host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'debug'], {
       env: { ...process.env, DATABASE_URL: '' },
     });
     let output = '';
@@ -124,7 +124,7 @@ describe('streamdelta serve', () => {
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
-      assert.match(output, /SIGTERM: finishing in-flight requests and shutting down/);
+      assert.match(output, /SIGTERM: ending live broadcasts, finishing in-flight requests and shutting down/);
     } finally {
       child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,47 +1,26 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
-import type { LogLevel } from '../config.js';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Logger } from '../logging.js';
 
-/** One HTTP dialect and where it is mounted. */
+/** One HTTP dialect or service and where it is mounted. */
 export interface HttpAdapter<O extends object = object> {
   name: string;
   prefix: string;
   plugin: FastifyPluginAsync<O>;
   options: O;
-  /** Path patterns whose first group is kept and whose rest is a secret, redacted from logs. */
-  secretPaths: RegExp[];
 }
 
 export interface HttpOptions {
-  logLevel: LogLevel;
+  logger: Logger;
   bodyLimit: number;
   adapters: HttpAdapter<any>[];
-  /** Where logs go; stdout by default. */
-  logStream?: NodeJS.WritableStream;
-}
-
-/** The request URL with every secret path segment replaced, fit for a log line. */
-export function redactPath(url: string, patterns: readonly RegExp[]): string {
-  return patterns.reduce((out, pattern) => out.replace(pattern, '$1[redacted]'), url);
 }
 
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
-  const secretPaths = options.adapters.flatMap((a) => a.secretPaths);
-  const logger: FastifyServerOptions['logger'] = {
-    level: options.logLevel,
-    ...(options.logStream ? { stream: options.logStream } : {}),
-    serializers: {
-      req: (req) => ({
-        method: req.method,
-        url: redactPath(req.url, secretPaths),
-        remoteAddress: req.ip,
-      }),
-    },
-  };
   const app = Fastify({
-    logger,
+    loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request is noise at info level on a media server that serves thousands;
     // the hook below writes them at debug level instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
     // Wrong JSON types are refused, never coerced: `"username": 123` is invalid input.
@@ -50,6 +29,10 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
   });
+  // Paths outside every adapter's prefix; an adapter mounted at the root answers these itself.
+  if (!options.adapters.some((a) => a.prefix === '')) {
+    app.setNotFoundHandler((_request, reply) => reply.status(404).send({ message: 'Not found' }));
+  }
   for (const adapter of options.adapters) {
     await app.register(adapter.plugin, { ...adapter.options, prefix: adapter.prefix });
   }

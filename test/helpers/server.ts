@@ -44,6 +44,7 @@ export async function startTestServer(kind: DatabaseKind, settings: RawSettings 
     {
       httpHost: '127.0.0.1',
       httpPort: '0',
+      rtmpPort: '0',
       dataDir,
       databaseUrl: database.url,
       logLevel: 'silent',

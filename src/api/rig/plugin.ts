@@ -33,6 +33,12 @@ function carriesBody(request: FastifyRequest): boolean {
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** Bodies never reach an object merge, but a `__proto__` key has no business in one either. */
+function refusePrototypeKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__' || key === 'constructor') throw new RigError(RigCode.InvalidInput, `Invalid key ${key} in body`);
+  return value;
+}
+
 /** A route path as a pattern that also matches the path with or without its trailing slash. */
 function routePattern(url: string): RegExp {
   const body = url
@@ -83,9 +89,9 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
     const body = String(text);
     if (body.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(body));
-    } catch {
-      done(new RigError(RigCode.InvalidInput, 'Malformed JSON body'), undefined);
+      done(null, JSON.parse(body, refusePrototypeKeys));
+    } catch (err) {
+      done(err instanceof RigError ? err : new RigError(RigCode.InvalidInput, 'Malformed JSON body'), undefined);
     }
   });
 

@@ -1,0 +1,53 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { checkBlobKey, type BlobStore } from './blob-store.js';
+
+/** Blobs as files under one directory; a write goes to a temporary file renamed into place. */
+export class LocalBlobStore implements BlobStore {
+  constructor(private readonly root: string) {}
+
+  private path(key: string): string {
+    return join(this.root, checkBlobKey(key));
+  }
+
+  async put(key: string, data: Buffer | readonly Uint8Array[]): Promise<void> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    const file = await open(temporary, 'w');
+    try {
+      if (Buffer.isBuffer(data)) await file.write(data);
+      else await file.writev(data as Uint8Array[]);
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  }
+
+  async open(key: string) {
+    const path = this.path(key);
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) return undefined;
+      return { stream: createReadStream(path), size: info.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.path(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
+  }
+}

@@ -1,0 +1,118 @@
+import { parseAudioTag, parseVideoTag } from '../flv.js';
+import { MediaFormatError } from '../format-error.js';
+import { MessageType, type RtmpMessage } from '../rtmp/messages.js';
+import type { PlaySubscription, RtmpViewer } from '../rtmp/connection.js';
+
+/** Something fed every message of a live stream as it arrives: the HLS packager, later relays. */
+export interface MediaOutput {
+  onMessage(message: RtmpMessage): void;
+}
+
+/**
+ * The live tags of one stream, fanned out from its publisher to viewers and outputs. It keeps
+ * what a newcomer needs to start at once: the metadata, the codec headers, and the current
+ * group of pictures from its keyframe, so a viewer joining mid-stream starts decoding at the
+ * latest keyframe with the codec headers first.
+ */
+export class LiveStream {
+  private metadata: RtmpMessage | undefined;
+  private videoHeader: RtmpMessage | undefined;
+  private audioHeader: RtmpMessage | undefined;
+  private gop: RtmpMessage[] = [];
+  private gopBytes = 0;
+  private readonly viewers = new Set<RtmpViewer>();
+  private readonly outputs = new Set<MediaOutput>();
+  /** Messages dropped because their body could not be parsed. */
+  malformed = 0;
+
+  constructor(private readonly maxGopBytes: number = 32 * 1024 * 1024) {}
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  publish(message: RtmpMessage): void {
+    if (!this.remember(message)) return;
+    for (const viewer of this.viewers) {
+      if (!viewer.send(message)) this.viewers.delete(viewer);
+    }
+    for (const output of this.outputs) output.onMessage(message);
+  }
+
+  /** Updates what a newcomer is sent; false for a message to drop. */
+  private remember(message: RtmpMessage): boolean {
+    let startsGop = false;
+    try {
+      if (message.type === MessageType.Video) {
+        const tag = parseVideoTag(message.payload);
+        if (tag.kind === 'avc' && tag.packetType === 'sequence-header') {
+          this.videoHeader = message;
+          return true;
+        }
+        if (tag.keyframe && tag.kind !== 'command') {
+          this.restartGop();
+          startsGop = true;
+        }
+      } else if (message.type === MessageType.Audio) {
+        const tag = parseAudioTag(message.payload);
+        if (tag.kind === 'aac' && tag.packetType === 'sequence-header') {
+          this.audioHeader = message;
+          return true;
+        }
+        // Audio-only streams have no keyframes: any audio frame is a starting point.
+        startsGop = !this.videoHeader && this.gop.length === 0;
+      } else {
+        this.metadata = message;
+        return true;
+      }
+    } catch (err) {
+      if (err instanceof MediaFormatError) {
+        this.malformed++;
+        return false;
+      }
+      throw err;
+    }
+    if (this.gop.length > 0 || startsGop) {
+      this.gop.push(message);
+      this.gopBytes += message.payload.length;
+      // A GOP that never ends (no keyframes) must not hold memory without bound.
+      if (this.gopBytes > this.maxGopBytes) this.restartGop();
+    }
+    return true;
+  }
+
+  private restartGop(): void {
+    this.gop = [];
+    this.gopBytes = 0;
+  }
+
+  /** Starts a viewer at the latest keyframe, codec headers first, then live. */
+  addViewer(viewer: RtmpViewer): PlaySubscription {
+    const start = [this.metadata, this.videoHeader, this.audioHeader, ...this.gop].filter((m): m is RtmpMessage => m !== undefined);
+    for (const message of start) {
+      if (!viewer.send(message)) return { stop: () => {} };
+    }
+    this.viewers.add(viewer);
+    return { stop: () => this.viewers.delete(viewer) };
+  }
+
+  addOutput(output: MediaOutput): () => void {
+    this.outputs.add(output);
+    return () => this.outputs.delete(output);
+  }
+
+  /** The publisher is gone for good: viewers are told the stream ended. */
+  end(reason: string): void {
+    for (const viewer of this.viewers) viewer.close(reason);
+    this.viewers.clear();
+    this.outputs.clear();
+  }
+
+  /** A new publisher may use other codec settings: what a newcomer needs starts over. */
+  resetForNewPublisher(): void {
+    this.metadata = undefined;
+    this.videoHeader = undefined;
+    this.audioHeader = undefined;
+    this.restartGop();
+  }
+}

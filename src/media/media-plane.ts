@@ -1,0 +1,190 @@
+import type { Core } from '../core/core.js';
+import { DisabledError, InUseError, NotFoundError } from '../core/errors.js';
+import type { BroadcastId, StreamId } from '../core/ids.js';
+import type { BlobStore } from '../blob/blob-store.js';
+import { HlsRecorder } from './hls/recorder.js';
+import { LiveStream } from './live/live-stream.js';
+import { RtmpRejection, type Logger, type PublishSink, type RtmpHooks, type StreamRequest } from './rtmp/connection.js';
+import { RtmpServer } from './rtmp/server.js';
+
+export interface MediaPlaneOptions {
+  core: Core;
+  blobs: BlobStore;
+  log: Logger & { error(obj: object, msg: string): void };
+  nodeId: string;
+  rtmpApp: string;
+  /** Seconds; 0 ends a broadcast as soon as its publisher leaves. */
+  reconnectWindow: number;
+  hlsSegmentDuration: number;
+  hlsLiveWindow: number;
+}
+
+/** A stream that is live on this node: its fan-out, its recording, and its reconnect timer. */
+interface LiveSession {
+  streamId: StreamId;
+  broadcastId: BroadcastId;
+  live: LiveStream;
+  recorder: HlsRecorder;
+  publisherConnected: boolean;
+  endTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The media plane of one node: the RTMP listener, the live streams on it, and their HLS
+ * recordings. Every decision (may this key publish, which broadcast continues) is the core's;
+ * this class owns sockets, timers and bytes.
+ */
+export class MediaPlane {
+  private readonly sessions = new Map<StreamId, LiveSession>();
+  /** Operations on one stream run one after another (publish, leave, end). */
+  private readonly queues = new Map<StreamId, Promise<unknown>>();
+  private server: RtmpServer | undefined;
+  private closing = false;
+
+  constructor(private readonly options: MediaPlaneOptions) {}
+
+  /** Ends what this node left open when it last stopped, then listens for RTMP. */
+  async start(port: number, host: string): Promise<number> {
+    const recovered = await this.options.core.broadcasts.recoverNode(this.options.nodeId);
+    if (recovered.length > 0) this.options.log.info({ count: recovered.length }, 'ended broadcasts left open by a previous run');
+    this.server = new RtmpServer(this.hooks, this.options.log);
+    return this.server.listen(port, host);
+  }
+
+  /** The live playlist of a stream live on this node, or undefined. */
+  livePlaylist(streamId: string): string | undefined {
+    const session = this.sessions.get(streamId as StreamId);
+    return session?.recorder.livePlaylist();
+  }
+
+  /** Stops listening, ends every live broadcast and waits for recordings to be written. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.server?.close();
+    await Promise.allSettled([...this.queues.values()]);
+    for (const session of [...this.sessions.values()]) {
+      await this.serial(session.streamId, () => this.finish(session, 'server shutting down', true));
+    }
+  }
+
+  private serial<T>(streamId: StreamId, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(streamId) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(work);
+    this.queues.set(streamId, next);
+    void next.finally(() => {
+      if (this.queues.get(streamId) === next) this.queues.delete(streamId);
+    }).catch(() => {});
+    return next;
+  }
+
+  private readonly hooks: RtmpHooks = {
+    publish: (request) => this.publish(request),
+    play: async (request, viewer) => {
+      if (request.app !== this.options.rtmpApp) throw new RtmpRejection('NetStream.Play.StreamNotFound', 'No such application.');
+      const session = this.sessions.get(request.name.toLowerCase() as StreamId);
+      if (!session || !session.publisherConnected) throw new RtmpRejection('NetStream.Play.StreamNotFound', 'The stream is not live.');
+      return session.live.addViewer(viewer);
+    },
+  };
+
+  private async publish(request: StreamRequest): Promise<PublishSink> {
+    const { core, log } = this.options;
+    if (this.closing) throw new RtmpRejection('NetStream.Publish.Rejected', 'The server is shutting down.');
+    if (request.app !== this.options.rtmpApp) throw new RtmpRejection('NetStream.Publish.BadName', 'No such application.');
+    let start;
+    try {
+      start = await core.broadcasts.beginPublish(request.name, this.options.nodeId);
+    } catch (err) {
+      // The key is a secret: refusals are logged by reason, never with the name that was sent.
+      if (err instanceof NotFoundError) throw new RtmpRejection('NetStream.Publish.BadName', 'Unknown stream key.');
+      if (err instanceof DisabledError) throw new RtmpRejection('NetStream.Publish.BadName', 'The stream is disabled.');
+      if (err instanceof InUseError) throw new RtmpRejection('NetStream.Publish.BadName', 'The stream is already being published.');
+      throw err;
+    }
+    const streamId = start.stream.id;
+    const session = await this.serial(streamId, async () => {
+      let current = this.sessions.get(streamId);
+      if (current && current.broadcastId !== start.broadcast.id) {
+        // The old broadcast ended while this publish was being decided.
+        await this.finish(current, 'replaced', true);
+        current = undefined;
+      }
+      if (current) {
+        clearTimeout(current.endTimer);
+        current.endTimer = undefined;
+        current.recorder.discontinuity();
+        current.live.resetForNewPublisher();
+      } else {
+        const firstSequence = await core.broadcasts.nextSegmentSequence(start.broadcast.id);
+        const live = new LiveStream();
+        const recorder = new HlsRecorder({
+          core,
+          blobs: this.options.blobs,
+          log,
+          streamId,
+          broadcastId: start.broadcast.id,
+          firstSequence,
+          segmentDuration: this.options.hlsSegmentDuration,
+          liveWindow: this.options.hlsLiveWindow,
+          discontinuityFirst: start.resumed,
+        });
+        live.addOutput(recorder);
+        current = { streamId, broadcastId: start.broadcast.id, live, recorder, publisherConnected: false, endTimer: undefined };
+        this.sessions.set(streamId, current);
+      }
+      current.publisherConnected = true;
+      return current;
+    });
+    log.info({ streamId, broadcastId: session.broadcastId, resumed: start.resumed, remoteAddress: request.remoteAddress }, 'publish started');
+
+    let ended = false;
+    return {
+      onMessage: (message) => session.live.publish(message),
+      onEnd: (reason) => {
+        if (ended) return;
+        ended = true;
+        void this.serial(streamId, () => this.publisherLeft(session, reason)).catch((err) =>
+          log.error({ err, streamId }, 'ending a publish failed'),
+        );
+      },
+    };
+  }
+
+  private async publisherLeft(session: LiveSession, reason: string): Promise<void> {
+    const { core, log } = this.options;
+    if (this.sessions.get(session.streamId) !== session) return;
+    session.publisherConnected = false;
+    await session.recorder.flush();
+    await core.broadcasts.endPublish(session.broadcastId);
+    log.info({ streamId: session.streamId, broadcastId: session.broadcastId, reason }, 'publish ended');
+    const window = this.closing ? 0 : this.options.reconnectWindow;
+    if (window === 0) {
+      await this.finish(session, reason, false);
+      return;
+    }
+    session.endTimer = setTimeout(() => {
+      void this.serial(session.streamId, () => this.finish(session, 'reconnect window passed', false)).catch((err) =>
+        log.error({ err, streamId: session.streamId }, 'ending a broadcast failed'),
+      );
+    }, window * 1000);
+    session.endTimer.unref();
+  }
+
+  /** Ends the broadcast unless its publisher came back; `force` ends it regardless. */
+  private async finish(session: LiveSession, reason: string, force: boolean): Promise<void> {
+    const { core, log } = this.options;
+    if (this.sessions.get(session.streamId) !== session) return;
+    if (!force && session.publisherConnected) return;
+    clearTimeout(session.endTimer);
+    await session.recorder.flush();
+    await session.recorder.close();
+    if (force) {
+      await core.broadcasts.endPublish(session.broadcastId);
+    }
+    const ended = await core.broadcasts.endIfIdle(session.broadcastId);
+    if (!ended && !force) return;
+    this.sessions.delete(session.streamId);
+    session.live.end(reason);
+    log.info({ streamId: session.streamId, broadcastId: session.broadcastId, reason }, 'broadcast ended');
+  }
+}
