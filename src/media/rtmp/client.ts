@@ -1,0 +1,318 @@
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from './chunks.js';
+import { commandMessage, decodeCommand } from './commands.js';
+import { clientHandshakeC0C1, HANDSHAKE_SIZE } from './handshake.js';
+import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from './messages.js';
+
+/** Where a push goes: `rtmp://host[:port]/app[/more]/streamName` or the same with `rtmps://`. */
+export interface RtmpTarget {
+  secure: boolean;
+  host: string;
+  port: number;
+  app: string;
+  streamName: string;
+  /** The URL without the stream name: what `connect`'s tcUrl carries. */
+  tcUrl: string;
+}
+
+export class RtmpUrlError extends Error {
+  override readonly name = 'RtmpUrlError';
+}
+
+/**
+ * Splits a publish URL. The stream name is the last path segment (with any query string,
+ * which services such as Facebook use for their keys); the app is everything before it.
+ */
+export function parseRtmpUrl(value: string): RtmpTarget {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new RtmpUrlError('not a URL');
+  }
+  if (url.protocol !== 'rtmp:' && url.protocol !== 'rtmps:') throw new RtmpUrlError('must be an rtmp:// or rtmps:// URL');
+  if (!url.hostname) throw new RtmpUrlError('has no host');
+  const secure = url.protocol === 'rtmps:';
+  const parts = url.pathname.split('/').filter((p) => p !== '');
+  if (parts.length < 2) throw new RtmpUrlError('needs an application and a stream name: rtmp://host/app/name');
+  const streamName = decodeURIComponent(parts.pop()!) + url.search;
+  const app = parts.map((p) => decodeURIComponent(p)).join('/');
+  const port = url.port ? Number(url.port) : secure ? 443 : 1935;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return { secure, host, port, app, streamName, tcUrl: `${url.protocol}//${url.host}/${app}` };
+}
+
+export class RtmpPublishError extends Error {
+  override readonly name = 'RtmpPublishError';
+}
+
+export interface ClientOptions {
+  /** TLS options for rtmps:// (extra trusted certificates, for instance). */
+  tls?: ConnectionOptions;
+  /** How long connecting, the handshake and the publish command flow may take together. */
+  timeoutMs?: number;
+  chunkSize?: number;
+}
+
+const STREAM_CHUNK = { audio: 4, video: 6, data: 5 } as const;
+
+/**
+ * An RTMP client that publishes one stream: connect, handshake (digest form, as Flash Player
+ * sends it), connect/releaseStream/FCPublish/createStream/publish, then media messages. Used by
+ * relays to push a live stream to YouTube, Twitch or any RTMP(S) server.
+ */
+export class RtmpPublisher {
+  private readonly decoder = new ChunkDecoder(DEFAULT_CHUNK_LIMITS);
+  private readonly encoder = new ChunkEncoder();
+  private socket: Socket | undefined;
+  private streamId = 0;
+  private peerWindowAckSize = 0;
+  private lastAck = 0;
+  private closedReason: string | undefined;
+  private readonly closeListeners = new Set<(reason: string) => void>();
+
+  constructor(
+    readonly target: RtmpTarget,
+    private readonly options: ClientOptions = {},
+  ) {}
+
+  /** Bytes waiting in the socket's buffer: how far the destination is behind. */
+  get backlog(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
+  get bytesSent(): number {
+    return this.socket?.bytesWritten ?? 0;
+  }
+
+  onClose(listener: (reason: string) => void): void {
+    this.closeListeners.add(listener);
+  }
+
+  /** Connects and publishes; resolves once the server answered NetStream.Publish.Start. */
+  async start(): Promise<void> {
+    const { target } = this;
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    const socket = target.secure
+      ? tlsConnect({ host: target.host, port: target.port, servername: target.host, ...this.options.tls })
+      : tcpConnect({ host: target.host, port: target.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new RtmpPublishError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      socket.once('error', fail);
+      socket.once('close', () => fail(new RtmpPublishError('the server closed the connection')));
+      this.handshakeAndPublish(socket).then(
+        () => {
+          clearTimeout(timer);
+          socket.off('error', fail);
+          socket.removeAllListeners('close');
+          resolve();
+        },
+        (err: Error) => fail(err),
+      );
+    });
+
+    socket.on('error', (err) => this.closed(`connection error: ${err.message}`));
+    socket.on('close', () => this.closed('the server closed the connection'));
+  }
+
+  private async handshakeAndPublish(socket: Socket): Promise<void> {
+    const reader = new SocketReader(socket);
+    if (socket.connecting) await new Promise((resolve) => socket.once(this.target.secure ? 'secureConnect' : 'connect', resolve));
+    socket.write(clientHandshakeC0C1(true));
+    const s0s1s2 = await reader.read(1 + 2 * HANDSHAKE_SIZE);
+    if (s0s1s2[0] !== 3) throw new RtmpPublishError(`server answered RTMP version ${s0s1s2[0]}`);
+    // C2 echoes S1; servers that check it (few do) accept the echo.
+    socket.write(s0s1s2.subarray(1, 1 + HANDSHAKE_SIZE));
+
+    const chunkSize = this.options.chunkSize ?? 4096;
+    this.send(controlMessages.setChunkSize(chunkSize));
+    this.encoder.setChunkSize(chunkSize);
+
+    const { app, tcUrl, streamName } = this.target;
+    this.send(
+      commandMessage(0, 'connect', 1, {
+        app,
+        type: 'nonprivate',
+        flashVer: 'FMLE/3.0 (compatible; streamdelta)',
+        tcUrl,
+      }),
+    );
+    await this.expectResult(reader, 1, 'connect');
+    this.send(commandMessage(0, 'releaseStream', 2, null, streamName));
+    this.send(commandMessage(0, 'FCPublish', 3, null, streamName));
+    this.send(commandMessage(0, 'createStream', 4, null));
+    const created = await this.expectResult(reader, 4, 'createStream');
+    this.streamId = typeof created.args[0] === 'number' ? created.args[0] : 1;
+    this.send({ ...commandMessage(this.streamId, 'publish', 5, null, streamName, 'live'), chunkStreamId: 8 });
+    for (;;) {
+      const cmd = await this.nextCommand(reader);
+      if (cmd.name !== 'onStatus') continue;
+      const info = (cmd.args[0] ?? {}) as { level?: unknown; code?: unknown; description?: unknown };
+      if (info.code === 'NetStream.Publish.Start') {
+        this.publishing = true;
+        break;
+      }
+      if (info.level === 'error') throw new RtmpPublishError(`publish refused: ${String(info.code)} ${String(info.description ?? '')}`.trim());
+    }
+    // From now on incoming data is only control traffic: acknowledgements and pings.
+    reader.detach((data) => this.receive(data));
+  }
+
+  private async expectResult(reader: SocketReader, transactionId: number, what: string) {
+    for (;;) {
+      const cmd = await this.nextCommand(reader);
+      if (cmd.transactionId !== transactionId) continue;
+      if (cmd.name === '_result') return cmd;
+      if (cmd.name === '_error') {
+        const info = (cmd.args[0] ?? {}) as { code?: unknown; description?: unknown };
+        throw new RtmpPublishError(`${what} refused: ${String(info.code ?? '')} ${String(info.description ?? '')}`.trim());
+      }
+    }
+  }
+
+  private pending: RtmpMessage[] = [];
+  /** The server accepted the publish: an onStatus error from now on ends the push. */
+  private publishing = false;
+
+  private async nextCommand(reader: SocketReader) {
+    for (;;) {
+      while (this.pending.length > 0) {
+        const message = this.pending.shift()!;
+        this.control(message);
+        if (message.type === MessageType.CommandAmf0 || message.type === MessageType.CommandAmf3) return decodeCommand(message);
+      }
+      this.pending.push(...this.decoder.push(await reader.next()));
+    }
+  }
+
+  private receive(data: Buffer): void {
+    try {
+      for (const message of this.decoder.push(data)) this.control(message);
+    } catch (err) {
+      this.close(`protocol error from the server: ${(err as Error).message}`);
+    }
+  }
+
+  private control(message: RtmpMessage): void {
+    if (message.type === MessageType.WindowAckSize && message.payload.length >= 4) {
+      this.peerWindowAckSize = message.payload.readUInt32BE(0);
+    } else if (message.type === MessageType.UserControl && message.payload.length >= 6) {
+      if (message.payload.readUInt16BE(0) === UserControlEvent.PingRequest) {
+        this.send(controlMessages.userControl(UserControlEvent.PingResponse, message.payload.readUInt32BE(2)));
+      }
+    } else if (message.type === MessageType.CommandAmf0) {
+      const cmd = decodeCommand(message);
+      const info = (cmd.args[0] ?? {}) as { level?: unknown; code?: unknown };
+      if (cmd.name === 'onStatus' && info.level === 'error' && this.publishing) {
+        this.close(`the server stopped the stream: ${String(info.code)}`);
+      }
+    }
+    if (this.peerWindowAckSize > 0 && this.decoder.bytesReceived - this.lastAck >= this.peerWindowAckSize) {
+      this.lastAck = this.decoder.bytesReceived;
+      this.send(controlMessages.acknowledgement(this.decoder.bytesReceived % 2 ** 32));
+    }
+  }
+
+  /** Sends one audio, video or data message on the published stream. */
+  sendMedia(message: RtmpMessage): void {
+    const chunkStreamId =
+      message.type === MessageType.Audio ? STREAM_CHUNK.audio : message.type === MessageType.Video ? STREAM_CHUNK.video : STREAM_CHUNK.data;
+    this.send({ ...message, chunkStreamId, streamId: this.streamId });
+  }
+
+  private send(message: RtmpMessage): void {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return;
+    socket.write(this.encoder.encode(message));
+  }
+
+  /** Ends the publish as encoders do (FCUnpublish, deleteStream), then closes. */
+  stop(): void {
+    if (this.closedReason !== undefined || !this.socket) return;
+    const { streamName } = this.target;
+    this.send(commandMessage(0, 'FCUnpublish', 6, null, streamName));
+    if (this.streamId !== 0) this.send(commandMessage(0, 'deleteStream', 7, null, this.streamId));
+    const socket = this.socket;
+    this.closedReason = 'stopped';
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  close(reason: string): void {
+    this.socket?.destroy();
+    this.closed(reason);
+  }
+
+  private closed(reason: string): void {
+    if (this.closedReason !== undefined && this.closedReason !== 'stopped') return;
+    const first = this.closedReason === undefined;
+    this.closedReason ??= reason;
+    if (!first) return;
+    for (const listener of this.closeListeners) listener(reason);
+  }
+}
+
+/** Reads exact byte counts, or whatever arrives next, from a socket until detached. */
+class SocketReader {
+  private buffered: Buffer = Buffer.alloc(0);
+  private waiter: (() => void) | undefined;
+  private failure: Error | undefined;
+  private readonly onData = (data: Buffer) => {
+    this.buffered = this.buffered.length === 0 ? data : Buffer.concat([this.buffered, data]);
+    this.wake();
+  };
+  private readonly onEnd = () => {
+    this.failure = new RtmpPublishError('the server closed the connection');
+    this.wake();
+  };
+
+  constructor(private readonly socket: Socket) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  private async wait(): Promise<void> {
+    if (this.failure) throw this.failure;
+    await new Promise<void>((resolve) => (this.waiter = resolve));
+    if (this.failure) throw this.failure;
+  }
+
+  async read(n: number): Promise<Buffer> {
+    while (this.buffered.length < n) await this.wait();
+    const out = this.buffered.subarray(0, n);
+    this.buffered = this.buffered.subarray(n);
+    return out;
+  }
+
+  async next(): Promise<Buffer> {
+    while (this.buffered.length === 0) await this.wait();
+    const out = this.buffered;
+    this.buffered = Buffer.alloc(0);
+    return out;
+  }
+
+  /** Hands the rest of the stream, and whatever is buffered, to `onData`. */
+  detach(onData: (data: Buffer) => void): void {
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    const rest = this.buffered;
+    this.buffered = Buffer.alloc(0);
+    if (rest.length > 0) onData(rest);
+    this.socket.on('data', onData);
+  }
+}
