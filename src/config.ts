@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
 import type { DatabaseLocation } from './store/database.js';
@@ -33,6 +34,14 @@ export interface Config {
   hlsLiveWindow: number;
   /** This node's name in a cluster: broadcasts it holds are tagged with it. */
   nodeId: string;
+  /** Longest wait between attempts to reach a failing relay destination, in seconds. */
+  relayRetryMax: number;
+  /** Bytes a relay destination may fall behind before it is dropped and reconnected. */
+  relayMaxBacklog: number;
+  /** PEM file of extra certificate authorities trusted by rtmps:// relays (a private CA). */
+  relayCaFile: string | undefined;
+  /** The ffmpeg program for relays with custom arguments. */
+  ffmpegPath: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -68,6 +77,10 @@ export const SETTINGS = {
   reconnectWindow: { flag: '--reconnect-window', env: 'STREAMDELTA_RECONNECT_WINDOW', default: '30', meaning: 'Seconds a broadcast waits for its publisher to reconnect (0: ends at once)' },
   hlsSegmentDuration: { flag: '--hls-segment-duration', env: 'STREAMDELTA_HLS_SEGMENT_DURATION', default: '2', meaning: 'Target HLS segment length in seconds (cut on keyframes)' },
   hlsLiveWindow: { flag: '--hls-live-window', env: 'STREAMDELTA_HLS_LIVE_WINDOW', default: '6', meaning: 'Segments in the live playlist' },
+  relayRetryMax: { flag: '--relay-retry-max', env: 'STREAMDELTA_RELAY_RETRY_MAX', default: '30', meaning: 'Longest wait in seconds between attempts to reach a failing destination' },
+  relayMaxBacklog: { flag: '--relay-max-backlog', env: 'STREAMDELTA_RELAY_MAX_BACKLOG', default: '8388608', meaning: 'Bytes a destination may fall behind before it is dropped and reconnected' },
+  relayCaFile: { flag: '--relay-ca-file', env: 'STREAMDELTA_RELAY_CA_FILE', default: '(none: the system CAs)', meaning: 'PEM file of extra CAs trusted for rtmps:// destinations' },
+  ffmpegPath: { flag: '--ffmpeg-path', env: 'STREAMDELTA_FFMPEG_PATH', default: 'ffmpeg', meaning: 'ffmpeg program for destinations with ffmpeg arguments' },
   nodeId: { flag: '--node-id', env: 'STREAMDELTA_NODE_ID', default: '(the host name)', meaning: 'This node\'s name; broadcasts it holds are tagged with it' },
 } as const satisfies Record<string, Setting>;
 
@@ -179,6 +192,9 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
   const rtmpApp = raw('rtmpApp') ?? 'live';
   if (!/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(rtmpApp)) fail('rtmpApp', 'must be a name such as live', rtmpApp);
 
+  const relayCaFile = raw('relayCaFile');
+  if (relayCaFile !== undefined && !existsSync(resolve(cwd, relayCaFile))) fail('relayCaFile', 'must name an existing PEM file', relayCaFile);
+
   const nodeId = raw('nodeId') ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) fail('nodeId', 'must be 1 to 64 letters, digits, dots, dashes or underscores', nodeId);
 
@@ -203,6 +219,10 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     hlsSegmentDuration: integer('hlsSegmentDuration', 2, 1, 60),
     hlsLiveWindow: integer('hlsLiveWindow', 6, 2, 100),
     nodeId,
+    relayRetryMax: integer('relayRetryMax', 30, 1, 3600),
+    relayMaxBacklog: integer('relayMaxBacklog', 8 * 1024 * 1024, 65536, 1024 * 1024 * 1024),
+    relayCaFile: relayCaFile === undefined ? undefined : resolve(cwd, relayCaFile),
+    ffmpegPath: raw('ffmpegPath') ?? 'ffmpeg',
   };
 }
 

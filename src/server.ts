@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http.js';
 import { hlsPlugin } from './api/hls/plugin.js';
@@ -77,6 +79,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       reconnectWindow: config.reconnectWindow,
       hlsSegmentDuration: config.hlsSegmentDuration,
       hlsLiveWindow: config.hlsLiveWindow,
+      relays: {
+        maxBacklogBytes: config.relayMaxBacklog,
+        initialRetryMs: 1000,
+        maxRetryMs: config.relayRetryMax * 1000,
+        statsIntervalMs: 2000,
+        ffmpegPath: config.ffmpegPath,
+        tls: config.relayCaFile ? { ca: [...rootCertificates, readFileSync(config.relayCaFile, 'utf8')] } : undefined,
+      },
     });
 
     const http = await buildHttpServer({

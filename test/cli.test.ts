@@ -26,7 +26,7 @@ for (const kind of databaseKinds()) {
     it('migrate --json prints the migrations it applied, then none', () => {
       const first = run(['migrate', '--json'], env);
       assert.equal(first.code, 0, first.stderr);
-      assert.deepEqual(JSON.parse(first.stdout), { applied: ['0001_initial', '0002_media'] });
+      assert.deepEqual(JSON.parse(first.stdout), { applied: ['0001_initial', '0002_media', '0003_relays'] });
       const again = run(['migrate', '--json'], env);
       assert.deepEqual(JSON.parse(again.stdout), { applied: [] });
     });

@@ -2,6 +2,7 @@ import { AccountService } from './accounts.js';
 import { BroadcastService } from './broadcasts.js';
 import type { CoreContext } from './context.js';
 import type { IngestServers } from './destinations.js';
+import { RelayStatusBoard } from './relays.js';
 import { StreamService } from './streams.js';
 
 /** The domain services, wired once and handed to every adapter and to the media plane. */
@@ -9,6 +10,7 @@ export class Core {
   readonly accounts: AccountService;
   readonly streams: StreamService;
   readonly broadcasts: BroadcastService;
+  readonly relays: RelayStatusBoard;
 
   constructor(
     readonly ctx: CoreContext,
@@ -17,6 +19,7 @@ export class Core {
     this.accounts = new AccountService(ctx);
     this.streams = new StreamService(ctx, options.ingestServers);
     this.broadcasts = new BroadcastService(ctx, this.streams);
+    this.relays = new RelayStatusBoard(ctx);
   }
 
   /** A secret this installation keeps in its database, made on first use (signing keys). */

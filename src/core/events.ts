@@ -1,4 +1,5 @@
 import type { AccountId, BroadcastId, DestinationId, StreamId } from './ids.js';
+import type { RelayStatus } from './relays.js';
 
 /**
  * What happens in the domain, as the bus carries it. Adapters, the media plane, webhooks
@@ -9,6 +10,9 @@ export type DomainEvent =
   | { type: 'stream.created'; streamId: StreamId; ownerId: AccountId }
   | { type: 'stream.key_changed'; streamId: StreamId }
   | { type: 'destination.added'; streamId: StreamId; destinationId: DestinationId }
+  | { type: 'destination.updated'; streamId: StreamId; destinationId: DestinationId }
+  | { type: 'destination.removed'; streamId: StreamId; destinationId: DestinationId }
+  | { type: 'relay.status'; status: RelayStatus }
   | { type: 'broadcast.started'; streamId: StreamId; broadcastId: BroadcastId; at: string }
   | { type: 'broadcast.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
   | { type: 'publish.started'; streamId: StreamId; broadcastId: BroadcastId; resumed: boolean; at: string }

@@ -120,9 +120,12 @@ export class StreamService {
 
   async addDestination(ownerId: AccountId, streamId: string, input: NewDestination): Promise<Destination> {
     const errors: FieldErrors = {};
-    if (!isDestinationService(input.service)) errors.service = `must be one of ${DESTINATION_SERVICES.join(', ')}`;
-    const keyProblem = destinationKeyProblem(input.streamKey);
-    if (keyProblem) errors.streamKey = keyProblem;
+    if (!isDestinationService(input.service)) {
+      errors.service = `must be one of ${DESTINATION_SERVICES.join(', ')}`;
+    } else {
+      const keyProblem = destinationKeyProblem(input.service, input.streamKey);
+      if (keyProblem) errors.streamKey = keyProblem;
+    }
     if (Object.keys(errors).length > 0) throw new ValidationError('Invalid destination', errors);
 
     const row = await this.ownedRow(ownerId, streamId);
@@ -137,6 +140,7 @@ export class StreamService {
         stream_key: input.streamKey,
         url: null,
         enabled: 1 as const,
+        ffmpeg_args: null,
         created_at: this.ctx.now(),
       };
       await tx.destinations.insert(inserted);
@@ -144,6 +148,33 @@ export class StreamService {
     });
     await emit(this.ctx, { type: 'destination.added', streamId: row.id as StreamId, destinationId: id as DestinationId });
     return destination;
+  }
+
+  /** Switches a destination on or off; a live stream's relay follows at once. */
+  async setDestinationEnabled(ownerId: AccountId, destinationId: DestinationId, enabled: boolean): Promise<Destination> {
+    const row = await this.ownedDestinationRow(ownerId, destinationId);
+    await this.ctx.store.destinations.setEnabled(row.id, enabled);
+    await emit(this.ctx, { type: 'destination.updated', streamId: row.stream_id as StreamId, destinationId });
+    return toDestination({ ...row, enabled: enabled ? 1 : 0 }, this.ingestServers);
+  }
+
+  /** Removes a destination; a live stream's relay to it stops at once. */
+  async removeDestination(ownerId: AccountId, destinationId: DestinationId): Promise<void> {
+    const row = await this.ownedDestinationRow(ownerId, destinationId);
+    await this.ctx.store.destinations.delete(row.id);
+    await emit(this.ctx, { type: 'destination.removed', streamId: row.stream_id as StreamId, destinationId });
+  }
+
+  /** A stream's destinations, for the media plane that relays to them. */
+  async destinationsOf(streamId: StreamId): Promise<Destination[]> {
+    return (await this.ctx.store.destinations.listByStream(streamId)).map((d) => toDestination(d, this.ingestServers));
+  }
+
+  private async ownedDestinationRow(ownerId: AccountId, destinationId: DestinationId) {
+    const row = isUuid(destinationId) ? await this.ctx.store.destinations.findById(destinationId) : undefined;
+    if (!row) throw new NotFoundError('No such destination');
+    await this.ownedRow(ownerId, row.stream_id);
+    return row;
   }
 
   /**

@@ -6,6 +6,7 @@ import { HlsRecorder } from './hls/recorder.js';
 import { LiveStream } from './live/live-stream.js';
 import { RtmpRejection, type Logger, type PublishSink, type RtmpHooks, type StreamRequest } from './rtmp/connection.js';
 import { RtmpServer } from './rtmp/server.js';
+import { RelaySet, type RelaySetOptions } from './relay/relays.js';
 
 export interface MediaPlaneOptions {
   core: Core;
@@ -17,6 +18,7 @@ export interface MediaPlaneOptions {
   reconnectWindow: number;
   hlsSegmentDuration: number;
   hlsLiveWindow: number;
+  relays: RelaySetOptions;
 }
 
 /** A stream that is live on this node: its fan-out, its recording, and its reconnect timer. */
@@ -25,6 +27,7 @@ interface LiveSession {
   broadcastId: BroadcastId;
   live: LiveStream;
   recorder: HlsRecorder;
+  relays: RelaySet;
   publisherConnected: boolean;
   endTimer: NodeJS.Timeout | undefined;
 }
@@ -40,8 +43,19 @@ export class MediaPlane {
   private readonly queues = new Map<StreamId, Promise<unknown>>();
   private server: RtmpServer | undefined;
   private closing = false;
+  private readonly unsubscribe: () => void;
 
-  constructor(private readonly options: MediaPlaneOptions) {}
+  constructor(private readonly options: MediaPlaneOptions) {
+    // A destination added, removed, enabled or disabled while its stream is live here takes effect at once.
+    this.unsubscribe = options.core.ctx.bus.subscribe((event) => {
+      if (event.type !== 'destination.added' && event.type !== 'destination.updated' && event.type !== 'destination.removed') return;
+      const session = this.sessions.get(event.streamId);
+      if (!session) return;
+      void this.serial(event.streamId, async () => {
+        if (this.sessions.get(event.streamId) === session && session.publisherConnected) await session.relays.sync();
+      }).catch((err) => options.log.error({ err, streamId: event.streamId }, 'updating relays failed'));
+    });
+  }
 
   /** Ends what this node left open when it last stopped, then listens for RTMP. */
   async start(port: number, host: string): Promise<number> {
@@ -60,6 +74,7 @@ export class MediaPlane {
   /** Stops listening, ends every live broadcast and waits for recordings to be written. */
   async close(): Promise<void> {
     this.closing = true;
+    this.unsubscribe();
     await this.server?.close();
     await Promise.allSettled([...this.queues.values()]);
     for (const session of [...this.sessions.values()]) {
@@ -129,10 +144,13 @@ export class MediaPlane {
           discontinuityFirst: start.resumed,
         });
         live.addOutput(recorder);
-        current = { streamId, broadcastId: start.broadcast.id, live, recorder, publisherConnected: false, endTimer: undefined };
+        const relays = new RelaySet(streamId, live, core, this.options.relays);
+        current = { streamId, broadcastId: start.broadcast.id, live, recorder, relays, publisherConnected: false, endTimer: undefined };
         this.sessions.set(streamId, current);
       }
       current.publisherConnected = true;
+      // Relays start with the publish; they begin at the first keyframe with the codec headers first.
+      await current.relays.sync();
       return current;
     });
     log.info({ streamId, broadcastId: session.broadcastId, resumed: start.resumed, remoteAddress: request.remoteAddress }, 'publish started');
@@ -154,6 +172,7 @@ export class MediaPlane {
     const { core, log } = this.options;
     if (this.sessions.get(session.streamId) !== session) return;
     session.publisherConnected = false;
+    session.relays.stopAll();
     await session.recorder.flush();
     await core.broadcasts.endPublish(session.broadcastId);
     log.info({ streamId: session.streamId, broadcastId: session.broadcastId, reason }, 'publish ended');
@@ -176,6 +195,7 @@ export class MediaPlane {
     if (this.sessions.get(session.streamId) !== session) return;
     if (!force && session.publisherConnected) return;
     clearTimeout(session.endTimer);
+    session.relays.stopAll();
     await session.recorder.flush();
     await session.recorder.close();
     if (force) {

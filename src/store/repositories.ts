@@ -233,6 +233,18 @@ export class DestinationRepository {
     await this.db.insertInto('destinations').values(row).execute();
   }
 
+  findById(id: string): Promise<DestinationRow | undefined> {
+    return this.db.selectFrom('destinations').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async setEnabled(id: string, enabled: boolean): Promise<void> {
+    await this.db.updateTable('destinations').set({ enabled: enabled ? 1 : 0 }).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('destinations').where('id', '=', id).execute();
+  }
+
   listByStream(streamId: string): Promise<DestinationRow[]> {
     return this.db
       .selectFrom('destinations')

@@ -83,6 +83,8 @@ export interface DestinationsTable {
   /** Ingest URL for services without a fixed one (custom RTMP); null for YouTube/Twitch. */
   url: string | null;
   enabled: Flag;
+  /** JSON array of ffmpeg arguments for a transcoding relay, or null. */
+  ffmpeg_args: string | null;
   created_at: string;
 }
 

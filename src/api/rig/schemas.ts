@@ -34,18 +34,40 @@ const destination = {
   required: ['id', 'service', 'streamKey', 'rtmpUrl', 'isActive'],
 } as const;
 
-const stream = {
+const relayStatus = {
   type: 'object',
   properties: {
-    id: { type: 'string' },
-    streamKey: { type: 'string' },
-    destinations: { anyOf: [{ type: 'array', items: destination }, { type: 'null' }] },
-    provisionStatus: { type: 'null' },
-    isStreaming: { type: 'boolean' },
-    isActive: { type: 'boolean' },
+    state: { type: 'string' },
+    lastError: { type: ['string', 'null'] },
+    bytesSent: { type: 'integer' },
+    reconnects: { type: 'integer' },
+    since: { type: 'string' },
   },
-  required: ['id', 'streamKey', 'destinations', 'provisionStatus', 'isStreaming', 'isActive'],
+  required: ['state', 'lastError', 'bytesSent', 'reconnects', 'since'],
 } as const;
+
+const destinationWithStatus = {
+  ...destination,
+  properties: { ...destination.properties, status: relayStatus },
+} as const;
+
+function streamOf(destinationItem: object) {
+  return {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      streamKey: { type: 'string' },
+      destinations: { anyOf: [{ type: 'array', items: destinationItem }, { type: 'null' }] },
+      provisionStatus: { type: 'null' },
+      isStreaming: { type: 'boolean' },
+      isActive: { type: 'boolean' },
+    },
+    required: ['id', 'streamKey', 'destinations', 'provisionStatus', 'isStreaming', 'isActive'],
+  } as const;
+}
+
+const stream = streamOf(destination);
+const streamDetail = streamOf(destinationWithStatus);
 
 function envelope(payload: object) {
   return {
@@ -73,6 +95,7 @@ export const responses = {
   invite: envelope(stringsObject('email', 'token')),
   inviteVerified: envelope(stringsObject('email')),
   stream: envelope(stream),
+  streamDetail: envelope(streamDetail),
   streams: envelope({ type: 'array', items: stream }),
   destination: envelope(destination),
   destinations: envelope({ type: 'array', items: destination }),

@@ -1,47 +1,12 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
+import type { PublishUrl } from '../../core/publish-url.js';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from './chunks.js';
 import { commandMessage, decodeCommand } from './commands.js';
 import { clientHandshakeC0C1, HANDSHAKE_SIZE } from './handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from './messages.js';
 
-/** Where a push goes: `rtmp://host[:port]/app[/more]/streamName` or the same with `rtmps://`. */
-export interface RtmpTarget {
-  secure: boolean;
-  host: string;
-  port: number;
-  app: string;
-  streamName: string;
-  /** The URL without the stream name: what `connect`'s tcUrl carries. */
-  tcUrl: string;
-}
-
-export class RtmpUrlError extends Error {
-  override readonly name = 'RtmpUrlError';
-}
-
-/**
- * Splits a publish URL. The stream name is the last path segment (with any query string,
- * which services such as Facebook use for their keys); the app is everything before it.
- */
-export function parseRtmpUrl(value: string): RtmpTarget {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new RtmpUrlError('not a URL');
-  }
-  if (url.protocol !== 'rtmp:' && url.protocol !== 'rtmps:') throw new RtmpUrlError('must be an rtmp:// or rtmps:// URL');
-  if (!url.hostname) throw new RtmpUrlError('has no host');
-  const secure = url.protocol === 'rtmps:';
-  const parts = url.pathname.split('/').filter((p) => p !== '');
-  if (parts.length < 2) throw new RtmpUrlError('needs an application and a stream name: rtmp://host/app/name');
-  const streamName = decodeURIComponent(parts.pop()!) + url.search;
-  const app = parts.map((p) => decodeURIComponent(p)).join('/');
-  const port = url.port ? Number(url.port) : secure ? 443 : 1935;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return { secure, host, port, app, streamName, tcUrl: `${url.protocol}//${url.host}/${app}` };
-}
+export type RtmpTarget = PublishUrl;
 
 export class RtmpPublishError extends Error {
   override readonly name = 'RtmpPublishError';

@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_media.js';
+import * as m0003 from './0003_relays.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_media': m0002,
+  '0003_relays': m0003,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -168,15 +168,24 @@ for (const kind of databaseKinds()) {
         const tw = await addDestination(server, user, s.id, 'Twitch', 'fxxbxx_live_moofooboo');
         const r = await server.request('GET', `/streams/${s.id}/`, { token: user.token });
         assert.equal(r.status, 200, r.text);
-        const destinations = r.json.payload.destinations as { id: number }[];
+        const destinations = r.json.payload.destinations as { id: number; status: { since: string } }[];
         assert.deepEqual(new Set(destinations.map((d) => d.id)), new Set([yt.id, tw.id]));
         const byId = new Map([yt, tw].map((d) => [d.id, d]));
         assertSuccess(r, 'Stream detail', {
           id: s.id,
           streamKey: s.streamKey,
+          // The documented fields, in order, then the relay status (an extension rig clients ignore);
+          // the stream is not live, so no relay runs.
           destinations: destinations.map((d) => {
             const made = byId.get(d.id)!;
-            return { id: made.id, service: made.service, streamKey: made.streamKey, rtmpUrl: made.rtmpUrl, isActive: true };
+            return {
+              id: made.id,
+              service: made.service,
+              streamKey: made.streamKey,
+              rtmpUrl: made.rtmpUrl,
+              isActive: true,
+              status: { state: 'idle', lastError: null, bytesSent: 0, reconnects: 0, since: d.status.since },
+            };
           }),
           provisionStatus: null,
           isStreaming: false,

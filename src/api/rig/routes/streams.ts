@@ -28,12 +28,12 @@ export const streamRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app,
     return success('New stream created', rigStream(stream));
   });
 
-  app.get<{ Params: StreamParams }>('/:streamID', { schema: { response: responses.stream } }, async (request) => {
+  app.get<{ Params: StreamParams }>('/:streamID', { schema: { response: responses.streamDetail } }, async (request) => {
     const user = await rig.authenticate(request);
     const stream = await core.streams
       .getOwned(user.accountId, request.params.streamID)
       .catch((err) => fromDomainError(err, { notFound: invalidStream() }));
-    return success('Stream detail', rigStreamDetail(stream));
+    return success('Stream detail', rigStreamDetail(stream, (d) => core.relays.get(d.id, d.streamId)));
   });
 
   app.post<{ Params: StreamParams; Body: { service: string; streamKey: string } }>(

@@ -1,0 +1,64 @@
+import type { ConnectionOptions } from 'node:tls';
+import type { Core } from '../../core/core.js';
+import type { Destination } from '../../core/destinations.js';
+import type { DestinationId, StreamId } from '../../core/ids.js';
+import type { LiveStream } from '../live/live-stream.js';
+import { Relay, type RelayOptions } from './relay.js';
+import { FfmpegTransport, RtmpTransport } from './transport.js';
+
+export interface RelaySetOptions extends RelayOptions {
+  tls: ConnectionOptions | undefined;
+  ffmpegPath: string;
+}
+
+/** What makes two versions of a destination need a new connection. */
+function signature(d: Destination): string {
+  return JSON.stringify([d.rtmpUrl, d.ffmpegArgs]);
+}
+
+/**
+ * The relays of one live stream: one per enabled destination, brought in line with the
+ * destination list whenever it changes (added, removed, enabled, disabled) while live.
+ */
+export class RelaySet {
+  private readonly relays = new Map<DestinationId, { relay: Relay; signature: string }>();
+
+  constructor(
+    private readonly streamId: StreamId,
+    private readonly live: LiveStream,
+    private readonly core: Core,
+    private readonly options: RelaySetOptions,
+  ) {}
+
+  /** Starts and stops relays to match the stream's enabled destinations. */
+  async sync(): Promise<void> {
+    const wanted = new Map((await this.core.streams.destinationsOf(this.streamId)).filter((d) => d.enabled).map((d) => [d.id, d]));
+    for (const [id, running] of this.relays) {
+      const destination = wanted.get(id);
+      if (!destination || signature(destination) !== running.signature) {
+        running.relay.stop();
+        this.relays.delete(id);
+      }
+    }
+    for (const [id, destination] of wanted) {
+      if (this.relays.has(id)) continue;
+      const relay = new Relay(
+        destination,
+        this.live,
+        () =>
+          destination.ffmpegArgs
+            ? new FfmpegTransport(destination.rtmpUrl, destination.ffmpegArgs, this.options.ffmpegPath)
+            : new RtmpTransport(destination.rtmpUrl, this.options.tls),
+        (status) => void this.core.relays.report(status),
+        this.options,
+      );
+      this.relays.set(id, { relay, signature: signature(destination) });
+      relay.start();
+    }
+  }
+
+  stopAll(): void {
+    for (const { relay } of this.relays.values()) relay.stop();
+    this.relays.clear();
+  }
+}
