@@ -3,6 +3,8 @@ import { BroadcastService } from './broadcasts.js';
 import type { CoreContext } from './context.js';
 import type { IngestServers } from './destinations.js';
 import { RelayStatusBoard } from './relays.js';
+import { SiteSessionService } from './site-sessions.js';
+import { SiteService } from './sites.js';
 import { StreamService } from './streams.js';
 
 /** The domain services, wired once and handed to every adapter and to the media plane. */
@@ -11,6 +13,8 @@ export class Core {
   readonly streams: StreamService;
   readonly broadcasts: BroadcastService;
   readonly relays: RelayStatusBoard;
+  readonly sites: SiteService;
+  readonly siteSessions: SiteSessionService;
 
   constructor(
     readonly ctx: CoreContext,
@@ -20,6 +24,8 @@ export class Core {
     this.streams = new StreamService(ctx, options.ingestServers);
     this.broadcasts = new BroadcastService(ctx, this.streams);
     this.relays = new RelayStatusBoard(ctx);
+    this.sites = new SiteService(ctx);
+    this.siteSessions = new SiteSessionService(ctx);
   }
 
   /** A secret this installation keeps in its database, made on first use (signing keys). */

@@ -49,3 +49,8 @@ export class InUseError extends DomainError {
 export class DisabledError extends DomainError {
   override readonly name = 'DisabledError';
 }
+
+/** The thing exists but belongs to another tenant (StreamAPI's "not created by this caller"). */
+export class ForbiddenError extends DomainError {
+  override readonly name = 'ForbiddenError';
+}

@@ -13,6 +13,7 @@ export type DomainEvent =
   | { type: 'destination.updated'; streamId: StreamId; destinationId: DestinationId }
   | { type: 'destination.removed'; streamId: StreamId; destinationId: DestinationId }
   | { type: 'relay.status'; status: RelayStatus }
+  | { type: 'site.theme_added'; siteId: string; themeId: number }
   | { type: 'broadcast.started'; streamId: StreamId; broadcastId: BroadcastId; at: string }
   | { type: 'broadcast.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
   | { type: 'publish.started'; streamId: StreamId; broadcastId: BroadcastId; resumed: boolean; at: string }

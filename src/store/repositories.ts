@@ -7,6 +7,8 @@ export type DestinationRow = Selectable<Database['destinations']>;
 export type BroadcastRow = Selectable<Database['broadcasts']>;
 export type ApiClientRow = Selectable<Database['api_clients']>;
 export type SegmentRow = Selectable<Database['segments']>;
+export type SiteThemeRow = Selectable<Database['site_themes']>;
+export type CallbackRow = Selectable<Database['callbacks']>;
 
 /** An open database or a transaction on it: repositories work the same on both. */
 export type Executor = Kysely<Database>;
@@ -29,6 +31,19 @@ export class AccountRepository {
       .where('tenant', '=', tenant)
       .where('username', '=', username)
       .executeTakeFirst();
+  }
+
+  findByExternalId(tenant: string, externalId: string): Promise<AccountRow | undefined> {
+    return this.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('external_id', '=', externalId)
+      .executeTakeFirst();
+  }
+
+  async updateUsername(id: string, username: string, now: string): Promise<void> {
+    await this.db.updateTable('accounts').set({ username, updated_at: now }).where('id', '=', id).execute();
   }
 
   findByEmailKey(tenant: string, emailKey: string): Promise<AccountRow | undefined> {
@@ -82,6 +97,42 @@ export class StreamRepository {
       .where('key_digest', '=', digest)
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
+  }
+
+  findByPublicHostId(publicHostId: string): Promise<StreamRow | undefined> {
+    return this.db
+      .selectFrom('streams')
+      .selectAll()
+      .where('public_host_id', '=', publicHostId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+  }
+
+  findByPrivateHostId(privateHostId: string): Promise<StreamRow | undefined> {
+    return this.db
+      .selectFrom('streams')
+      .selectAll()
+      .where('private_host_id', '=', privateHostId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+  }
+
+  listByTenant(tenant: string): Promise<StreamRow[]> {
+    return this.db
+      .selectFrom('streams')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('deleted_at', 'is', null)
+      .orderBy('created_at')
+      .execute();
+  }
+
+  async updateSession(id: string, changes: { fme_key?: string | null; is_private?: 0 | 1 }, now: string): Promise<void> {
+    await this.db
+      .updateTable('streams')
+      .set({ ...changes, updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   listByOwner(ownerId: string): Promise<StreamRow[]> {
@@ -189,6 +240,15 @@ export class BroadcastRepository {
       .executeTakeFirst();
   }
 
+  /** Broadcasts of the given streams, ended or not, started within [from, to] when given. */
+  listForStreams(streamIds: readonly string[], range: { from?: string; to?: string } = {}): Promise<BroadcastRow[]> {
+    if (streamIds.length === 0) return Promise.resolve([]);
+    let query = this.db.selectFrom('broadcasts').selectAll().where('stream_id', 'in', streamIds);
+    if (range.from !== undefined) query = query.where('started_at', '>=', range.from);
+    if (range.to !== undefined) query = query.where('started_at', '<=', range.to);
+    return query.orderBy('started_at').execute();
+  }
+
   listByStream(streamId: string): Promise<BroadcastRow[]> {
     return this.db
       .selectFrom('broadcasts')
@@ -213,6 +273,20 @@ export class SegmentRepository {
       .where('broadcast_id', '=', broadcastId)
       .orderBy('sequence')
       .execute();
+  }
+
+  /** Per broadcast: bytes and milliseconds of its recording. */
+  async totals(broadcastIds: readonly string[]): Promise<Map<string, { bytes: number; durationMs: number; segments: number }>> {
+    const out = new Map<string, { bytes: number; durationMs: number; segments: number }>();
+    if (broadcastIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('segments')
+      .select((eb) => ['broadcast_id', eb.fn.sum<number>('size').as('bytes'), eb.fn.sum<number>('duration_ms').as('ms'), eb.fn.countAll<number>().as('n')])
+      .where('broadcast_id', 'in', broadcastIds)
+      .groupBy('broadcast_id')
+      .execute();
+    for (const row of rows) out.set(row.broadcast_id, { bytes: Number(row.bytes), durationMs: Number(row.ms), segments: Number(row.n) });
+    return out;
   }
 
   /** The highest sequence number used in the broadcast, or -1. */
@@ -288,5 +362,100 @@ export class SequenceRepository {
       .returning('value')
       .executeTakeFirstOrThrow();
     return Number(row.value);
+  }
+}
+
+export class ApiClientRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<Database['api_clients']>): Promise<void> {
+    await this.db.insertInto('api_clients').values(row).execute();
+  }
+
+  findByClientId(clientId: string): Promise<ApiClientRow | undefined> {
+    return this.db.selectFrom('api_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  }
+
+  findById(id: string): Promise<ApiClientRow | undefined> {
+    return this.db.selectFrom('api_clients').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  list(kind: string): Promise<ApiClientRow[]> {
+    return this.db.selectFrom('api_clients').selectAll().where('kind', '=', kind).orderBy('created_at').orderBy('name').execute();
+  }
+
+  async revoke(id: string, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_clients')
+      .set({ revoked_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Takes `rid` as the client's last request id if it is greater than the last one; false when
+   * it is not. Request ids are fixed-width decimal strings, so text order is number order, and
+   * the conditional update makes concurrent requests with the same id race safely: one wins.
+   */
+  async advanceRequestId(id: string, rid: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_clients')
+      .set({ last_rid: rid })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_rid', 'is', null), eb('last_rid', '<', rid)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+}
+
+export class SiteThemeRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<Database['site_themes']>): Promise<void> {
+    await this.db.insertInto('site_themes').values(row).execute();
+  }
+
+  list(apiClientId: string): Promise<SiteThemeRow[]> {
+    return this.db.selectFrom('site_themes').selectAll().where('api_client_id', '=', apiClientId).orderBy('id').execute();
+  }
+}
+
+export class CallbackRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<Database['callbacks']>): Promise<void> {
+    await this.db.insertInto('callbacks').values(row).execute();
+  }
+
+  /** Callbacks not yet delivered nor given up on, due at `now`, oldest first. */
+  due(now: string, limit: number): Promise<CallbackRow[]> {
+    return this.db
+      .selectFrom('callbacks')
+      .selectAll()
+      .where('delivered_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+  }
+
+  async delivered(id: string, at: string, attempts: number): Promise<void> {
+    await this.db.updateTable('callbacks').set({ delivered_at: at, attempts, last_error: null }).where('id', '=', id).execute();
+  }
+
+  async retryLater(id: string, attempts: number, nextAttemptAt: string, error: string): Promise<void> {
+    await this.db
+      .updateTable('callbacks')
+      .set({ attempts, next_attempt_at: nextAttemptAt, last_error: error })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async gaveUp(id: string, attempts: number, at: string, error: string): Promise<void> {
+    await this.db.updateTable('callbacks').set({ attempts, failed_at: at, last_error: error }).where('id', '=', id).execute();
   }
 }

@@ -15,6 +15,8 @@ export interface AccountsTable {
   email_key: string | null;
   password_hash: string | null;
   is_active: Flag;
+  /** The id a tenant knows the user by (StreamAPI's site_user_id). */
+  external_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -26,6 +28,8 @@ export interface ApiClientsTable {
   name: string;
   client_id: string;
   secret_hash: string;
+  /** A secret the server must know, not only check (StreamAPI signs requests with it). */
+  secret: string | null;
   callback_url: string | null;
   /** Last accepted request id of a signed API, as a decimal string (a big integer). */
   last_rid: string | null;
@@ -49,6 +53,12 @@ export interface StreamsTable {
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+  /** StreamAPI: the viewers' numeric host id. */
+  public_host_id: string | null;
+  /** StreamAPI: the broadcaster's host id. */
+  private_host_id: string | null;
+  /** StreamAPI: the encoder key, `rtmp://host/hd_receiver/<public_host_id>-<fme_key>`. */
+  fme_key: string | null;
 }
 
 export interface BroadcastsTable {
@@ -98,6 +108,31 @@ export interface SharesTable {
   created_at: string;
 }
 
+export interface SiteThemesTable {
+  id: number;
+  api_client_id: string;
+  name: string;
+  width: number;
+  height: number;
+  layout_path: string;
+  skin_path: string;
+}
+
+/** Outgoing HTTP callbacks, delivered with retries (the outbox survives restarts). */
+export interface CallbacksTable {
+  id: string;
+  url: string;
+  /** Form-encoded body. */
+  body: string;
+  event: string;
+  attempts: number;
+  next_attempt_at: string;
+  delivered_at: string | null;
+  failed_at: string | null;
+  last_error: string | null;
+  created_at: string;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -116,6 +151,8 @@ export interface Database {
   segments: SegmentsTable;
   destinations: DestinationsTable;
   shares: SharesTable;
+  site_themes: SiteThemesTable;
+  callbacks: CallbacksTable;
   settings: SettingsTable;
   id_sequences: IdSequencesTable;
 }

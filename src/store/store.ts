@@ -3,6 +3,9 @@ import { openDatabase, type DatabaseLocation } from './database.js';
 import { migrationProvider } from './migrations/index.js';
 import {
   AccountRepository,
+  ApiClientRepository,
+  CallbackRepository,
+  SiteThemeRepository,
   BroadcastRepository,
   DestinationRepository,
   SegmentRepository,
@@ -22,6 +25,9 @@ export class Repositories {
   readonly settings: SettingsRepository;
   readonly sequences: SequenceRepository;
   readonly segments: SegmentRepository;
+  readonly apiClients: ApiClientRepository;
+  readonly siteThemes: SiteThemeRepository;
+  readonly callbacks: CallbackRepository;
 
   constructor(db: Executor) {
     this.accounts = new AccountRepository(db);
@@ -31,6 +37,9 @@ export class Repositories {
     this.settings = new SettingsRepository(db);
     this.sequences = new SequenceRepository(db);
     this.segments = new SegmentRepository(db);
+    this.apiClients = new ApiClientRepository(db);
+    this.siteThemes = new SiteThemeRepository(db);
+    this.callbacks = new CallbackRepository(db);
   }
 }
 

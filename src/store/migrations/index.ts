@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_media.js';
 import * as m0003 from './0003_relays.js';
+import * as m0004 from './0004_streamapi.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_media': m0002,
   '0003_relays': m0003,
+  '0004_streamapi': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {
