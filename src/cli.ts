@@ -26,6 +26,12 @@ Commands:
   user create --username U --password P [--email E] [--json]
                                           create an account
   user list [--json]                      list accounts
+  site create NAME [--callback-url URL] [--json]
+                                          create a StreamAPI site: its API key and secret
+  site list [--json]                      list sites
+  site revoke KEY [--json]                revoke a site's API key
+  site theme KEY --name N --width W --height H --layout-path P --skin-path P [--json]
+                                          add a theme to a site's theme/list
   help                                    show this text
 
 Settings (each also read from its environment variable):
@@ -136,6 +142,63 @@ async function user(config: Config, args: string[]): Promise<void> {
   throw new CliError(`unknown user command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`, 2);
 }
 
+async function site(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const positional = (values: string[], what: string): string => {
+    const [first, ...others] = values;
+    if (first === undefined || first.startsWith('--') || others.some((o) => !o.startsWith('--'))) {
+      throw new CliError(`site ${sub} needs ${what}\n\n${USAGE}`, 2);
+    }
+    return first;
+  };
+  if (sub === 'create') {
+    const name = positional(rest.filter((_, i) => i === 0), 'a NAME');
+    const o = options(rest.slice(1), { 'callback-url': { type: 'string' }, json: { type: 'boolean' } });
+    const { site: created, secret } = await withCore(config, (core) => core.sites.create(name, o['callback-url'] ?? null));
+    if (o.json) printJson({ key: created.key, secret });
+    else print(`created site ${created.name}\nkey:    ${created.key}\nsecret: ${secret}`);
+    return;
+  }
+  if (sub === 'list') {
+    const o = options(rest, { json: { type: 'boolean' } });
+    const sites = await withCore(config, (core) => core.sites.list());
+    const shown = sites.map((s) => ({ key: s.key, name: s.name, callbackUrl: s.callbackUrl, createdAt: s.createdAt, revokedAt: s.revokedAt }));
+    if (o.json) printJson({ sites: shown });
+    else if (shown.length === 0) print('no sites');
+    else for (const s of shown) print(`${s.key}  ${s.name.padEnd(24)} ${s.callbackUrl ?? '-'}${s.revokedAt ? '  (revoked)' : ''}`);
+    return;
+  }
+  if (sub === 'revoke') {
+    const key = positional(rest.filter((_, i) => i === 0), 'a KEY');
+    const o = options(rest.slice(1), { json: { type: 'boolean' } });
+    const revoked = await withCore(config, (core) => core.sites.revoke(key));
+    if (o.json) printJson({ key: revoked.key, revokedAt: revoked.revokedAt });
+    else print(`revoked site ${revoked.name}`);
+    return;
+  }
+  if (sub === 'theme') {
+    const key = positional(rest.filter((_, i) => i === 0), 'a KEY');
+    const o = options(rest.slice(1), {
+      name: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      'layout-path': { type: 'string' },
+      'skin-path': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (!o.name || !o.width || !o.height || !o['layout-path'] || !o['skin-path']) {
+      throw new CliError('site theme needs --name, --width, --height, --layout-path and --skin-path', 2);
+    }
+    const theme = await withCore(config, (core) =>
+      core.sites.addTheme(key, { name: o.name!, width: Number(o.width), height: Number(o.height), layoutPath: o['layout-path']!, skinPath: o['skin-path']! }),
+    );
+    if (o.json) printJson(theme);
+    else print(`added theme ${theme.id} (${theme.name})`);
+    return;
+  }
+  throw new CliError(`unknown site command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`, 2);
+}
+
 function describeDomainError(err: DomainError): string {
   const fields = err instanceof ValidationError || err instanceof ConflictError ? err.fields : {};
   const detail = Object.entries(fields).map(([field, problem]) => `${field} ${problem}`);
@@ -163,6 +226,8 @@ export async function main(argv: string[]): Promise<void> {
         return await migrate(config, args);
       case 'user':
         return await user(config, args);
+      case 'site':
+        return await site(config, args);
       default:
         throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
     }

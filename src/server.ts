@@ -6,6 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http.js';
 import { hlsPlugin } from './api/hls/plugin.js';
 import { rigPlugin, RIG_SECRET_PATHS, type RigOptions } from './api/rig/plugin.js';
+import { siteAdmission } from './api/streamapi/admission.js';
+import { siteCallbacks } from './api/streamapi/callbacks.js';
+import { streamApiPlugin } from './api/streamapi/plugin.js';
+import { CallbackDispatcher } from './webhooks/dispatcher.js';
+import type { LocalObserver } from './core/context.js';
 import { RigTokens } from './api/rig/tokens.js';
 import { LocalBlobStore } from './blob/local.js';
 import type { Bus } from './bus/bus.js';
@@ -62,8 +67,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : new MemoryBus<DomainEvent>((err) => onBackgroundError(err, 'event handler'));
     closers.push(() => bus.close());
 
+    const observers = new Set<LocalObserver>();
     const core = new Core(
-      { store, bus, now: () => new Date().toISOString(), onBackgroundError },
+      { store, bus, now: () => new Date().toISOString(), onBackgroundError, observers },
       { ingestServers: config.ingestServers },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
@@ -87,13 +93,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ffmpegPath: config.ffmpegPath,
         tls: config.relayCaFile ? { ca: [...rootCertificates, readFileSync(config.relayCaFile, 'utf8')] } : undefined,
       },
+      // StreamAPI's encoders publish to `hd_receiver/<public_hostid>-<fme_key>`.
+      publishApps: { hd_receiver: (name) => core.siteSessions.keyForEncoderName(name) },
     });
+    observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));
+    const dispatcher = new CallbackDispatcher(core.callbacks, log.child({ component: 'callbacks' }));
+    dispatcher.start();
+    closers.push(() => dispatcher.stop());
 
     const http = await buildHttpServer({
       logger: log,
       bodyLimit: config.bodyLimit,
       adapters: [
-        { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media } },
+        { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, admit: siteAdmission(core) } },
+        { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
         { name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions },
       ],
     });

@@ -1,4 +1,5 @@
 import { AccountService } from './accounts.js';
+import { CallbackOutbox } from './callbacks.js';
 import { BroadcastService } from './broadcasts.js';
 import type { CoreContext } from './context.js';
 import type { IngestServers } from './destinations.js';
@@ -6,6 +7,7 @@ import { RelayStatusBoard } from './relays.js';
 import { SiteSessionService } from './site-sessions.js';
 import { SiteService } from './sites.js';
 import { StreamService } from './streams.js';
+import { ViewingService } from './viewing.js';
 
 /** The domain services, wired once and handed to every adapter and to the media plane. */
 export class Core {
@@ -15,6 +17,8 @@ export class Core {
   readonly relays: RelayStatusBoard;
   readonly sites: SiteService;
   readonly siteSessions: SiteSessionService;
+  readonly callbacks: CallbackOutbox;
+  readonly viewing: ViewingService;
 
   constructor(
     readonly ctx: CoreContext,
@@ -26,6 +30,8 @@ export class Core {
     this.relays = new RelayStatusBoard(ctx);
     this.sites = new SiteService(ctx);
     this.siteSessions = new SiteSessionService(ctx);
+    this.callbacks = new CallbackOutbox(ctx);
+    this.viewing = new ViewingService(ctx);
   }
 
   /** A secret this installation keeps in its database, made on first use (signing keys). */

@@ -19,7 +19,22 @@ export interface MediaPlaneOptions {
   hlsSegmentDuration: number;
   hlsLiveWindow: number;
   relays: RelaySetOptions;
+  /**
+   * Other RTMP applications publishers may use, each with how it turns a publish name into the
+   * stream key (StreamAPI's `hd_receiver/<public_hostid>-<fme_key>`). The main app takes the key as is.
+   */
+  publishApps?: Record<string, (name: string) => Promise<string | undefined>>;
 }
+
+/** How many watch a live stream: RTMP viewers and HLS players seen lately. */
+export interface ViewerStats {
+  current: number;
+  max: number;
+  total: number;
+}
+
+/** An HLS player that fetched nothing for this long has left. */
+const HLS_VIEWER_TIMEOUT_MS = 15_000;
 
 /** A stream that is live on this node: its fan-out, its recording, and its reconnect timer. */
 interface LiveSession {
@@ -30,6 +45,10 @@ interface LiveSession {
   relays: RelaySet;
   publisherConnected: boolean;
   endTimer: NodeJS.Timeout | undefined;
+  /** HLS players by address, with when each was last seen. */
+  hlsViewers: Map<string, number>;
+  maxViewers: number;
+  viewersSeen: Set<string>;
 }
 
 /**
@@ -71,6 +90,25 @@ export class MediaPlane {
     return session?.recorder.livePlaylist();
   }
 
+  /** Counts an HLS player of a stream live here (by address), for viewer statistics. */
+  noteHlsViewer(streamId: string, address: string): void {
+    const session = this.sessions.get(streamId as StreamId);
+    if (!session) return;
+    session.hlsViewers.set(address, Date.now());
+    session.viewersSeen.add(`hls:${address}`);
+    session.maxViewers = Math.max(session.maxViewers, this.viewerStats(streamId).current);
+  }
+
+  viewerStats(streamId: string): ViewerStats {
+    const session = this.sessions.get(streamId as StreamId);
+    if (!session) return { current: 0, max: 0, total: 0 };
+    const cutoff = Date.now() - HLS_VIEWER_TIMEOUT_MS;
+    for (const [address, seen] of session.hlsViewers) if (seen < cutoff) session.hlsViewers.delete(address);
+    const current = session.hlsViewers.size + session.live.viewerCount;
+    session.maxViewers = Math.max(session.maxViewers, current);
+    return { current, max: session.maxViewers, total: session.viewersSeen.size };
+  }
+
   /** Stops listening, ends every live broadcast and waits for recordings to be written. */
   async close(): Promise<void> {
     this.closing = true;
@@ -96,19 +134,32 @@ export class MediaPlane {
     publish: (request) => this.publish(request),
     play: async (request, viewer) => {
       if (request.app !== this.options.rtmpApp) throw new RtmpRejection('NetStream.Play.StreamNotFound', 'No such application.');
-      const session = this.sessions.get(request.name.toLowerCase() as StreamId);
+      const streamId = request.name.toLowerCase() as StreamId;
+      const session = this.sessions.get(streamId);
       if (!session || !session.publisherConnected) throw new RtmpRejection('NetStream.Play.StreamNotFound', 'The stream is not live.');
-      return session.live.addViewer(viewer);
+      if (!(await this.options.core.viewing.mayWatch(streamId, request.query.get('token') ?? undefined))) {
+        throw new RtmpRejection('NetStream.Play.Failed', 'This stream is private: a valid viewer token is needed.');
+      }
+      const subscription = session.live.addViewer(viewer);
+      session.viewersSeen.add(`rtmp:${request.remoteAddress}:${session.viewersSeen.size}`);
+      session.maxViewers = Math.max(session.maxViewers, this.viewerStats(streamId).current);
+      return subscription;
     },
   };
 
   private async publish(request: StreamRequest): Promise<PublishSink> {
     const { core, log } = this.options;
     if (this.closing) throw new RtmpRejection('NetStream.Publish.Rejected', 'The server is shutting down.');
-    if (request.app !== this.options.rtmpApp) throw new RtmpRejection('NetStream.Publish.BadName', 'No such application.');
+    let key: string | undefined = request.name;
+    if (request.app !== this.options.rtmpApp) {
+      const resolve = this.options.publishApps?.[request.app];
+      if (!resolve) throw new RtmpRejection('NetStream.Publish.BadName', 'No such application.');
+      key = await resolve(request.name);
+      if (key === undefined) throw new RtmpRejection('NetStream.Publish.BadName', 'Unknown stream key.');
+    }
     let start;
     try {
-      start = await core.broadcasts.beginPublish(request.name, this.options.nodeId);
+      start = await core.broadcasts.beginPublish(key, this.options.nodeId);
     } catch (err) {
       // The key is a secret: refusals are logged by reason, never with the name that was sent.
       if (err instanceof NotFoundError) throw new RtmpRejection('NetStream.Publish.BadName', 'Unknown stream key.');
@@ -145,7 +196,18 @@ export class MediaPlane {
         });
         live.addOutput(recorder);
         const relays = new RelaySet(streamId, live, core, this.options.relays);
-        current = { streamId, broadcastId: start.broadcast.id, live, recorder, relays, publisherConnected: false, endTimer: undefined };
+        current = {
+          streamId,
+          broadcastId: start.broadcast.id,
+          live,
+          recorder,
+          relays,
+          publisherConnected: false,
+          endTimer: undefined,
+          hlsViewers: new Map(),
+          maxViewers: 0,
+          viewersSeen: new Set(),
+        };
         this.sessions.set(streamId, current);
       }
       current.publisherConnected = true;

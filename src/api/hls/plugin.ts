@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { BlobStore } from '../../blob/blob-store.js';
 import type { Core } from '../../core/core.js';
 import type { Broadcast } from '../../core/broadcasts.js';
@@ -11,6 +11,8 @@ export interface HlsHttpOptions {
   core: Core;
   blobs: BlobStore;
   media: MediaPlane;
+  /** Admits a viewer of a private stream who presents a viewer key; resolves with a viewer token. */
+  admit?: (streamId: string, viewerKey: string, address: string) => Promise<string | undefined>;
 }
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
@@ -29,7 +31,7 @@ function notFound(reply: FastifyReply, what: string) {
  *   /hls/<streamId>/<broadcastId>/vod.m3u8       one broadcast's recording
  *   /hls/<streamId>/<broadcastId>/seg-NNNNN.ts   a segment
  */
-export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core, blobs, media }) => {
+export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core, blobs, media, admit }) => {
   // Players on other origins (hls.js in a web page) fetch playlists and segments directly.
   app.addHook('onSend', async (_request, reply) => {
     reply.header('access-control-allow-origin', '*');
@@ -37,13 +39,49 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
 
   app.setNotFoundHandler((_request, reply) => notFound(reply, 'Not found'));
 
-  app.get<{ Params: { streamId: string } }>('/:streamId/index.m3u8', async (request, reply) => {
-    const playlist = media.livePlaylist(request.params.streamId.toLowerCase());
+  /**
+   * Private streams play only with a viewer token (`?token=`), or a viewer key (`?key=`) the
+   * stream's site admits; the token then rides on every segment URI of the playlist. Resolves
+   * with the token to pass on (undefined for public streams), or false when refused.
+   */
+  async function access(request: FastifyRequest<{ Params: { streamId: string }; Querystring: { token?: string; key?: string } }>): Promise<string | undefined | false> {
+    const { streamId } = request.params;
+    const isPrivate = await core.viewing.isPrivate(streamId);
+    if (isPrivate === undefined) return false;
+    if (!isPrivate) return undefined;
+    const token = typeof request.query.token === 'string' ? request.query.token : undefined;
+    if (token !== undefined && (await core.viewing.mayWatch(streamId, token))) return token;
+    const key = typeof request.query.key === 'string' ? request.query.key : undefined;
+    if (key !== undefined && admit) {
+      const admitted = await admit(streamId.toLowerCase(), key, request.ip);
+      if (admitted !== undefined) return admitted;
+    }
+    return false;
+  }
+
+  function withToken(playlist: string, token: string | undefined): string {
+    if (token === undefined) return playlist;
+    return playlist
+      .split('\n')
+      .map((line) => (line === '' || line.startsWith('#') ? line : `${line}?token=${encodeURIComponent(token)}`))
+      .join('\n');
+  }
+
+  const refused = (reply: FastifyReply) => reply.status(403).type('text/plain; charset=utf-8').send('This stream is private: a valid viewer token is needed\n');
+
+  type StreamRequest = FastifyRequest<{ Params: { streamId: string }; Querystring: { token?: string; key?: string } }>;
+
+  app.get('/:streamId/index.m3u8', async (request: StreamRequest, reply) => {
+    const streamId = request.params.streamId.toLowerCase();
+    const playlist = media.livePlaylist(streamId);
     if (playlist === undefined) return notFound(reply, 'The stream is not live');
-    return reply.type(PLAYLIST_TYPE).header('cache-control', 'no-cache').send(playlist);
+    const token = await access(request);
+    if (token === false) return refused(reply);
+    media.noteHlsViewer(streamId, request.ip);
+    return reply.type(PLAYLIST_TYPE).header('cache-control', 'no-cache').send(withToken(playlist, token));
   });
 
-  async function recordingPlaylist(reply: FastifyReply, broadcast: Broadcast | undefined, uriPrefix: string) {
+  async function recordingPlaylist(reply: FastifyReply, broadcast: Broadcast | undefined, uriPrefix: string, token: string | undefined) {
     if (!broadcast) return notFound(reply, 'No such recording');
     const recording = await core.broadcasts.recording(broadcast);
     const entries: PlaylistEntry[] = recording.segments.map((s) => ({
@@ -54,25 +92,41 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     }));
     if (broadcast.endedAt === null) {
       // Still live: everything so far, and players poll for more.
-      return reply.type(PLAYLIST_TYPE).header('cache-control', 'no-cache').send(renderLivePlaylist(entries));
+      return reply.type(PLAYLIST_TYPE).header('cache-control', 'no-cache').send(withToken(renderLivePlaylist(entries), token));
     }
-    return reply.type(PLAYLIST_TYPE).header('cache-control', 'public, max-age=60').send(renderVodPlaylist(entries));
+    return reply
+      .type(PLAYLIST_TYPE)
+      .header('cache-control', token === undefined ? 'public, max-age=60' : 'private, no-store')
+      .send(withToken(renderVodPlaylist(entries), token));
   }
 
-  app.get<{ Params: { streamId: string } }>('/:streamId/vod.m3u8', async (request, reply) => {
+  app.get('/:streamId/vod.m3u8', async (request: StreamRequest, reply) => {
     const broadcast = await core.broadcasts.latest(request.params.streamId);
-    return recordingPlaylist(reply, broadcast, broadcast ? `${broadcast.id}/` : '');
+    if (!broadcast) return notFound(reply, 'No such recording');
+    const token = await access(request);
+    if (token === false) return refused(reply);
+    return recordingPlaylist(reply, broadcast, `${broadcast.id}/`, token);
   });
 
-  app.get<{ Params: { streamId: string; broadcastId: string } }>('/:streamId/:broadcastId/vod.m3u8', async (request, reply) => {
+  type BroadcastRequest = FastifyRequest<{ Params: { streamId: string; broadcastId: string }; Querystring: { token?: string; key?: string } }>;
+
+  app.get('/:streamId/:broadcastId/vod.m3u8', async (request: BroadcastRequest, reply) => {
     const { streamId, broadcastId } = request.params;
     const broadcast = isUuid(streamId) ? await core.broadcasts.get(streamId.toLowerCase(), broadcastId) : undefined;
-    return recordingPlaylist(reply, broadcast, '');
+    if (!broadcast) return notFound(reply, 'No such recording');
+    const token = await access(request);
+    if (token === false) return refused(reply);
+    return recordingPlaylist(reply, broadcast, '', token);
   });
 
-  app.get<{ Params: { streamId: string; broadcastId: string; file: string } }>('/:streamId/:broadcastId/:file', async (request, reply) => {
+  type SegmentRequest = FastifyRequest<{ Params: { streamId: string; broadcastId: string; file: string }; Querystring: { token?: string; key?: string } }>;
+
+  app.get('/:streamId/:broadcastId/:file', async (request: SegmentRequest, reply) => {
     const { streamId, broadcastId, file } = request.params;
     if (!isUuid(streamId) || !isUuid(broadcastId) || !SEGMENT_FILE.test(file)) return notFound(reply, 'Not found');
+    const token = await access(request);
+    if (token === false) return refused(reply);
+    media.noteHlsViewer(streamId.toLowerCase(), request.ip);
     const blob = await blobs.open(`hls/${streamId.toLowerCase()}/${broadcastId.toLowerCase()}/${file}`);
     if (!blob) return notFound(reply, 'No such segment');
     return reply

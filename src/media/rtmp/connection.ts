@@ -29,6 +29,8 @@ export interface StreamRequest {
   app: string;
   /** The publish or play name: for a publish this is the stream key, a secret never to be logged. */
   name: string;
+  /** Parameters after `?` in the name (a viewer token, for instance). */
+  query: URLSearchParams;
   remoteAddress: string;
 }
 
@@ -265,10 +267,16 @@ export class RtmpConnection {
     return undefined;
   }
 
-  private streamName(cmd: Command): string {
-    const name = cmd.args[0];
-    // Query parameters some encoders append (e.g. `key?token=…`) are not part of the name.
-    return typeof name === 'string' ? name.split('?')[0]! : '';
+  /** The name and its query: parameters some clients append (`name?token=…`) are not part of the name. */
+  private streamRequest(cmd: Command): StreamRequest {
+    const raw = typeof cmd.args[0] === 'string' ? cmd.args[0] : '';
+    const at = raw.indexOf('?');
+    return {
+      app: this.app,
+      name: at < 0 ? raw : raw.slice(0, at),
+      query: new URLSearchParams(at < 0 ? '' : raw.slice(at + 1)),
+      remoteAddress: this.remoteAddress,
+    };
   }
 
   private async publish(cmd: Command): Promise<void> {
@@ -277,7 +285,7 @@ export class RtmpConnection {
       return;
     }
     try {
-      const sink = await this.hooks.publish({ app: this.app, name: this.streamName(cmd), remoteAddress: this.remoteAddress });
+      const sink = await this.hooks.publish(this.streamRequest(cmd));
       if (this.state === 'closed') {
         sink.onEnd('disconnected');
         return;
@@ -310,7 +318,7 @@ export class RtmpConnection {
     this.send(onStatus(STREAM_ID, 'status', 'NetStream.Play.Reset', 'Playing and resetting.'));
     this.send(onStatus(STREAM_ID, 'status', 'NetStream.Play.Start', 'Started playing.'));
     try {
-      const subscription = await this.hooks.play({ app: this.app, name: this.streamName(cmd), remoteAddress: this.remoteAddress }, viewer);
+      const subscription = await this.hooks.play(this.streamRequest(cmd), viewer);
       if (this.state === 'closed') subscription.stop();
       else this.subscription = subscription;
     } catch (err) {
