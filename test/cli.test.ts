@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/databases.js';
+import { migrationProvider } from '../src/store/migrations/index.js';
 
 const BIN = join(process.cwd(), 'bin', 'streamdelta.js');
 
@@ -23,10 +24,10 @@ for (const kind of databaseKinds()) {
     });
     after(() => database.drop());
 
-    it('migrate --json prints the migrations it applied, then none', () => {
+    it('migrate --json prints the migrations it applied, then none', async () => {
       const first = run(['migrate', '--json'], env);
       assert.equal(first.code, 0, first.stderr);
-      assert.deepEqual(JSON.parse(first.stdout), { applied: ['0001_initial', '0002_media', '0003_relays'] });
+      assert.deepEqual(JSON.parse(first.stdout), { applied: Object.keys(await migrationProvider.getMigrations()) });
       const again = run(['migrate', '--json'], env);
       assert.deepEqual(JSON.parse(again.stdout), { applied: [] });
     });
