@@ -78,8 +78,10 @@ export class SiteService {
   async revoke(key: string): Promise<Site> {
     const row = await this.ctx.store.apiClients.findByClientId(key);
     if (!row || row.kind !== SITE_KIND) throw new NotFoundError('No site with that key');
-    await this.ctx.store.apiClients.revoke(row.id, this.ctx.now());
-    return toSite({ ...row, revoked_at: row.revoked_at ?? this.ctx.now() });
+    // One timestamp: the one stored is the one reported.
+    const now = this.ctx.now();
+    await this.ctx.store.apiClients.revoke(row.id, now);
+    return toSite({ ...row, revoked_at: row.revoked_at ?? now });
   }
 
   /** The live site and its secret for an API key; undefined for unknown or revoked keys. */
