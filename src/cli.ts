@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalBlobStore } from './blob/local.js';
 import { ConfigError, describeDatabase, extractSettingFlags, loadConfig, SETTINGS, type Config } from './config.js';
 import { Core } from './core/core.js';
 import { DomainError, ValidationError, ConflictError } from './core/errors.js';
@@ -32,11 +34,13 @@ Commands:
   site revoke KEY [--json]                revoke a site's API key
   site theme KEY --name N --width W --height H --layout-path P --skin-path P [--json]
                                           add a theme to a site's theme/list
+  token USERNAME [--rotate] [--json]      show a user's API token (Kickfolio auth_token), made on
+                                          first use; --rotate replaces it
   help                                    show this text
 
 Settings (each also read from its environment variable):
 ${Object.values(SETTINGS)
-  .map((s) => `  ${`${s.flag} VALUE`.padEnd(28)} ${s.env.padEnd(28)} ${s.meaning}`)
+  .map((s) => `  ${('boolean' in s ? s.flag : `${s.flag} VALUE`).padEnd(28)} ${s.env.padEnd(28)} ${s.meaning}`)
   .join('\n')}
 `;
 
@@ -55,7 +59,7 @@ async function withCore<T>(config: Config, work: (core: Core, store: Store) => P
     await store.migrate();
     const core = new Core(
       { store, bus: new MemoryBus<DomainEvent>(), now: () => new Date().toISOString(), onBackgroundError: () => {} },
-      { ingestServers: config.ingestServers },
+      { ingestServers: config.ingestServers, blobs: new LocalBlobStore(join(config.dataDir, 'media')) },
     );
     return await work(core, store);
   } finally {
@@ -199,6 +203,15 @@ async function site(config: Config, args: string[]): Promise<void> {
   throw new CliError(`unknown site command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`, 2);
 }
 
+async function token(config: Config, args: string[]): Promise<void> {
+  const [username, ...rest] = args;
+  if (username === undefined || username.startsWith('--')) throw new CliError(`token needs a USERNAME\n\n${USAGE}`, 2);
+  const o = options(rest, { rotate: { type: 'boolean' }, json: { type: 'boolean' } });
+  const { token: shown, issued } = await withCore(config, (core) => core.apiTokens.forUsername(username, { rotate: o.rotate === true }));
+  if (o.json) printJson({ token: shown });
+  else print(o.rotate ? `new API token for ${username} (the old one no longer works): ${shown}` : `API token for ${username}${issued ? ' (new)' : ''}: ${shown}`);
+}
+
 function describeDomainError(err: DomainError): string {
   const fields = err instanceof ValidationError || err instanceof ConflictError ? err.fields : {};
   const detail = Object.entries(fields).map(([field, problem]) => `${field} ${problem}`);
@@ -228,6 +241,8 @@ export async function main(argv: string[]): Promise<void> {
         return await user(config, args);
       case 'site':
         return await site(config, args);
+      case 'token':
+        return await token(config, args);
       default:
         throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
     }

@@ -42,6 +42,12 @@ export interface Config {
   relayCaFile: string | undefined;
   /** The ffmpeg program for relays with custom arguments. */
   ffmpegPath: string;
+  /** Let bundle downloads reach loopback, private and link-local addresses (off: only public hosts). */
+  allowPrivateFetch: boolean;
+  /** Largest app bundle (zip) a version's processing downloads, in bytes. */
+  bundleMaxBytes: number;
+  /** Seconds a bundle download may take in all. */
+  bundleFetchTimeout: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -56,6 +62,8 @@ interface Setting {
   env: string;
   meaning: string;
   default: string;
+  /** A switch: the flag alone means on (`--name`), and it takes no separate value. */
+  boolean?: true;
 }
 
 /** Every setting, in the order the README lists them. */
@@ -82,6 +90,9 @@ export const SETTINGS = {
   relayCaFile: { flag: '--relay-ca-file', env: 'STREAMDELTA_RELAY_CA_FILE', default: '(none: the system CAs)', meaning: 'PEM file of extra CAs trusted for rtmps:// destinations' },
   ffmpegPath: { flag: '--ffmpeg-path', env: 'STREAMDELTA_FFMPEG_PATH', default: 'ffmpeg', meaning: 'ffmpeg program for destinations with ffmpeg arguments' },
   nodeId: { flag: '--node-id', env: 'STREAMDELTA_NODE_ID', default: '(the host name)', meaning: 'This node\'s name; broadcasts it holds are tagged with it' },
+  allowPrivateFetch: { flag: '--allow-private-fetch', env: 'STREAMDELTA_ALLOW_PRIVATE_FETCH', default: 'off', meaning: 'Let bundle downloads reach loopback and private addresses (1 or true; for tests and closed networks)', boolean: true },
+  bundleMaxBytes: { flag: '--bundle-max-bytes', env: 'STREAMDELTA_BUNDLE_MAX_BYTES', default: '268435456', meaning: 'Largest app bundle (zip) a Kickfolio version may download, in bytes' },
+  bundleFetchTimeout: { flag: '--bundle-fetch-timeout', env: 'STREAMDELTA_BUNDLE_FETCH_TIMEOUT', default: '300', meaning: 'Seconds a bundle download may take' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -109,7 +120,9 @@ export function extractSettingFlags(argv: readonly string[]): { settings: RawSet
       rest.push(arg);
       continue;
     }
-    if (eq > 0) {
+    if (eq < 0 && (SETTINGS[name] as Setting).boolean) {
+      settings[name] = '1';
+    } else if (eq > 0) {
       settings[name] = arg.slice(eq + 1);
     } else {
       const value = argv[i + 1];
@@ -140,6 +153,13 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
       fail(name, `must be a whole number from ${min} to ${max}`, value);
     }
     return Number(value);
+  };
+  const flag = (name: SettingName, fallback: boolean): boolean => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    if (/^(1|true)$/i.test(value)) return true;
+    if (/^(0|false)$/i.test(value)) return false;
+    return fail(name, 'must be 1 or true (on), 0 or false (off)', value);
   };
   const rtmpBase = (name: SettingName, fallback: string): string => {
     const value = raw(name) ?? fallback;
@@ -223,6 +243,9 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     relayMaxBacklog: integer('relayMaxBacklog', 8 * 1024 * 1024, 65536, 1024 * 1024 * 1024),
     relayCaFile: relayCaFile === undefined ? undefined : resolve(cwd, relayCaFile),
     ffmpegPath: raw('ffmpegPath') ?? 'ffmpeg',
+    allowPrivateFetch: flag('allowPrivateFetch', false),
+    bundleMaxBytes: integer('bundleMaxBytes', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    bundleFetchTimeout: integer('bundleFetchTimeout', 300, 1, 86400),
   };
 }
 

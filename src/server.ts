@@ -5,6 +5,9 @@ import { rootCertificates } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http.js';
 import { hlsPlugin } from './api/hls/plugin.js';
+import { kickfolioPlugin, KICKFOLIO_SECRET_PATHS } from './api/kickfolio/plugin.js';
+import { DEFAULT_MAX_REDIRECTS } from './jobs/fetch.js';
+import { VersionProcessor } from './jobs/version-processor.js';
 import { rigPlugin, RIG_SECRET_PATHS, type RigOptions } from './api/rig/plugin.js';
 import { siteAdmission } from './api/streamapi/admission.js';
 import { siteCallbacks } from './api/streamapi/callbacks.js';
@@ -51,7 +54,10 @@ function reachableHost(host: string): string {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const log = createLogger({
     level: config.logLevel,
-    secretPaths: RIG_SECRET_PATHS.map((p) => new RegExp(`${config.rigPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${p.source}`)),
+    secretPaths: [
+      ...RIG_SECRET_PATHS.map((p) => new RegExp(`${config.rigPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${p.source}`)),
+      ...KICKFOLIO_SECRET_PATHS,
+    ],
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
   const store = Store.open(config.database);
@@ -68,13 +74,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     closers.push(() => bus.close());
 
     const observers = new Set<LocalObserver>();
+    const blobs = new LocalBlobStore(join(config.dataDir, 'media'));
     const core = new Core(
       { store, bus, now: () => new Date().toISOString(), onBackgroundError, observers },
-      { ingestServers: config.ingestServers },
+      { ingestServers: config.ingestServers, blobs },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
     const rigOptions: RigOptions = { core, tokens: new RigTokens(jwtSecret), bodyLimit: config.bodyLimit };
-    const blobs = new LocalBlobStore(join(config.dataDir, 'media'));
 
     const media = new MediaPlane({
       core,
@@ -100,6 +106,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const dispatcher = new CallbackDispatcher(core.callbacks, log.child({ component: 'callbacks' }));
     dispatcher.start();
     closers.push(() => dispatcher.stop());
+    // Kickfolio versions: bundles are fetched and read in the background; unfinished ones resume here.
+    const processor = new VersionProcessor({
+      core,
+      log: log.child({ component: 'versions' }),
+      nodeId: config.nodeId,
+      tempDir: join(config.dataDir, 'tmp', 'bundles'),
+      fetch: { maxBytes: config.bundleMaxBytes, timeoutMs: config.bundleFetchTimeout * 1000, maxRedirects: DEFAULT_MAX_REDIRECTS, allowPrivate: config.allowPrivateFetch },
+    });
+    await processor.start();
+    closers.push(() => processor.stop());
 
     const http = await buildHttpServer({
       logger: log,
@@ -107,6 +123,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       adapters: [
         { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, admit: siteAdmission(core) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
+        { name: 'kickfolio', prefix: '/api', plugin: kickfolioPlugin, options: { core, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
         { name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions },
       ],
     });

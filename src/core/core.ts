@@ -1,4 +1,7 @@
 import { AccountService } from './accounts.js';
+import { ApiTokenService } from './api-tokens.js';
+import { AppService } from './apps.js';
+import type { BlobStore } from '../blob/blob-store.js';
 import { CallbackOutbox } from './callbacks.js';
 import { BroadcastService } from './broadcasts.js';
 import type { CoreContext } from './context.js';
@@ -7,6 +10,7 @@ import { RelayStatusBoard } from './relays.js';
 import { SiteSessionService } from './site-sessions.js';
 import { SiteService } from './sites.js';
 import { StreamService } from './streams.js';
+import { VersionQueue } from './version-queue.js';
 import { ViewingService } from './viewing.js';
 
 /** The domain services, wired once and handed to every adapter and to the media plane. */
@@ -19,10 +23,13 @@ export class Core {
   readonly siteSessions: SiteSessionService;
   readonly callbacks: CallbackOutbox;
   readonly viewing: ViewingService;
+  readonly apiTokens: ApiTokenService;
+  readonly apps: AppService;
+  readonly versionQueue: VersionQueue;
 
   constructor(
     readonly ctx: CoreContext,
-    options: { ingestServers: IngestServers },
+    options: { ingestServers: IngestServers; blobs: BlobStore },
   ) {
     this.accounts = new AccountService(ctx);
     this.streams = new StreamService(ctx, options.ingestServers);
@@ -32,6 +39,9 @@ export class Core {
     this.siteSessions = new SiteSessionService(ctx);
     this.callbacks = new CallbackOutbox(ctx);
     this.viewing = new ViewingService(ctx);
+    this.apiTokens = new ApiTokenService(ctx, this.accounts);
+    this.apps = new AppService(ctx, options.blobs);
+    this.versionQueue = new VersionQueue(ctx, options.blobs);
   }
 
   /** A secret this installation keeps in its database, made on first use (signing keys). */

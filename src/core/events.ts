@@ -1,4 +1,4 @@
-import type { AccountId, BroadcastId, DestinationId, StreamId } from './ids.js';
+import type { AccountId, AppId, BroadcastId, CommentId, DestinationId, StreamId, VersionId } from './ids.js';
 import type { RelayStatus } from './relays.js';
 
 /**
@@ -18,6 +18,16 @@ export type DomainEvent =
   | { type: 'broadcast.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
   | { type: 'publish.started'; streamId: StreamId; broadcastId: BroadcastId; resumed: boolean; at: string }
   | { type: 'publish.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
-  | { type: 'segment.written'; streamId: StreamId; broadcastId: BroadcastId; sequence: number; duration: number };
+  | { type: 'segment.written'; streamId: StreamId; broadcastId: BroadcastId; sequence: number; duration: number }
+  | { type: 'api_token.issued'; accountId: AccountId; rotated: boolean }
+  | { type: 'app.created'; appId: AppId; ownerId: AccountId }
+  | { type: 'app.updated'; appId: AppId }
+  | { type: 'app.deleted'; appId: AppId; ownerId: AccountId }
+  | { type: 'version.created'; versionId: VersionId; appId: AppId }
+  | { type: 'version.updated'; versionId: VersionId; appId: AppId }
+  | { type: 'version.state_changed'; versionId: VersionId; appId: AppId; state: 'pending' | 'processing' | 'ready' | 'failed' }
+  | { type: 'version.deleted'; versionId: VersionId; appId: AppId }
+  | { type: 'comment.created'; commentId: CommentId; versionId: VersionId }
+  | { type: 'comment.deleted'; commentId: CommentId; versionId: VersionId };
 
 export type DomainEventType = DomainEvent['type'];

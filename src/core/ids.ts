@@ -9,6 +9,11 @@ export type BroadcastId = Brand<string, 'BroadcastId'>;
 export type DestinationId = Brand<string, 'DestinationId'>;
 /** The secret a publisher puts in its ingest URL. Never logged. */
 export type StreamKey = Brand<string, 'StreamKey'>;
+export type AppId = Brand<string, 'AppId'>;
+export type VersionId = Brand<string, 'VersionId'>;
+export type CommentId = Brand<string, 'CommentId'>;
+/** An account's API token (Kickfolio's `auth_token`). A secret: never logged. */
+export type ApiToken = Brand<string, 'ApiToken'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -133,6 +133,68 @@ export interface CallbacksTable {
   created_at: string;
 }
 
+/** An account's API token (Kickfolio's `auth_token`), kept as issued so an operator can show it again. */
+export interface ApiTokensTable {
+  account_id: string;
+  token: string;
+  /** sha256 of the token: the lookup index. */
+  token_digest: string;
+  created_at: string;
+}
+
+/** Kickfolio apps: what versions (iOS bundles) are uploaded to. */
+export interface AppsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  /** Short slug for public URLs, usable in place of the id. */
+  public_key: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** 'pending' | 'processing' | 'ready' | 'failed'. */
+export type VersionStateColumn = string;
+
+/**
+ * A version of an app: a zipped .app fetched from bundle_url. The row is also its processing
+ * job's queue entry: `state`, `generation` (raised whenever the bundle must be processed
+ * again), `attempts`, and the node that claimed it.
+ */
+export interface AppVersionsTable {
+  id: string;
+  app_id: string;
+  owner_id: string;
+  state: VersionStateColumn;
+  failure_reason: string | null;
+  bundle_url: string;
+  version_string: string | null;
+  /** version_string was read from the bundle, not given by the user, so a new bundle replaces it. */
+  version_string_from_bundle: Flag;
+  bundle_identifier: string | null;
+  display_name: string | null;
+  device_type: string | null;
+  default_to_landscape: Flag;
+  icon_key: string | null;
+  default_image_key: string | null;
+  default_image_landscape_key: string | null;
+  generation: number;
+  attempts: number;
+  claimed_by: string | null;
+  claimed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppCommentsTable {
+  id: string;
+  version_id: string;
+  author_id: string;
+  body: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -153,6 +215,10 @@ export interface Database {
   shares: SharesTable;
   site_themes: SiteThemesTable;
   callbacks: CallbacksTable;
+  api_tokens: ApiTokensTable;
+  apps: AppsTable;
+  app_versions: AppVersionsTable;
+  app_comments: AppCommentsTable;
   settings: SettingsTable;
   id_sequences: IdSequencesTable;
 }

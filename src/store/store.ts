@@ -15,6 +15,7 @@ import {
   type Executor,
 } from './repositories.js';
 import type { Database } from './schema.js';
+import { ApiTokenRepository, AppRepository, CommentRepository, VersionRepository } from './app-repositories.js';
 
 /** The repositories, bound to the database or to one transaction. */
 export class Repositories {
@@ -28,6 +29,10 @@ export class Repositories {
   readonly apiClients: ApiClientRepository;
   readonly siteThemes: SiteThemeRepository;
   readonly callbacks: CallbackRepository;
+  readonly apiTokens: ApiTokenRepository;
+  readonly apps: AppRepository;
+  readonly versions: VersionRepository;
+  readonly comments: CommentRepository;
 
   constructor(db: Executor) {
     this.accounts = new AccountRepository(db);
@@ -40,6 +45,10 @@ export class Repositories {
     this.apiClients = new ApiClientRepository(db);
     this.siteThemes = new SiteThemeRepository(db);
     this.callbacks = new CallbackRepository(db);
+    this.apiTokens = new ApiTokenRepository(db);
+    this.apps = new AppRepository(db);
+    this.versions = new VersionRepository(db);
+    this.comments = new CommentRepository(db);
   }
 }
 

@@ -35,11 +35,18 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-const TABLES = ['accounts', 'api_clients', 'streams', 'broadcasts', 'segments', 'destinations', 'shares', 'settings', 'id_sequences'] as const;
+const TABLES = ['accounts', 'api_clients', 'streams', 'broadcasts', 'segments', 'destinations', 'shares', 'settings', 'id_sequences', 'api_tokens', 'apps', 'app_versions', 'app_comments'] as const;
 
-export async function startTestServer(kind: DatabaseKind, settings: RawSettings = {}): Promise<TestServer> {
-  const database: TestDatabase = await createTestDatabase(kind);
-  const dataDir = mkdtempSync(join(tmpdir(), 'streamdelta-data-'));
+export interface TestServerOptions {
+  /** Run on this database (e.g. to restart a server on it); the caller drops it. */
+  database?: TestDatabase;
+  /** Run on this data directory; the caller removes it. */
+  dataDir?: string;
+}
+
+export async function startTestServer(kind: DatabaseKind, settings: RawSettings = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  const database: TestDatabase = options.database ?? (await createTestDatabase(kind));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'streamdelta-data-'));
   const config = loadConfig(
     {
       httpHost: '127.0.0.1',
@@ -91,8 +98,8 @@ export async function startTestServer(kind: DatabaseKind, settings: RawSettings 
     },
     async close() {
       await running.close();
-      await database.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.database) await database.drop();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -3,6 +3,7 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_media.js';
 import * as m0003 from './0003_relays.js';
 import * as m0004 from './0004_streamapi.js';
+import * as m0005 from './0005_kickfolio.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002_media': m0002,
   '0003_relays': m0003,
   '0004_streamapi': m0004,
+  '0005_kickfolio': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BundleError, DEFAULT_BUNDLE_LIMITS, readAppBundle, type AppBundle, type BundleLimits } from '../bundles/app-bundle.js';
+import { PlistError } from '../bundles/plist.js';
+import { DEFAULT_ZIP_LIMITS, ZipArchive, ZipError, type ByteSource, type ZipLimits } from '../bundles/zip.js';
+import type { Core } from '../core/core.js';
+import type { BundleFacts, VersionJob } from '../core/version-queue.js';
+import { downloadToFile, FetchError, type FetchLimits } from './fetch.js';
+
+export interface ProcessorLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface VersionProcessorOptions {
+  core: Core;
+  log: ProcessorLogger;
+  /** This node's name: its claims are resumed when it starts again. */
+  nodeId: string;
+  /** Where bundles are downloaded to while they are read; emptied at start. */
+  tempDir: string;
+  fetch: FetchLimits;
+  /** Versions processed at once on this node. */
+  concurrency?: number;
+  /** How often pending versions queued on other nodes are looked for, in ms. */
+  pollMs?: number;
+  zipLimits?: ZipLimits;
+  bundleLimits?: BundleLimits;
+}
+
+/** Versions processed at once: downloads are I/O-bound, and each holds a temporary file. */
+export const DEFAULT_CONCURRENCY = 2;
+const DEFAULT_POLL_MS = 2000;
+/** How often claims abandoned by dead nodes are looked for. */
+const RECOVERY_INTERVAL_MS = 60_000;
+/** A claim older than the download deadline plus this is taken to belong to a dead node. */
+const LEASE_MARGIN_MS = 10 * 60_000;
+
+/** Why processing stopped, in words for the version's owner. */
+export function failureReason(err: unknown): string | undefined {
+  if (err instanceof FetchError) return `could not download the bundle: ${err.message}`;
+  if (err instanceof ZipError) return `the bundle is not a usable zip: ${err.message}`;
+  if (err instanceof PlistError) return `Info.plist could not be read: ${err.message}`;
+  if (err instanceof BundleError) return `the bundle is not a usable iOS app: ${err.message}`;
+  return undefined;
+}
+
+function fileSource(handle: FileHandle, size: number): ByteSource {
+  return {
+    size,
+    async read(offset, length) {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    },
+  };
+}
+
+function factsOf(bundle: AppBundle): BundleFacts {
+  return {
+    identifier: bundle.identifier,
+    versionString: bundle.versionString,
+    displayName: bundle.displayName,
+    deviceFamilies: bundle.deviceFamilies,
+    landscape: bundle.landscape,
+    files: {
+      ...(bundle.icon ? { icon: bundle.icon.data } : {}),
+      ...(bundle.defaultImage ? { default: bundle.defaultImage.data } : {}),
+      ...(bundle.defaultImageLandscape ? { 'default-landscape': bundle.defaultImageLandscape.data } : {}),
+    },
+  };
+}
+
+/** The reason a job is aborted when its node stops: it goes back to the queue, not to failed. */
+class Stopping extends Error {
+  override readonly name = 'Stopping';
+}
+
+/**
+ * Processes versions: claims pending ones from the queue (the versions table), downloads each
+ * bundle to a temporary file, reads it, and hands the result to the core. At start it takes
+ * back what this node left processing; on stop it aborts running jobs and hands them back.
+ */
+export class VersionProcessor {
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly concurrency: number;
+  private readonly pollMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private filling: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private lastRecovery = 0;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly options: VersionProcessorOptions) {
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  }
+
+  async start(): Promise<void> {
+    // Files left by a run that stopped mid-download belong to no job any more.
+    await rm(this.options.tempDir, { recursive: true, force: true });
+    await mkdir(this.options.tempDir, { recursive: true });
+    await this.recover();
+    this.unsubscribe = this.options.core.apps.onQueued(() => this.kick());
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.timer);
+    for (const { controller } of this.running.values()) controller.abort(new Stopping('the node is stopping'));
+    await this.filling;
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  private async recover(): Promise<void> {
+    this.lastRecovery = Date.now();
+    const staleBefore = new Date(Date.now() - this.options.fetch.timeoutMs - LEASE_MARGIN_MS).toISOString();
+    const requeued = await this.options.core.versionQueue.recoverInterrupted(this.options.nodeId, staleBefore);
+    if (requeued > 0) this.options.log.info({ requeued }, 'resuming interrupted version processing');
+  }
+
+  /** Claims pending versions until every slot is busy; called on a timer, when a version is queued and when a job ends. */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.filling) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.filling = this.fill()
+      .catch((err: unknown) => this.options.log.error({ err }, 'claiming versions to process failed'))
+      .finally(() => {
+        this.filling = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        } else if (!this.stopped) {
+          this.timer = setTimeout(() => this.kick(), this.pollMs);
+          this.timer.unref();
+        }
+      });
+  }
+
+  private async fill(): Promise<void> {
+    if (Date.now() - this.lastRecovery > RECOVERY_INTERVAL_MS) await this.recover();
+    while (!this.stopped && this.running.size < this.concurrency) {
+      const job = await this.options.core.versionQueue.claimNext(this.options.nodeId);
+      if (!job) return;
+      if (this.stopped) {
+        await this.options.core.versionQueue.release(job);
+        return;
+      }
+      const controller = new AbortController();
+      const done = this.process(job, controller.signal)
+        .catch((err: unknown) => this.options.log.error({ err, versionId: job.versionId }, 'version processing could not record its outcome'))
+        .finally(() => {
+          this.running.delete(job.versionId);
+          this.kick();
+        });
+      this.running.set(job.versionId, { controller, done });
+    }
+  }
+
+  private async process(job: VersionJob, signal: AbortSignal): Promise<void> {
+    const { core, log } = this.options;
+    const queue = core.versionQueue;
+    const file = join(this.options.tempDir, `${job.versionId}-${job.generation}-${randomBytes(4).toString('hex')}.zip`);
+    const context = { versionId: job.versionId, generation: job.generation, attempt: job.attempt };
+    // The URL is not logged: it may carry a signed query (S3, Filepicker).
+    log.info(context, 'processing version bundle');
+    try {
+      const { bytes } = await downloadToFile(job.bundleUrl, file, this.options.fetch, signal);
+      if (!(await queue.isCurrent(job))) {
+        log.info(context, 'version changed while its bundle downloaded; result discarded');
+        return;
+      }
+      const handle = await open(file, 'r');
+      let bundle: AppBundle;
+      try {
+        const archive = await ZipArchive.open(fileSource(handle, bytes), this.options.zipLimits ?? DEFAULT_ZIP_LIMITS);
+        bundle = await readAppBundle(archive, this.options.bundleLimits ?? DEFAULT_BUNDLE_LIMITS);
+      } finally {
+        await handle.close();
+      }
+      signal.throwIfAborted();
+      const ready = await queue.complete(job, factsOf(bundle));
+      log.info({ ...context, outcome: ready ? 'ready' : 'superseded' }, 'version bundle processed');
+    } catch (err) {
+      if (signal.aborted && signal.reason instanceof Stopping) {
+        await queue.release(job);
+        log.info(context, 'version processing stopped; it resumes at the next start');
+        return;
+      }
+      const reason = failureReason(err);
+      if (reason === undefined) log.error({ ...context, err }, 'version processing failed unexpectedly');
+      else log.warn({ ...context, reason }, 'version processing failed');
+      await queue.fail(job, reason ?? 'an internal error stopped the processing of the bundle');
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+}
