@@ -259,12 +259,13 @@ export class MediaPlane {
     clearTimeout(session.endTimer);
     session.relays.stopAll();
     await session.recorder.flush();
-    await session.recorder.close();
     if (force) {
       await core.broadcasts.endPublish(session.broadcastId);
     }
     const ended = await core.broadcasts.endIfIdle(session.broadcastId);
+    // A publisher came back while the broadcast was being ended: it continues, live playlist and all.
     if (!ended && !force) return;
+    await session.recorder.close();
     this.sessions.delete(session.streamId);
     session.live.end(reason);
     log.info({ streamId: session.streamId, broadcastId: session.broadcastId, reason }, 'broadcast ended');
