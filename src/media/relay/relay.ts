@@ -26,9 +26,13 @@ export class Relay {
   private lastError: string | null = null;
   private since: string;
   private reconnects = 0;
+  /** Failed attempts since the last connection that went live: what the backoff grows with. */
   private attempts = 0;
+  private triedBefore = false;
   private bytesBefore = 0;
   private transport: RelayTransport | undefined;
+  /** The attempt in progress, aborted by stop() so a stuck handshake does not outlive the relay. */
+  private connecting: RelayTransport | undefined;
   private subscription: PlaySubscription | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -54,8 +58,11 @@ export class Relay {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.connecting?.abort('stopped');
     const transport = this.detach();
     transport?.stop();
+    // Counted after stop(): FCUnpublish and deleteStream are bytes sent too.
+    if (transport) this.bytesBefore += transport.bytesSent;
     this.setState('idle', null);
   }
 
@@ -86,16 +93,21 @@ export class Relay {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    if (this.attempts > 0) this.reconnects++;
+    // Every attempt after the first is a reconnect, whether the last one failed or dropped later.
+    if (this.triedBefore) this.reconnects++;
+    this.triedBefore = true;
     this.attempts++;
     this.setState('connecting', null);
     const transport = this.makeTransport();
+    this.connecting = transport;
     try {
       await transport.start();
     } catch (err) {
       transport.abort('start failed');
       this.failed((err as Error).message);
       return;
+    } finally {
+      this.connecting = undefined;
     }
     if (this.stopped) {
       transport.stop();
@@ -105,6 +117,8 @@ export class Relay {
     transport.onClose((reason) => {
       if (this.transport !== transport) return;
       this.detach();
+      // What was still queued never reached the destination.
+      this.bytesBefore += Math.max(0, transport.bytesSent - transport.backlog);
       this.failed(reason);
     });
     this.attempts = 0;
@@ -119,6 +133,7 @@ export class Relay {
     if (this.transport !== transport) return false;
     if (transport.backlog > this.options.maxBacklogBytes) {
       this.detach();
+      this.bytesBefore += Math.max(0, transport.bytesSent - transport.backlog);
       transport.abort('too slow');
       this.failed(`the destination fell more than ${this.options.maxBacklogBytes} bytes behind; reconnecting`);
       return false;
@@ -127,12 +142,11 @@ export class Relay {
     return true;
   }
 
-  /** Leaves the live stream and forgets the transport, keeping its byte count. */
+  /** Leaves the live stream and forgets the transport; the caller adds its byte count once it is done with it. */
   private detach(): RelayTransport | undefined {
     const transport = this.transport;
     this.subscription?.stop();
     this.subscription = undefined;
-    if (transport) this.bytesBefore += transport.bytesSent;
     this.transport = undefined;
     return transport;
   }

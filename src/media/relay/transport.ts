@@ -12,6 +12,7 @@ export interface RelayTransport {
   send(message: RtmpMessage): void;
   /** Bytes accepted but not yet delivered: how far behind the destination is. */
   readonly backlog: number;
+  /** Bytes handed to the connection so far, the backlog included. */
   readonly bytesSent: number;
   /** Called once when the connection ends by itself (not after stop()). */
   onClose(listener: (reason: string) => void): void;
@@ -90,7 +91,7 @@ export class FfmpegTransport implements RelayTransport {
         reject(
           new Error(
             err.code === 'ENOENT'
-              ? 'ffmpeg is not installed: destinations with ffmpeg arguments need ffmpeg on the PATH'
+              ? `ffmpeg is not installed (${this.ffmpegPath} was not found): destinations with ffmpeg arguments need it on the PATH or at --ffmpeg-path`
               : `ffmpeg could not start: ${err.message}`,
           ),
         );
@@ -131,7 +132,7 @@ export class FfmpegTransport implements RelayTransport {
   }
 
   get bytesSent(): number {
-    return this.written - this.backlog;
+    return this.written;
   }
 
   onClose(listener: (reason: string) => void): void {

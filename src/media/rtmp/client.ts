@@ -1,4 +1,4 @@
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import type { PublishUrl } from '../../core/publish-url.js';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from './chunks.js';
@@ -59,8 +59,9 @@ export class RtmpPublisher {
   async start(): Promise<void> {
     const { target } = this;
     const timeoutMs = this.options.timeoutMs ?? 10_000;
+    // SNI carries host names only (RFC 6066); an IP address is still checked against the certificate.
     const socket = target.secure
-      ? tlsConnect({ host: target.host, port: target.port, servername: target.host, ...this.options.tls })
+      ? tlsConnect({ host: target.host, port: target.port, ...(isIP(target.host) ? {} : { servername: target.host }), ...this.options.tls })
       : tcpConnect({ host: target.host, port: target.port });
     this.socket = socket;
     socket.setNoDelay(true);
@@ -72,13 +73,15 @@ export class RtmpPublisher {
         socket.destroy();
         reject(err);
       };
+      const closed = () => fail(new RtmpPublishError('the server closed the connection'));
       socket.once('error', fail);
-      socket.once('close', () => fail(new RtmpPublishError('the server closed the connection')));
+      socket.once('close', closed);
       this.handshakeAndPublish(socket).then(
         () => {
           clearTimeout(timer);
           socket.off('error', fail);
-          socket.removeAllListeners('close');
+          // Only this listener: a TLS socket frees its OpenSSL state in a 'close' listener of its own.
+          socket.off('close', closed);
           resolve();
         },
         (err: Error) => fail(err),
