@@ -3,6 +3,7 @@ import { DisabledError, InUseError, NotFoundError } from './errors.js';
 import { isUuid, newId, type BroadcastId, type StreamId } from './ids.js';
 import type { Stream, StreamService } from './streams.js';
 import type { BroadcastRow, SegmentRow } from '../store/repositories.js';
+import { isUniqueViolation } from '../store/database.js';
 
 /**
  * One live run of a stream, from its first publish to the end of its reconnect window. A
@@ -73,17 +74,25 @@ export class BroadcastService {
     if (!stream) throw new NotFoundError('No stream with that key');
     if (!stream.enabled) throw new DisabledError('The stream is disabled');
     const startedAt = this.ctx.now();
-    const { row, resumed } = await this.ctx.store.transaction(async (tx) => {
-      const open = await tx.broadcasts.findOpen(stream.id);
-      if (open?.publishing === 1) throw new InUseError('The stream is already live from another encoder');
-      if (open) {
-        await tx.broadcasts.setPublishing(open.id, true, nodeId);
-        return { row: { ...open, publishing: 1 as const, node_id: nodeId }, resumed: true };
-      }
-      const inserted = { id: newId<'BroadcastId'>(), stream_id: stream.id, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
-      await tx.broadcasts.insert(inserted);
-      return { row: inserted, resumed: false };
-    });
+    const inUse = () => new InUseError('The stream is already live from another encoder');
+    // Two encoders may race here on PostgreSQL: the conditional update lets one claim an open
+    // broadcast, and the unique index on open broadcasts lets one insert a new one.
+    const { row, resumed } = await this.ctx.store
+      .transaction(async (tx) => {
+        const open = await tx.broadcasts.findOpen(stream.id);
+        if (open?.publishing === 1) throw inUse();
+        if (open) {
+          if (!(await tx.broadcasts.claimPublisher(open.id, nodeId))) throw inUse();
+          return { row: { ...open, publishing: 1 as const, node_id: nodeId }, resumed: true };
+        }
+        const inserted = { id: newId<'BroadcastId'>(), stream_id: stream.id, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
+        await tx.broadcasts.insert(inserted);
+        return { row: inserted, resumed: false };
+      })
+      .catch((err: unknown) => {
+        if (isUniqueViolation(err)) throw inUse();
+        throw err;
+      });
     const broadcast = this.toBroadcast(row);
     if (!resumed) await emit(this.ctx, { type: 'broadcast.started', streamId: stream.id, broadcastId: broadcast.id, at: startedAt });
     await emit(this.ctx, { type: 'publish.started', streamId: stream.id, broadcastId: broadcast.id, resumed, at: startedAt });
@@ -113,11 +122,16 @@ export class BroadcastService {
     const id = newId<'BroadcastId'>();
     const startedAt = this.ctx.now();
     const row = { id, stream_id: streamId, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
-    await this.ctx.store.transaction(async (tx) => {
-      if (!(await tx.streams.findById(streamId))) throw new NotFoundError('No such stream');
-      if (await tx.broadcasts.findOpen(streamId)) throw new InUseError('The stream is already live');
-      await tx.broadcasts.insert(row);
-    });
+    await this.ctx.store
+      .transaction(async (tx) => {
+        if (!(await tx.streams.findById(streamId))) throw new NotFoundError('No such stream');
+        if (await tx.broadcasts.findOpen(streamId)) throw new InUseError('The stream is already live');
+        await tx.broadcasts.insert(row);
+      })
+      .catch((err: unknown) => {
+        if (isUniqueViolation(err)) throw new InUseError('The stream is already live');
+        throw err;
+      });
     await emit(this.ctx, { type: 'broadcast.started', streamId, broadcastId: id, at: startedAt });
     return this.toBroadcast(row);
   }

@@ -211,6 +211,18 @@ export class BroadcastRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /** Marks a publisher connected to an open broadcast unless one already is; false when one is. */
+  async claimPublisher(id: string, nodeId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('broadcasts')
+      .set({ publishing: 1, node_id: nodeId })
+      .where('id', '=', id)
+      .where('publishing', '=', 0)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async setPublishing(id: string, publishing: boolean, nodeId: string | null): Promise<void> {
     await this.db
       .updateTable('broadcasts')
