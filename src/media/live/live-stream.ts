@@ -24,6 +24,13 @@ export class LiveStream {
   private readonly outputs = new Set<MediaOutput>();
   /** Messages dropped because their body could not be parsed. */
   malformed = 0;
+  /**
+   * Added to a returning publisher's timestamps (which restart near 0) so that viewers who stay
+   * through a reconnect see time go on instead of jumping back.
+   */
+  private timeShift = 0;
+  private lastTimestamp = 0;
+  private rebaseNext = false;
 
   constructor(private readonly maxGopBytes: number = 32 * 1024 * 1024) {}
 
@@ -31,7 +38,14 @@ export class LiveStream {
     return this.viewers.size;
   }
 
-  publish(message: RtmpMessage): void {
+  publish(incoming: RtmpMessage): void {
+    if (this.rebaseNext) {
+      this.rebaseNext = false;
+      // One video frame's worth after the last thing viewers got.
+      this.timeShift = (this.lastTimestamp + 40 - incoming.timestamp) >>> 0;
+    }
+    const message = this.timeShift === 0 ? incoming : { ...incoming, timestamp: (incoming.timestamp + this.timeShift) >>> 0 };
+    this.lastTimestamp = message.timestamp;
     if (!this.remember(message)) return;
     for (const viewer of this.viewers) {
       if (!viewer.send(message)) this.viewers.delete(viewer);
@@ -110,6 +124,7 @@ export class LiveStream {
 
   /** A new publisher may use other codec settings: what a newcomer needs starts over. */
   resetForNewPublisher(): void {
+    this.rebaseNext = true;
     this.metadata = undefined;
     this.videoHeader = undefined;
     this.audioHeader = undefined;
