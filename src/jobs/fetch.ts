@@ -119,7 +119,8 @@ function byteLimit(maxBytes: number): Transform & { bytes: number } {
  */
 export async function downloadToFile(url: string, path: string, limits: FetchLimits, signal?: AbortSignal): Promise<{ bytes: number }> {
   const controller = new AbortController();
-  const timeout = new FetchError(`the download took longer than ${Math.round(limits.timeoutMs / 1000)} seconds`);
+  const seconds = Math.round(limits.timeoutMs / 1000);
+  const timeout = new FetchError(`the download took longer than ${seconds} second${seconds === 1 ? '' : 's'}`);
   const timer = setTimeout(() => controller.abort(timeout), limits.timeoutMs);
   const stop = () => controller.abort(signal!.reason);
   if (signal?.aborted) stop();

@@ -38,6 +38,8 @@ const RECOVERY_INTERVAL_MS = 60_000;
 /** A claim older than the download deadline plus this is taken to belong to a dead node. */
 const LEASE_MARGIN_MS = 10 * 60_000;
 
+const INTERNAL_FAILURE = 'an internal error stopped the processing of the bundle';
+
 /** Why processing stopped, in words for the version's owner. */
 export function failureReason(err: unknown): string | undefined {
   if (err instanceof FetchError) return `could not download the bundle: ${err.message}`;
@@ -166,30 +168,19 @@ export class VersionProcessor {
     }
   }
 
+  /**
+   * One job: download, read, then record the outcome. The temporary file is gone before the
+   * outcome is recorded, so a version that shows `failed` or `ready` has left nothing behind.
+   */
   private async process(job: VersionJob, signal: AbortSignal): Promise<void> {
-    const { core, log } = this.options;
-    const queue = core.versionQueue;
-    const file = join(this.options.tempDir, `${job.versionId}-${job.generation}-${randomBytes(4).toString('hex')}.zip`);
+    const { log } = this.options;
+    const queue = this.options.core.versionQueue;
     const context = { versionId: job.versionId, generation: job.generation, attempt: job.attempt };
     // The URL is not logged: it may carry a signed query (S3, Filepicker).
     log.info(context, 'processing version bundle');
+    let bundle: AppBundle | undefined;
     try {
-      const { bytes } = await downloadToFile(job.bundleUrl, file, this.options.fetch, signal);
-      if (!(await queue.isCurrent(job))) {
-        log.info(context, 'version changed while its bundle downloaded; result discarded');
-        return;
-      }
-      const handle = await open(file, 'r');
-      let bundle: AppBundle;
-      try {
-        const archive = await ZipArchive.open(fileSource(handle, bytes), this.options.zipLimits ?? DEFAULT_ZIP_LIMITS);
-        bundle = await readAppBundle(archive, this.options.bundleLimits ?? DEFAULT_BUNDLE_LIMITS);
-      } finally {
-        await handle.close();
-      }
-      signal.throwIfAborted();
-      const ready = await queue.complete(job, factsOf(bundle));
-      log.info({ ...context, outcome: ready ? 'ready' : 'superseded' }, 'version bundle processed');
+      bundle = await this.fetchAndRead(job, signal);
     } catch (err) {
       if (signal.aborted && signal.reason instanceof Stopping) {
         await queue.release(job);
@@ -199,7 +190,35 @@ export class VersionProcessor {
       const reason = failureReason(err);
       if (reason === undefined) log.error({ ...context, err }, 'version processing failed unexpectedly');
       else log.warn({ ...context, reason }, 'version processing failed');
-      await queue.fail(job, reason ?? 'an internal error stopped the processing of the bundle');
+      await queue.fail(job, reason ?? INTERNAL_FAILURE);
+      return;
+    }
+    if (bundle === undefined) {
+      log.info(context, 'version changed while its bundle downloaded; result discarded');
+      return;
+    }
+    try {
+      const ready = await queue.complete(job, factsOf(bundle));
+      log.info({ ...context, outcome: ready ? 'ready' : 'superseded' }, 'version bundle processed');
+    } catch (err) {
+      log.error({ ...context, err }, 'storing a processed version failed');
+      await queue.fail(job, INTERNAL_FAILURE);
+    }
+  }
+
+  /** The bundle read from the job's URL, or undefined when the version changed meanwhile; the download is removed either way. */
+  private async fetchAndRead(job: VersionJob, signal: AbortSignal): Promise<AppBundle | undefined> {
+    const file = join(this.options.tempDir, `${job.versionId}-${job.generation}-${randomBytes(4).toString('hex')}.zip`);
+    try {
+      const { bytes } = await downloadToFile(job.bundleUrl, file, this.options.fetch, signal);
+      if (!(await this.options.core.versionQueue.isCurrent(job))) return undefined;
+      const handle = await open(file, 'r');
+      try {
+        const archive = await ZipArchive.open(fileSource(handle, bytes), this.options.zipLimits ?? DEFAULT_ZIP_LIMITS);
+        return await readAppBundle(archive, this.options.bundleLimits ?? DEFAULT_BUNDLE_LIMITS);
+      } finally {
+        await handle.close();
+      }
     } finally {
       await rm(file, { force: true });
     }
