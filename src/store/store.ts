@@ -1,4 +1,4 @@
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { openDatabase, type DatabaseLocation } from './database.js';
 import { migrationProvider } from './migrations/index.js';
 import {
@@ -16,6 +16,12 @@ import {
 } from './repositories.js';
 import type { Database } from './schema.js';
 import { ApiTokenRepository, AppRepository, CommentRepository, VersionRepository } from './app-repositories.js';
+
+/** The schema unqualified names resolve to on PostgreSQL (the first of the search path that exists). */
+async function currentSchema(db: Kysely<Database>): Promise<string | undefined> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? undefined;
+}
 
 /** The repositories, bound to the database or to one transaction. */
 export class Repositories {
@@ -75,7 +81,12 @@ export class Store extends Repositories {
   }
 
   async migrate(): Promise<MigrationReport> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
+    // Unless told the schema, Kysely takes its bookkeeping tables in *any* schema of the
+    // database for its own (it introspects them all), so a second installation in another
+    // schema of the same PostgreSQL database (and every test, each in its own schema) would
+    // skip creating its own and then fail to find them.
+    const migrationTableSchema = this.kind === 'postgres' ? await currentSchema(this.db) : undefined;
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error');
