@@ -1,0 +1,1001 @@
+/**
+ * Relay bench: one 2.5 Mbit/s ingest restreamed to K local destinations, streamdelta next to
+ * nginx-rtmp's `push` to the same kind of receivers, in one run.
+ *
+ *   npm run bench:relay [-- --duration 20 --warmup 5 --counts 0,1,5,10 --rounds 1]
+ *
+ * Source: the media bench's cached 720p30 H.264 (2.5 Mbit/s, a keyframe every 2 s) + AAC FLV
+ * file of 36 s, made once with ffmpeg from lavfi and kept in the OS temp directory. The one
+ * publisher is `ffmpeg -re -stream_loop -1 -i source.flv -c copy -f flv rtmp://…`.
+ *
+ * Receivers: one sink process (this file run with --sink) that accepts any number of RTMP
+ * publishes on one port and counts the media bytes each publish name receives. Every
+ * destination of every run has its own name, so the bench checks that each destination got the
+ * stream in real time during the measured window, and that none reconnected.
+ *
+ * For each K and each server: a fresh server (its own child process and temp dir) with K
+ * destinations; the publisher starts; after --warmup seconds, --duration seconds are measured:
+ * each second the server's process tree is sampled (CPU, RSS), and the sink's byte counts are
+ * read at both ends. K = 0 is the ingest alone (streamdelta also records HLS, which it always
+ * does; nginx-rtmp only takes the stream), the baseline of the per-destination slope.
+ *
+ * - streamdelta: `streamdelta serve`, destinations added through the rig API (service RTMP,
+ *   the key a full rtmp:// URL of the sink).
+ * - nginx-rtmp: Debian's `nginx` + `libnginx-mod-rtmp` in the foreground from a temp config:
+ *   1 worker, `live on`, one `push rtmp://…` line per destination. Skipped, with the install
+ *   command, when either is missing; the bench never installs system packages.
+ * - nginx-rtmp-hls: the same plus `hls on` (2 s fragments, 12 s playlist, as streamdelta's
+ *   defaults), since streamdelta always records HLS of what it relays: the like-for-like peer.
+ *
+ * Goal of the issue, checked at every K >= 1: streamdelta's CPU per destination is at most
+ * 1.5 × nginx-rtmp's (push only). Printed next to it: the same against nginx-rtmp-hls, and the
+ * cost of the relays alone (CPU above K = 0, per destination) against nginx-rtmp's.
+ *
+ * Benches are never run by CI or tests: the numbers depend on the machine.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { RtmpServer } from '../src/media/rtmp/server.js';
+import type { PublishSink } from '../src/media/rtmp/connection.js';
+import { RtmpRejection } from '../src/media/rtmp/connection.js';
+
+// This file runs as dist/bench/relay.js; the CLI is bin/streamdelta.js at the repository root.
+const CLI = fileURLToPath(new URL('../../bin/streamdelta.js', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+
+const SOURCE_SECONDS = 36;
+const SAMPLE_MS = 1000;
+/** Shared with the media bench: the same source file, made the same way. */
+const CACHE_DIR = join(tmpdir(), 'streamdelta-bench-media-cache');
+const CPU_RATIO_GOAL = 1.5;
+/** A destination that got less than this share of the ingest's rate in the window was not keeping up. */
+const MIN_DELIVERY_SHARE = 0.9;
+
+const SERVER_KINDS = ['streamdelta', 'nginx-rtmp', 'nginx-rtmp-hls'] as const;
+type ServerKind = (typeof SERVER_KINDS)[number];
+
+const USAGE = `Usage: npm run bench:relay [-- options]
+
+Options (each also read from its environment variable):
+  --duration SEC      BENCH_DURATION   measured seconds per server and K (default 20)
+  --warmup SEC        BENCH_WARMUP     seconds after the publish starts, not measured (default 5)
+  --counts LIST       BENCH_COUNTS     destinations, comma-separated; 0 = ingest only (default 0,1,5,10)
+  --rounds N          BENCH_ROUNDS     repeat every row N times, interleaved, and report medians (default 1)
+  --servers LIST      BENCH_SERVERS    which servers to run (default ${SERVER_KINDS.join(',')})
+  --cpu-prof DIR      BENCH_CPU_PROF   run the streamdelta servers with node --cpu-prof,
+                                       writing .cpuprofile files to DIR (slows them down)
+
+Needs ffmpeg on PATH. nginx-rtmp rows need Debian's nginx and libnginx-mod-rtmp. The source
+file is cached in ${CACHE_DIR}.
+`;
+
+interface Settings {
+  duration: number;
+  warmup: number;
+  counts: number[];
+  rounds: number;
+  servers: ServerKind[];
+  cpuProfDir: string | undefined;
+}
+
+class UsageError extends Error {}
+
+function readSettings(argv: string[]): Settings {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        counts: { type: 'string' },
+        rounds: { type: 'string' },
+        servers: { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const env = process.env;
+  const whole = (flag: string, text: string, min: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number of at least ${min} (got ${JSON.stringify(text)})`);
+    return n;
+  };
+  const duration = whole('--duration', values.duration ?? env.BENCH_DURATION ?? '20', 3);
+  const warmup = whole('--warmup', values.warmup ?? env.BENCH_WARMUP ?? '5', 2);
+  const countsText = values.counts ?? env.BENCH_COUNTS ?? '0,1,5,10';
+  const counts = countsText.split(',').map((c) => Number(c.trim()));
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 0 || n > 100)) {
+    throw new UsageError(`--counts must be whole numbers from 0 to 100, comma-separated (got ${JSON.stringify(countsText)})`);
+  }
+  const serversText = values.servers ?? env.BENCH_SERVERS ?? SERVER_KINDS.join(',');
+  const servers = serversText.split(',').map((s) => s.trim());
+  for (const s of servers) {
+    if (!(SERVER_KINDS as readonly string[]).includes(s)) throw new UsageError(`--servers takes ${SERVER_KINDS.join(', ')} (got ${JSON.stringify(s)})`);
+  }
+  return {
+    duration,
+    warmup,
+    counts,
+    rounds: whole('--rounds', values.rounds ?? env.BENCH_ROUNDS ?? '1', 1),
+    servers: SERVER_KINDS.filter((k) => servers.includes(k)),
+    cpuProfDir: values['cpu-prof'] ?? (env.BENCH_CPU_PROF || undefined),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// The sink: `node relay.js --sink` takes RTMP publishes on one port and counts, per publish
+// name, the media bytes received and how many times that name was published. It prints its
+// port, then answers {type: 'counts'} on the IPC channel.
+
+interface SinkCounts {
+  /** Media payload bytes received per publish name. */
+  bytes: Record<string, number>;
+  /** Publishes per name: more than one means the destination reconnected. */
+  publishes: Record<string, number>;
+}
+
+async function runSink(): Promise<void> {
+  const counts: SinkCounts = { bytes: {}, publishes: {} };
+  const quiet = { info() {}, warn() {}, debug() {} };
+  const server = new RtmpServer(
+    {
+      publish: async (request): Promise<PublishSink> => {
+        const name = request.name;
+        counts.publishes[name] = (counts.publishes[name] ?? 0) + 1;
+        counts.bytes[name] ??= 0;
+        return {
+          onMessage: (message) => {
+            counts.bytes[name]! += message.payload.length;
+          },
+          onEnd: () => {},
+        };
+      },
+      play: async () => {
+        throw new RtmpRejection('NetStream.Play.StreamNotFound', 'This is a sink.');
+      },
+    },
+    quiet,
+  );
+  const port = await server.listen(0, '127.0.0.1');
+  process.on('message', (message: { type?: string }) => {
+    if (message.type === 'counts') process.send!({ type: 'counts', counts });
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.stdout.write(`sink listening on ${port}\n`);
+}
+
+interface Sink {
+  port: number;
+  counts(): Promise<SinkCounts>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Clean-up: every child process and temp dir is registered as soon as it exists and released
+// in reverse order: at the end of each measured run, on error and on Ctrl-C.
+
+const cleanups: { what: string; run: () => Promise<void> | void }[] = [];
+/** Process groups of the servers (each server is started as the leader of its own group). */
+const serverGroups = new Set<number>();
+const children = new Set<ChildProcess>();
+const aborted = new AbortController();
+
+async function unwindTo(mark: number): Promise<void> {
+  while (cleanups.length > mark) {
+    const c = cleanups.pop()!;
+    try {
+      await c.run();
+    } catch (err) {
+      process.stderr.write(`bench: could not clean up ${c.what}: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+let interrupted = false;
+
+function installSignalHandlers(): void {
+  // Last resort if the process exits before the clean-ups ran: nothing outlives the bench.
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const group of serverGroups) killGroup(group, 'SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stderr.write(`\nbench: ${signal}, cleaning up\n`);
+      aborted.abort();
+      unwindTo(0).finally(() => process.exit(130));
+    });
+  }
+}
+
+function killGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // The group is gone.
+  }
+}
+
+function tempDir(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `streamdelta-bench-relay-${label}-`));
+  cleanups.push({ what: `temp dir ${dir}`, run: () => rmSync(dir, { recursive: true, force: true }) });
+  return dir;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (aborted.signal.aborted) return reject(new Error('interrupted'));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error('interrupted'));
+    };
+    const timer = setTimeout(() => {
+      aborted.signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    aborted.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const now = () => performance.now();
+
+// ---------------------------------------------------------------------------------------
+// Programs this bench needs.
+
+function which(program: string, extraDirs: string[] = []): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
+  for (const dir of dirs) {
+    const path = join(dir, program);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
+}
+
+function firstLine(program: string, args: string[]): string {
+  const out = spawnSync(program, args, { encoding: 'utf8' });
+  return `${out.stdout ?? ''}${out.stderr ?? ''}`.split('\n')[0]?.trim() ?? '';
+}
+
+interface NginxInstall {
+  binary: string;
+  /** The load_module line, or '' when the module is built in. */
+  loadModule: string;
+  version: string;
+}
+
+/** Finds nginx and its RTMP module, or says how to install them. */
+function findNginx(): NginxInstall | string {
+  const hint = 'install them with: apt-get install -y nginx libnginx-mod-rtmp';
+  const binary = which('nginx', ['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin']);
+  if (!binary) return `nginx is not installed; ${hint}`;
+  const info = spawnSync(binary, ['-V'], { encoding: 'utf8' });
+  const configure = `${info.stdout ?? ''}${info.stderr ?? ''}`;
+  const version = configure.split('\n')[0]?.replace(/^nginx version:\s*/, '').trim() ?? 'nginx';
+  if (/--add-module=\S*rtmp/.test(configure)) return { binary, loadModule: '', version };
+  const candidates = ['/usr/lib/nginx/modules', '/usr/share/nginx/modules', '/usr/lib64/nginx/modules', '/usr/local/nginx/modules'].map((d) =>
+    join(d, 'ngx_rtmp_module.so'),
+  );
+  const available = '/usr/share/nginx/modules-available/mod-rtmp.conf';
+  if (existsSync(available)) {
+    const named = /load_module\s+(\S+?);/.exec(readFileSync(available, 'utf8'))?.[1];
+    if (named) candidates.push(named.startsWith('/') ? named : join('/usr/share/nginx', named));
+  }
+  const module = candidates.find((c) => existsSync(c));
+  if (!module) return `the nginx RTMP module (ngx_rtmp_module.so) is not installed; ${hint}`;
+  return { binary, loadModule: `load_module ${quote(module)};`, version };
+}
+
+/** An nginx config string. */
+function quote(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** The source the publisher sends, made once and cached (the same file as the media bench's). */
+function ensureSource(ffmpeg: string): string {
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const file = join(CACHE_DIR, `source-720p30-h264-2500k-g60-aac-${SOURCE_SECONDS}s.flv`);
+  if (existsSync(file)) return file;
+  const partial = `${file}.${process.pid}.partial`;
+  cleanups.push({ what: `partial source ${partial}`, run: () => rmSync(partial, { force: true }) });
+  process.stderr.write(`bench: making the ${SOURCE_SECONDS} s 720p30 source with ffmpeg (once; cached in ${CACHE_DIR})\n`);
+  const out = spawnSync(
+    ffmpeg,
+    [
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', String(SOURCE_SECONDS), '-map', '0:v', '-map', '1:a',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+      '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '5000k',
+      '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
+      '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
+      '-f', 'flv', partial,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (out.status !== 0) throw new Error(`ffmpeg could not make the source: ${(out.stderr ?? '').trim()}`);
+  renameSync(partial, file);
+  return file;
+}
+
+/** Media bytes per second of the source (audio and video payloads), from ffprobe. */
+function sourceRate(file: string): { bitsPerSecond: number; description: string } {
+  const out = spawnSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_entries', 'format=duration,bit_rate:stream=codec_type,width,height,avg_frame_rate', file], {
+    encoding: 'utf8',
+  });
+  const json = JSON.parse(out.stdout || '{}') as { format?: { bit_rate?: string }; streams?: { codec_type: string; width?: number; height?: number; avg_frame_rate?: string }[] };
+  const video = json.streams?.find((s) => s.codec_type === 'video');
+  const bits = Number(json.format?.bit_rate ?? 0);
+  return {
+    bitsPerSecond: bits,
+    description: `${video?.width ?? '?'}x${video?.height ?? '?'} ${video?.avg_frame_rate ?? '?'} fps H.264 + AAC, ${(bits / 1e6).toFixed(2)} Mbit/s overall`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Child processes.
+
+interface ServerProcess {
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The environment of a server child: none of the parent's streamdelta settings leak in. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('STREAMDELTA_') || name === 'DATABASE_URL' || name === 'REDIS_URL' || name.startsWith('BENCH_')) continue;
+    env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function spawnServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
+  if (interrupted) throw new Error('interrupted');
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid === undefined) throw new Error(`${name} could not be started`);
+  const pid = child.pid;
+  serverGroups.add(pid);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.on('error', (err) => keep(Buffer.from(`\n${err.message}\n`)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    killGroup(pid, 'SIGKILL');
+    serverGroups.delete(pid);
+  };
+  cleanups.push({ what: `${name} (pid ${pid})`, run: stop });
+  return { pid, child, output: () => output, stop };
+}
+
+async function waitForPorts(server: ServerProcess, name: string, ports: number[]): Promise<void> {
+  const deadline = now() + 20_000;
+  for (;;) {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${name} exited; its output:\n${server.output().trim()}`);
+    const open = await Promise.all(ports.map(portOpen));
+    if (open.every(Boolean)) return;
+    if (now() > deadline) throw new Error(`${name} did not listen on ${ports.join(', ')} within 20 s; its output:\n${server.output().trim()}`);
+    await sleep(50);
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the sink child for the whole bench. */
+async function startSink(): Promise<Sink> {
+  const child = spawn(process.execPath, [SELF, '--sink'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  children.add(child);
+  cleanups.push({
+    what: `sink (pid ${child.pid})`,
+    run: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      children.delete(child);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the sink did not start within 10 s')), 10_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const m = /sink listening on (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the sink exited (${code})`)));
+  });
+  return {
+    port,
+    counts: () =>
+      new Promise<SinkCounts>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the sink did not answer within 5 s')), 5000);
+        const onMessage = (message: { type?: string; counts?: SinkCounts }) => {
+          if (message.type !== 'counts' || !message.counts) return;
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          resolve(message.counts);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'counts' });
+      }),
+  };
+}
+
+interface RunningServer {
+  process: ServerProcess;
+  /** Where the publisher sends the stream. */
+  publishUrl: string;
+}
+
+async function startStreamdelta(dir: string, settings: Settings, destinations: string[]): Promise<RunningServer> {
+  const nodeArgs = settings.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfDir] : [];
+  const server = spawnServer(
+    'streamdelta',
+    process.execPath,
+    [...nodeArgs, CLI, 'serve', '--http-host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--data-dir', dir, '--log-level', 'warn'],
+    childEnv(),
+  );
+  const ready = /streamdelta listening on (http:\/\/\S+) \(HTTP\) and (rtmp:\/\/\S+) \(RTMP\)/;
+  const deadline = now() + 60_000;
+  let match: RegExpExecArray | null = null;
+  while (!(match = ready.exec(server.output()))) {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`streamdelta exited; its output:\n${server.output().trim()}`);
+    if (now() > deadline) throw new Error(`streamdelta did not start within 60 s; its output:\n${server.output().trim()}`);
+    await sleep(50);
+  }
+  const http = match[1]!;
+  const rtmp = match[2]!;
+  const username = 'bench';
+  const password = 'bench-password-0123';
+  await api(http, 'POST', '/accounts/', { body: { username, password, email: 'bench@example.com' } });
+  const token = (await api(http, 'POST', '/accounts/auth/local', { body: { username, password } })).payload.token as string;
+  const { id, streamKey } = (await api(http, 'POST', '/streams/', { token })).payload as { id: string; streamKey: string };
+  for (const url of destinations) await api(http, 'POST', `/streams/${id}/destination`, { token, body: { service: 'RTMP', streamKey: url } });
+  return { process: server, publishUrl: `${rtmp}/${streamKey}` };
+}
+
+async function api(base: string, method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<any> {
+  const headers: Record<string, string> = {};
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`streamdelta: ${method} ${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+async function startNginx(dir: string, nginx: NginxInstall, destinations: string[], withHls: boolean): Promise<RunningServer> {
+  const rtmpPort = await freePort();
+  const hls = join(dir, 'hls');
+  if (withHls) {
+    mkdirSync(hls);
+    // A root master runs its worker as an unprivileged user, which writes the fragments.
+    chmodSync(dir, 0o755);
+    chmodSync(hls, 0o777);
+  }
+  const config = join(dir, 'nginx.conf');
+  const text = `${nginx.loadModule}
+worker_processes 1;
+pid ${quote(join(dir, 'nginx.pid'))};
+error_log stderr warn;
+events { worker_connections 1024; }
+rtmp {
+  server {
+    listen 127.0.0.1:${rtmpPort};
+    application live {
+      live on;
+      record off;
+${withHls ? `      hls on;\n      hls_path ${quote(hls)};\n      hls_fragment 2s;\n      hls_playlist_length 12s;\n` : ''}${destinations.map((url) => `      push ${url};`).join('\n')}
+    }
+  }
+}
+`;
+  writeFileSync(config, text);
+  const name = withHls ? 'nginx-rtmp-hls' : 'nginx-rtmp';
+  const server = spawnServer(name, nginx.binary, ['-g', 'daemon off;', '-c', config, '-p', `${dir}/`, '-e', 'stderr'], childEnv());
+  await waitForPorts(server, name, [rtmpPort]);
+  return { process: server, publishUrl: `rtmp://127.0.0.1:${rtmpPort}/live/bench` };
+}
+
+interface Publisher {
+  child: ChildProcess;
+  exitedEarly: string | undefined;
+  stop(): Promise<void>;
+}
+
+function startPublisher(ffmpeg: string, source: string, url: string): Publisher {
+  const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', source, '-c', 'copy', '-f', 'flv', url], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(child);
+  let stopping = false;
+  let stderr = '';
+  const publisher: Publisher = {
+    child,
+    exitedEarly: undefined,
+    stop: async () => {
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      children.delete(child);
+    },
+  };
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-1000);
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) publisher.exitedEarly = `exited (${signal ?? `status ${code}`}): ${stderr.trim() || 'no output'}`;
+  });
+  cleanups.push({ what: `publisher (pid ${child.pid})`, run: publisher.stop });
+  return publisher;
+}
+
+// ---------------------------------------------------------------------------------------
+// Process measurements, from /proc.
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+const PAGE_SIZE = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout?.trim()) || 4096;
+const MiB = 1024 * 1024;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime, in clock ticks. */
+  ticks: number;
+  /** Start time since boot, to tell a pid from its reuse. */
+  start: string;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), start: f[19] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and all its descendants, now. */
+function processTree(root: number): ProcStat[] {
+  const all: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat) all.push(stat);
+  }
+  const inTree = new Set([root]);
+  for (let added = true; added; ) {
+    added = false;
+    for (const p of all) {
+      if (!inTree.has(p.pid) && inTree.has(p.ppid)) {
+        inTree.add(p.pid);
+        added = true;
+      }
+    }
+  }
+  return all.filter((p) => inTree.has(p.pid));
+}
+
+function rssBytes(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_SIZE;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds of every thread of a process, keyed by thread: from /proc/PID/task/TID/schedstat
+ * (time on CPU in nanoseconds), since the clock ticks of /proc/PID/stat (10 ms) are too coarse
+ * for servers that use 1 % of a core; the ticks are the fallback where schedstat is missing.
+ */
+function threadCpu(p: ProcStat): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${p.pid}/task`)) {
+      try {
+        const ns = Number(readFileSync(`/proc/${p.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        if (Number.isFinite(ns)) out.set(`${p.pid}:${p.start}:${tid}`, ns / 1e9);
+      } catch {
+        // The thread ended.
+      }
+    }
+  } catch {
+    // The process ended.
+  }
+  if (out.size === 0) out.set(`${p.pid}:${p.start}:ticks`, p.ticks / CLOCK_TICKS);
+  return out;
+}
+
+/** CPU time of a changing set of processes and threads over a window (one born inside it counts from 0). */
+class CpuMeter {
+  private readonly first = new Map<string, number>();
+  private readonly last = new Map<string, number>();
+  private samples = 0;
+
+  sample(procs: ProcStat[]): void {
+    for (const p of procs) {
+      for (const [key, seconds] of threadCpu(p)) {
+        if (!this.first.has(key)) this.first.set(key, this.samples === 0 ? seconds : 0);
+        this.last.set(key, seconds);
+      }
+    }
+    this.samples++;
+  }
+
+  seconds(): number {
+    let total = 0;
+    for (const [key, last] of this.last) total += last - this.first.get(key)!;
+    return total;
+  }
+}
+
+/** Busy ticks of the whole machine (all cores), from /proc/stat. */
+function hostBusyTicks(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return total - (v[3] ?? 0) - (v[4] ?? 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// One measured run: one server, K destinations.
+
+interface Row {
+  server: ServerKind;
+  k: number;
+  cpu: number;
+  /** The least and the most CPU % over the rounds. */
+  cpuRange: [number, number];
+  rssMax: number;
+  rssMean: number;
+  processes: number;
+  /** Mbit/s of media each destination received in the window: the least and the mean. */
+  deliveredMin: number | undefined;
+  deliveredMean: number | undefined;
+  publisherCpu: number;
+  hostBusy: number;
+  problems: string[];
+}
+
+interface Tools {
+  ffmpeg: string;
+  source: string;
+  sourceBits: number;
+  nginx: NginxInstall | undefined;
+  sink: Sink;
+}
+
+let runNumber = 0;
+
+async function measure(kind: ServerKind, k: number, settings: Settings, tools: Tools): Promise<Row> {
+  process.stderr.write(`bench: ${kind}, ${k} destination${k === 1 ? '' : 's'}: ${settings.warmup} s warm-up, then ${settings.duration} s measured\n`);
+  const mark = cleanups.length;
+  runNumber++;
+  const names = Array.from({ length: k }, (_, i) => `${kind}-r${runNumber}-d${i + 1}`);
+  const urls = names.map((name) => `rtmp://127.0.0.1:${tools.sink.port}/sink/${name}`);
+  try {
+    const dir = tempDir(kind);
+    const server =
+      kind === 'streamdelta' ? await startStreamdelta(dir, settings, urls) : await startNginx(dir, tools.nginx!, urls, kind === 'nginx-rtmp-hls');
+    const publisher = startPublisher(tools.ffmpeg, tools.source, server.publishUrl);
+    await sleep(settings.warmup * 1000);
+
+    const serverCpu = new CpuMeter();
+    const publisherCpu = new CpuMeter();
+    let rssMax = 0;
+    let rssSum = 0;
+    let processes = 0;
+    const before = await tools.sink.counts();
+    const hostBefore = hostBusyTicks();
+    const startedAt = now();
+    for (let i = 0; i <= settings.duration; i++) {
+      if (i > 0) await sleep(Math.max(0, startedAt + i * SAMPLE_MS - now()));
+      const tree = processTree(server.process.pid);
+      serverCpu.sample(tree);
+      const pub = readStat(publisher.child.pid ?? -1);
+      if (pub) publisherCpu.sample([pub]);
+      const rss = tree.reduce((sum, p) => sum + rssBytes(p.pid), 0);
+      rssMax = Math.max(rssMax, rss);
+      rssSum += rss;
+      processes = Math.max(processes, tree.length);
+    }
+    const wall = (now() - startedAt) / 1000;
+    const hostBusy = (100 * (hostBusyTicks() - hostBefore)) / CLOCK_TICKS / wall;
+    const after = await tools.sink.counts();
+
+    const problems: string[] = [];
+    if (publisher.exitedEarly) problems.push(`the publisher ${publisher.exitedEarly}`);
+    if (server.process.child.exitCode !== null || server.process.child.signalCode !== null) {
+      problems.push(`the server exited during the run; its output:\n${server.process.output().trim()}`);
+    }
+    const rates = names.map((name) => ((after.bytes[name] ?? 0) - (before.bytes[name] ?? 0)) * 8 / wall / 1e6);
+    names.forEach((name, i) => {
+      const publishes = after.publishes[name] ?? 0;
+      if (publishes !== 1) problems.push(`destination ${i + 1} was published ${publishes} times (reconnects)`);
+      if (rates[i]! < (MIN_DELIVERY_SHARE * tools.sourceBits) / 1e6) {
+        problems.push(`destination ${i + 1} got ${rates[i]!.toFixed(2)} Mbit/s of media in the window (the source is ${(tools.sourceBits / 1e6).toFixed(2)} Mbit/s)`);
+      }
+    });
+    return {
+      server: kind,
+      k,
+      cpu: (100 * serverCpu.seconds()) / wall,
+      cpuRange: [(100 * serverCpu.seconds()) / wall, (100 * serverCpu.seconds()) / wall],
+      rssMax,
+      rssMean: rssSum / (settings.duration + 1),
+      processes,
+      deliveredMin: rates.length > 0 ? Math.min(...rates) : undefined,
+      deliveredMean: rates.length > 0 ? rates.reduce((a, b) => a + b, 0) / rates.length : undefined,
+      publisherCpu: (100 * publisherCpu.seconds()) / wall,
+      hostBusy,
+      problems,
+    };
+  } finally {
+    await unwindTo(mark);
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The rounds of one server and K as one row: median CPU, largest RSS, least delivery, every problem. */
+function combine(rounds: Row[]): Row {
+  const first = rounds[0]!;
+  const defined = (values: (number | undefined)[]) => values.filter((v): v is number => v !== undefined);
+  const delivered = defined(rounds.map((r) => r.deliveredMin));
+  return {
+    ...first,
+    cpu: median(rounds.map((r) => r.cpu)),
+    cpuRange: [Math.min(...rounds.map((r) => r.cpu)), Math.max(...rounds.map((r) => r.cpu))],
+    rssMax: Math.max(...rounds.map((r) => r.rssMax)),
+    rssMean: median(rounds.map((r) => r.rssMean)),
+    deliveredMin: delivered.length > 0 ? Math.min(...delivered) : undefined,
+    deliveredMean: delivered.length > 0 ? median(defined(rounds.map((r) => r.deliveredMean))) : undefined,
+    publisherCpu: median(rounds.map((r) => r.publisherCpu)),
+    hostBusy: median(rounds.map((r) => r.hostBusy)),
+    problems: rounds.flatMap((r, i) => r.problems.map((p) => (rounds.length > 1 ? `round ${i + 1}: ${p}` : p))),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Report.
+
+/** The slope of CPU % over K by least squares, or undefined with fewer than two K. */
+function slope(rows: Row[]): number | undefined {
+  if (new Set(rows.map((r) => r.k)).size < 2) return undefined;
+  const mk = rows.reduce((a, r) => a + r.k, 0) / rows.length;
+  const mc = rows.reduce((a, r) => a + r.cpu, 0) / rows.length;
+  const num = rows.reduce((a, r) => a + (r.k - mk) * (r.cpu - mc), 0);
+  const den = rows.reduce((a, r) => a + (r.k - mk) ** 2, 0);
+  return num / den;
+}
+
+function baselineOf(rows: Row[], server: ServerKind): Row | undefined {
+  return rows.find((r) => r.server === server && r.k === 0);
+}
+
+function table(rows: Row[], rounds: number): string {
+  const header = ['server', 'K', rounds > 1 ? `CPU % (median of ${rounds}; range)` : 'CPU %', 'CPU %/destination', 'CPU % above K=0, /destination', 'RSS MiB (max)', 'RSS MiB (mean)', 'procs', 'Mbit/s per destination (min/mean)', 'publisher CPU %', 'host busy %'];
+  const right = header.map((_, i) => i > 0);
+  const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
+  const body = rows.map((r) => {
+    const base = baselineOf(rows, r.server);
+    return [
+      r.server,
+      r.k === 0 ? '0 (ingest only)' : String(r.k),
+      rounds > 1 ? `${fixed(r.cpu, 2)} (${fixed(r.cpuRange[0], 2)}–${fixed(r.cpuRange[1], 2)})` : fixed(r.cpu, 2),
+      r.k === 0 ? '-' : fixed(r.cpu / r.k, 3),
+      r.k === 0 || !base ? '-' : fixed((r.cpu - base.cpu) / r.k, 3),
+      fixed(r.rssMax / MiB, 1),
+      fixed(r.rssMean / MiB, 1),
+      String(r.processes),
+      r.deliveredMin === undefined ? '-' : `${fixed(r.deliveredMin, 2)}/${fixed(r.deliveredMean, 2)}`,
+      fixed(r.publisherCpu, 1),
+      fixed(r.hostBusy, 0),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+function goalChecks(rows: Row[], counts: number[]): { lines: string[]; pass: boolean | undefined } {
+  const find = (server: ServerKind, k: number) => rows.find((r) => r.server === server && r.k === k);
+  const problems = (...r: Row[]) => (r.some((x) => x.problems.length > 0) ? ' (a run had problems, see below)' : '');
+  const lines: string[] = [];
+  let pass: boolean | undefined = true;
+
+  const compare = (title: string, peer: ServerKind, metric: (r: Row) => number | undefined, verdict: boolean) => {
+    lines.push(title);
+    for (const k of counts.filter((c) => c > 0)) {
+      const sd = find('streamdelta', k);
+      const other = find(peer, k);
+      const a = sd && metric(sd);
+      const b = other && metric(other);
+      if (!sd || !other || a === undefined || b === undefined) {
+        lines.push(`  K=${k}: SKIPPED (${!sd ? 'streamdelta' : peer}${!sd || !other ? ' was not run' : ' has no K=0 row'})`);
+        if (verdict) pass = undefined;
+        continue;
+      }
+      const ok = a <= CPU_RATIO_GOAL * b;
+      if (verdict && !ok && pass !== undefined) pass = false;
+      lines.push(`  K=${k}: ${ok ? 'PASS' : 'FAIL'}  streamdelta ${a.toFixed(3)} vs ${peer} ${b.toFixed(3)} %/destination: ${(a / b).toFixed(2)} ×${problems(sd, other)}`);
+    }
+  };
+  const perDestination = (r: Row) => r.cpu / r.k;
+  const aboveIngest = (r: Row) => {
+    const base = baselineOf(rows, r.server);
+    return base ? (r.cpu - base.cpu) / r.k : undefined;
+  };
+  compare(`goal: streamdelta's CPU per destination <= ${CPU_RATIO_GOAL} × nginx-rtmp's (CPU % / K)`, 'nginx-rtmp', perDestination, true);
+  lines.push(pass === undefined ? 'goal: NOT CHECKED (a server was not run)' : pass ? 'goal: PASS' : 'goal: FAIL');
+  lines.push('', 'for reading the goal (no verdict of their own):');
+  compare(`  same, against nginx-rtmp with HLS on as streamdelta always has (CPU % / K)`, 'nginx-rtmp-hls', perDestination, false);
+  compare(`  the relays alone: (CPU % − CPU % at K=0) / K, against nginx-rtmp's`, 'nginx-rtmp', aboveIngest, false);
+  // The per-row figures above K=0 are at the mercy of the baseline's own noise at small K; a
+  // straight line through every K of a server is steadier.
+  const slopes = SERVER_KINDS.map((kind) => [kind, slope(rows.filter((r) => r.server === kind))] as const).filter(([, v]) => v !== undefined);
+  if (slopes.length > 0) {
+    lines.push(`  CPU % added per destination, least-squares line through every K run: ${slopes.map(([kind, v]) => `${kind} ${v!.toFixed(3)}`).join(', ')}`);
+  }
+  return { lines, pass };
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings(process.argv.slice(2));
+  installSignalHandlers();
+  const ffmpeg = which('ffmpeg');
+  if (!ffmpeg) throw new Error('ffmpeg is not on PATH: it makes the source and runs the publisher (apt-get install -y ffmpeg)');
+  const source = ensureSource(ffmpeg);
+  const rate = sourceRate(source);
+
+  const skipped: string[] = [];
+  let nginx: NginxInstall | undefined;
+  const servers = settings.servers.filter((kind) => {
+    if (kind === 'streamdelta') return true;
+    const found = findNginx();
+    if (typeof found === 'string') skipped.push(`${kind} skipped: ${found}`);
+    else nginx = found;
+    return typeof found !== 'string';
+  });
+  for (const s of skipped) process.stderr.write(`bench: ${s}\n`);
+  const sink = await startSink();
+  const tools: Tools = { ffmpeg, source, sourceBits: rate.bitsPerSecond, nginx, sink };
+
+  const runs: Row[] = [];
+  for (let round = 1; round <= settings.rounds; round++) {
+    if (settings.rounds > 1) process.stderr.write(`bench: round ${round} of ${settings.rounds}\n`);
+    for (const k of settings.counts) {
+      for (const kind of servers) runs.push(await measure(kind, k, settings, tools));
+    }
+  }
+  const rows = settings.counts.flatMap((k) => servers.map((kind) => combine(runs.filter((r) => r.server === kind && r.k === k))));
+
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const versions = [`node ${process.version}`, firstLine(ffmpeg, ['-version']).replace(/ Copyright.*/, ''), ...(nginx ? [`${nginx.version} + rtmp module`] : [])];
+  const out: string[] = [
+    '',
+    `streamdelta relay bench: ${cpus().length} × ${cpu}; ${versions.join(', ')}`,
+    `source: ${rate.description}, ${SOURCE_SECONDS} s looped; publisher: ffmpeg -re -stream_loop -1 -c copy -f flv; ` +
+      `receivers: one RTMP sink process counting each destination's media bytes`,
+    `${settings.warmup} s warm-up, then ${settings.duration} s measured per row${settings.rounds > 1 ? `; ${settings.rounds} rounds, every row once per round, medians shown` : ''}`,
+    '',
+    table(rows, settings.rounds),
+    '',
+    "CPU %: time on CPU of every thread of the server's process tree over the measured seconds (schedstat, ns), 100 % = one core",
+    '  (streamdelta: one node process, which always records HLS of the ingest; nginx-rtmp: master + worker, push only;',
+    '  nginx-rtmp-hls: the same with hls on, 2 s fragments).',
+    'CPU %/destination: CPU % / K. Above K=0: (CPU % − the same server with no destination) / K, the cost of the relays alone.',
+    "RSS: the sum of the tree's resident sets, sampled once a second. Mbit/s per destination: media bytes (audio, video, data",
+    "  payloads) the sink got from each destination over the window; the source's overall rate includes FLV framing.",
+    `publisher CPU % / host busy %: the ffmpeg publisher, and the whole machine (100 % per core). This machine has ${cpus().length} cores;`,
+    '  the sink and this bench run on it too.',
+  ];
+  if (settings.cpuProfDir) out.push(`CPU profiles of the streamdelta servers are in ${settings.cpuProfDir}; profiling slows them down.`);
+  out.push(...skipped);
+  const goal = goalChecks(rows, settings.counts);
+  out.push('', ...goal.lines);
+
+  let ok = true;
+  for (const r of rows) {
+    for (const p of r.problems) {
+      ok = false;
+      out.push(`PROBLEM: ${r.server} K=${r.k}: ${p}`);
+    }
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return ok ? 0 : 1;
+}
+
+if (process.argv[2] === '--sink') {
+  await runSink();
+} else {
+  let status = 1;
+  try {
+    status = await main();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
+      status = 2;
+    } else if (!interrupted) {
+      process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+  } finally {
+    await unwindTo(0);
+  }
+  process.exit(interrupted ? 130 : status);
+}
