@@ -80,8 +80,6 @@ describe('relays to real receivers', { skip: ffmpegMissing }, () => {
     const publisher = publish(server.running.rtmpPort, f.stream.streamKey, source);
     await events.waitForState(toFfmpeg.id, 'live');
     await events.waitForState(toStreamdelta.id, 'live');
-    const whileLive = await statusesFromApi(downstream, target);
-    assert.deepEqual(whileLive, new Map(), 'the downstream stream has no destinations of its own');
     const downstreamDetail = await downstream.request('GET', `/streams/${target.stream.id}`, { token: target.user.token });
     assert.equal(downstreamDetail.json.payload.isStreaming, true, 'the relay is live on the second streamdelta');
 
