@@ -37,7 +37,12 @@ interface ChunkStreamState {
   streamId: number;
   /** The last header of this chunk stream carried an extended timestamp. */
   extended: boolean;
-  parts: Buffer[];
+  /**
+   * The bytes of the message being received: one buffer grown geometrically up to the message
+   * length, so a message in many small chunks costs neither an object per chunk nor quadratic
+   * copying. Its first `received` bytes are filled.
+   */
+  data: Buffer | undefined;
   received: number;
   /** A header has been seen: fmt 1-3 chunks need one before them. */
   initialised: boolean;
@@ -46,6 +51,11 @@ interface ChunkStreamState {
 export class ChunkDecoder {
   private chunkSize = 128;
   private pending: Buffer = Buffer.alloc(0);
+  /** Bytes received after `pending` and not joined to it yet: the chunk in progress needs more. */
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  /** Bytes from the start of `pending` that the next chunk needs before parsing it can progress. */
+  private needed = 0;
   private readonly streams = new Map<number, ChunkStreamState>();
   private buffered = 0;
   /** All bytes ever pushed, for acknowledgements (32-bit wrapping is the caller's concern). */
@@ -61,7 +71,17 @@ export class ChunkDecoder {
   /** Parses as many whole messages as `data` completes. Throws ChunkError on a protocol violation. */
   push(data: Buffer): RtmpMessage[] {
     this.bytesReceived += data.length;
-    this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
+    // An incomplete chunk is parsed again only once enough bytes for it are here, so a large
+    // chunk arriving in many small pieces costs linear, not quadratic, copying.
+    if (this.pending.length + this.queuedBytes + data.length < this.needed) {
+      this.queued.push(data);
+      this.queuedBytes += data.length;
+      return [];
+    }
+    if (this.pending.length === 0 && this.queued.length === 0) this.pending = data;
+    else this.pending = Buffer.concat([this.pending, ...this.queued, data]);
+    this.queued = [];
+    this.queuedBytes = 0;
     const out: RtmpMessage[] = [];
     let offset = 0;
     for (;;) {
@@ -75,18 +95,24 @@ export class ChunkDecoder {
     return out;
   }
 
+  /** Notes that the chunk at `offset` needs bytes up to `end`; returns 0 for parseChunk. */
+  private short(offset: number, end: number): 0 {
+    this.needed = end - offset;
+    return 0;
+  }
+
   /** Parses one chunk at `offset`; returns the bytes it used, or 0 when more data is needed. */
   private parseChunk(buf: Buffer, offset: number, out: RtmpMessage[]): number {
     let p = offset;
-    if (p >= buf.length) return 0;
+    if (p >= buf.length) return this.short(offset, p + 1);
     const first = buf[p++]!;
     const fmt = first >> 6;
     let csid = first & 0x3f;
     if (csid === 0) {
-      if (p + 1 > buf.length) return 0;
+      if (p + 1 > buf.length) return this.short(offset, p + 1);
       csid = buf[p++]! + 64;
     } else if (csid === 1) {
-      if (p + 2 > buf.length) return 0;
+      if (p + 2 > buf.length) return this.short(offset, p + 2);
       csid = buf[p]! + buf[p + 1]! * 256 + 64;
       p += 2;
     }
@@ -95,10 +121,10 @@ export class ChunkDecoder {
     if (!state) {
       if (fmt !== 0) throw new ChunkError(`chunk stream ${csid} starts without a full header`);
       if (this.streams.size >= this.limits.maxChunkStreams) throw new ChunkError('too many chunk streams');
-      state = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, parts: [], received: 0, initialised: false };
+      state = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, data: undefined, received: 0, initialised: false };
     }
     const headerSize = fmt === 0 ? 11 : fmt === 1 ? 7 : fmt === 2 ? 3 : 0;
-    if (p + headerSize > buf.length) return 0;
+    if (p + headerSize > buf.length) return this.short(offset, p + headerSize);
 
     let timestampField = 0;
     let length = state.length;
@@ -115,7 +141,7 @@ export class ChunkDecoder {
     const extended = fmt <= 2 ? timestampField === EXTENDED : state.extended;
     let extendedValue = 0;
     if (extended) {
-      if (p + 4 > buf.length) return 0;
+      if (p + 4 > buf.length) return this.short(offset, p + 4);
       extendedValue = buf.readUInt32BE(p);
       p += 4;
     }
@@ -129,7 +155,7 @@ export class ChunkDecoder {
     }
     const remaining = length - state.received;
     const take = Math.min(remaining, this.chunkSize);
-    if (p + take > buf.length) return 0;
+    if (p + take > buf.length) return this.short(offset, p + take);
 
     // The whole chunk is here: commit the header to the chunk stream state.
     if (!this.streams.has(csid)) this.streams.set(csid, state);
@@ -137,7 +163,8 @@ export class ChunkDecoder {
       const value = extended ? extendedValue : timestampField;
       if (fmt === 0) {
         state.timestamp = value;
-        state.delta = 0;
+        // RTMP 1.0, 5.3.1.2.4: a type 3 chunk after a type 0 chunk has the type 0 timestamp as its delta.
+        state.delta = value;
       } else if (fmt === 1 || fmt === 2) {
         state.delta = value;
         state.timestamp = (state.timestamp + value) >>> 0;
@@ -154,16 +181,23 @@ export class ChunkDecoder {
 
     if (take > 0) {
       if (this.buffered + take > this.limits.maxBufferedBytes) throw new ChunkError('too much partial message data');
-      state.parts.push(buf.subarray(p, p + take));
-      state.received += take;
+      const end = state.received + take;
+      if (!state.data || state.data.length < end) {
+        const grown = Buffer.allocUnsafe(Math.min(state.length, Math.max(end, (state.data?.length ?? 0) * 2)));
+        state.data?.copy(grown, 0, 0, state.received);
+        state.data = grown;
+      }
+      buf.copy(state.data, state.received, p, p + take);
+      state.received = end;
       this.buffered += take;
     }
     p += take;
 
     if (state.received === state.length) {
-      const payload = state.parts.length === 1 ? Buffer.from(state.parts[0]!) : Buffer.concat(state.parts, state.length);
+      // The buffer never grows past the message length, so it is exactly the payload.
+      const payload = state.data ?? Buffer.alloc(0);
       this.buffered -= state.received;
-      state.parts = [];
+      state.data = undefined;
       state.received = 0;
       const message: RtmpMessage = { chunkStreamId: csid, timestamp: state.timestamp, type: state.type, streamId: state.streamId, payload };
       this.control(message);
@@ -184,7 +218,7 @@ export class ChunkDecoder {
       const state = this.streams.get(message.payload.readUInt32BE(0));
       if (state) {
         this.buffered -= state.received;
-        state.parts = [];
+        state.data = undefined;
         state.received = 0;
       }
     }
