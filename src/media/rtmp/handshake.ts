@@ -105,6 +105,7 @@ export function clientHandshakeC0C1(digest: boolean, scheme: 0 | 1 = 0): Buffer 
 
 /** Checks a server's S1 digest, as a digest-handshake client does (for tests and relays). */
 export function serverDigestValid(s1: Buffer): boolean {
+  if (s1.length !== HANDSHAKE_SIZE) throw new HandshakeError('S1 must be 1536 bytes');
   for (const scheme of [0, 1] as const) {
     const offset = digestOffset(s1, scheme);
     if (timingSafeEqual(digestAt(s1, offset, SERVER_KEY_SHORT), s1.subarray(offset, offset + DIGEST_SIZE))) return true;
@@ -114,6 +115,7 @@ export function serverDigestValid(s1: Buffer): boolean {
 
 /** Checks S2 against the digest the client put in C1. */
 export function serverS2Valid(s2: Buffer, clientDigest: Buffer): boolean {
+  if (s2.length !== HANDSHAKE_SIZE) throw new HandshakeError('S2 must be 1536 bytes');
   const key = hmac(SERVER_KEY, clientDigest);
   const expected = hmac(key, s2.subarray(0, HANDSHAKE_SIZE - DIGEST_SIZE));
   return timingSafeEqual(expected, s2.subarray(HANDSHAKE_SIZE - DIGEST_SIZE));
