@@ -1,0 +1,1133 @@
+/**
+ * Media bench: streamdelta next to nginx-rtmp and node-media-server in one run, with N
+ * concurrent RTMP publishers per server and HLS out of each.
+ *
+ *   npm run bench:media [-- --duration 30 --counts 1,10,20]
+ *
+ * Source: a 720p30 H.264 (2.5 Mbit/s, a keyframe every 2 s) + AAC FLV file of 36 s, made once
+ * with ffmpeg from lavfi (testsrc2 + sine) and cached in the OS temp directory. Each publisher is
+ * `ffmpeg -re -stream_loop -1 -i source.flv -c copy -f flv rtmp://…`. Every server makes 2 s
+ * HLS segments (cut on keyframes) and a live playlist of 6 of them.
+ *
+ * For each N and each server: a fresh server (its own child process and temp dir), N streams,
+ * N publishers started at once. Phase 1 (start-up): every stream's playlist is polled every
+ * 50 ms until it lists a segment that can be fetched. Phase 2 (steady state, --duration s,
+ * starting once every stream is playable): each second the server's process tree is sampled
+ * (CPU, RSS, PSS), and about every second (jittered) each stream's playlist is fetched to
+ * place its live edge. Then publishers and server stop. What each column means is printed
+ * under the table.
+ *
+ * Peers:
+ * - nginx-rtmp: Debian's `nginx` + `libnginx-mod-rtmp`, run in the foreground from a temp
+ *   config (1 worker, `hls on`, 2 s fragments, 12 s playlist). Skipped, with the install
+ *   command, when either is missing; the bench never installs system packages.
+ * - node-media-server: installed at bench time with npm into a cache directory in the OS temp
+ *   directory, never as a dependency of this project. Pinned to 2.7.4, the last 2.x release:
+ *   the 4.x line (4.4.3 checked) has no HLS output at all. 2.7.4 makes HLS by starting one
+ *   ffmpeg per published stream (its `trans` task: an RTMP player on itself, `-c copy` into the
+ *   hls muxer), so those ffmpeg children are part of its process tree and of its cost. It logs
+ *   "ReferenceError: version is not defined" at start (a bug in its trans server's start-up
+ *   message, after its handlers are registered); HLS works regardless.
+ *
+ * --cpu-prof DIR runs the streamdelta servers under node --cpu-prof and prints each row's
+ * steady-state window on the profiles' clock, to cut the profiles to it.
+ *
+ * Benches are never run by CI or tests: the numbers depend on the machine.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
+import { connect, createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+// This file runs as dist/bench/media.js; the CLI is bin/streamdelta.js at the repository root.
+const CLI = fileURLToPath(new URL('../../bin/streamdelta.js', import.meta.url));
+
+/** node-media-server's last release with HLS output (4.x has none). */
+const NMS_VERSION = '2.7.4';
+const SEGMENT_SECONDS = 2;
+const LIVE_WINDOW = 6;
+const SOURCE_SECONDS = 36;
+const FIRST_PLAYLIST_POLL_MS = 50;
+const FIRST_PLAYLIST_TIMEOUT_MS = 30_000;
+const SAMPLE_MS = 1000;
+/** What stays between runs: the source file and the node-media-server install. */
+const CACHE_DIR = join(tmpdir(), 'streamdelta-bench-media-cache');
+
+// Goals of the issue, checked at every N.
+const CPU_RATIO_GOAL = 1.5;
+
+const SERVER_KINDS = ['streamdelta', 'nginx-rtmp', 'node-media-server'] as const;
+type ServerKind = (typeof SERVER_KINDS)[number];
+
+const USAGE = `Usage: npm run bench:media [-- options]
+
+Options (each also read from its environment variable):
+  --duration SEC      BENCH_DURATION   measured steady-state seconds per server and N (default 30)
+  --counts LIST       BENCH_COUNTS     concurrent publishers, comma-separated (default 1,10,20)
+  --servers LIST      BENCH_SERVERS    which servers to run (default ${SERVER_KINDS.join(',')})
+  --cpu-prof DIR      BENCH_CPU_PROF   run the streamdelta servers with node --cpu-prof,
+                                       writing .cpuprofile files to DIR (slows them down)
+
+Needs ffmpeg on PATH. nginx-rtmp rows need Debian's nginx and libnginx-mod-rtmp; the
+node-media-server rows need npm and network access once (the install is cached in
+${CACHE_DIR}, as is the source file).
+`;
+
+interface Settings {
+  duration: number;
+  counts: number[];
+  servers: ServerKind[];
+  cpuProfDir: string | undefined;
+}
+
+class UsageError extends Error {}
+
+function readSettings(): Settings {
+  let values;
+  try {
+    values = parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        duration: { type: 'string' },
+        counts: { type: 'string' },
+        servers: { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const env = process.env;
+  const durationText = values.duration ?? env.BENCH_DURATION ?? '30';
+  const duration = Number(durationText);
+  if (!Number.isInteger(duration) || duration < 3) throw new UsageError(`--duration must be a whole number of at least 3 (got ${JSON.stringify(durationText)})`);
+  const countsText = values.counts ?? env.BENCH_COUNTS ?? '1,10,20';
+  const counts = countsText.split(',').map((c) => Number(c.trim()));
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1 || n > 200)) {
+    throw new UsageError(`--counts must be whole numbers from 1 to 200, comma-separated (got ${JSON.stringify(countsText)})`);
+  }
+  const serversText = values.servers ?? env.BENCH_SERVERS ?? SERVER_KINDS.join(',');
+  const servers = serversText.split(',').map((s) => s.trim());
+  for (const s of servers) {
+    if (!(SERVER_KINDS as readonly string[]).includes(s)) throw new UsageError(`--servers takes ${SERVER_KINDS.join(', ')} (got ${JSON.stringify(s)})`);
+  }
+  return {
+    duration,
+    counts,
+    servers: SERVER_KINDS.filter((k) => servers.includes(k)),
+    cpuProfDir: values['cpu-prof'] ?? (env.BENCH_CPU_PROF || undefined),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Clean-up: every child process and temp dir is registered as soon as it exists and released
+// in reverse order: at the end of each measured run, on error and on Ctrl-C.
+
+const cleanups: { what: string; run: () => Promise<void> | void }[] = [];
+/** Process groups of the servers (each server is started as the leader of its own group). */
+const serverGroups = new Set<number>();
+const publishers = new Set<ChildProcess>();
+const aborted = new AbortController();
+// Every pending sleep listens to it: one per watched stream.
+setMaxListeners(0, aborted.signal);
+
+async function unwindTo(mark: number): Promise<void> {
+  while (cleanups.length > mark) {
+    const c = cleanups.pop()!;
+    try {
+      await c.run();
+    } catch (err) {
+      process.stderr.write(`bench: could not clean up ${c.what}: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+// Last resort if the process exits before the clean-ups ran: nothing outlives the bench.
+process.on('exit', () => {
+  for (const child of publishers) child.kill('SIGKILL');
+  for (const group of serverGroups) killGroup(group, 'SIGKILL');
+});
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(`\nbench: ${signal}, cleaning up\n`);
+    aborted.abort();
+    unwindTo(0).finally(() => process.exit(130));
+  });
+}
+
+function killGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // The group is gone.
+  }
+}
+
+function tempDir(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `streamdelta-bench-media-${label}-`));
+  cleanups.push({ what: `temp dir ${dir}`, run: () => rmSync(dir, { recursive: true, force: true }) });
+  return dir;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (aborted.signal.aborted) return reject(new Error('interrupted'));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error('interrupted'));
+    };
+    const timer = setTimeout(() => {
+      aborted.signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    aborted.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const now = () => performance.now();
+
+// ---------------------------------------------------------------------------------------
+// Programs this bench needs.
+
+function which(program: string, extraDirs: string[] = []): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
+  for (const dir of dirs) {
+    const path = join(dir, program);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
+}
+
+function firstLine(program: string, args: string[]): string {
+  const out = spawnSync(program, args, { encoding: 'utf8' });
+  return `${out.stdout ?? ''}${out.stderr ?? ''}`.split('\n')[0]?.trim() ?? '';
+}
+
+interface NginxInstall {
+  binary: string;
+  /** The load_module line, or '' when the module is built in. */
+  loadModule: string;
+  version: string;
+}
+
+/** Finds nginx and its RTMP module, or says how to install them. */
+function findNginx(): NginxInstall | string {
+  const hint = 'install them with: apt-get install -y nginx libnginx-mod-rtmp';
+  const binary = which('nginx', ['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin']);
+  if (!binary) return `nginx is not installed; ${hint}`;
+  const info = spawnSync(binary, ['-V'], { encoding: 'utf8' });
+  const configure = `${info.stdout ?? ''}${info.stderr ?? ''}`;
+  const version = configure.split('\n')[0]?.replace(/^nginx version:\s*/, '').trim() ?? 'nginx';
+  if (/--add-module=\S*rtmp/.test(configure)) return { binary, loadModule: '', version };
+  const candidates = ['/usr/lib/nginx/modules', '/usr/share/nginx/modules', '/usr/lib64/nginx/modules', '/usr/local/nginx/modules'].map((d) =>
+    join(d, 'ngx_rtmp_module.so'),
+  );
+  // Debian's package also names its module in modules-available, relative to nginx's prefix.
+  const available = '/usr/share/nginx/modules-available/mod-rtmp.conf';
+  if (existsSync(available)) {
+    const named = /load_module\s+(\S+?);/.exec(readFileSync(available, 'utf8'))?.[1];
+    if (named) candidates.push(named.startsWith('/') ? named : join('/usr/share/nginx', named));
+  }
+  const module = candidates.find((c) => existsSync(c));
+  if (!module) return `the nginx RTMP module (ngx_rtmp_module.so) is not installed; ${hint}`;
+  return { binary, loadModule: `load_module ${quote(module)};`, version };
+}
+
+/** An nginx config string. */
+function quote(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** Installs the pinned node-media-server into the cache (once); its module directory, or why not. */
+function ensureNodeMediaServer(): { dir: string } | string {
+  const prefix = join(CACHE_DIR, 'nms');
+  const dir = join(prefix, 'node_modules', 'node-media-server');
+  const installed = (): boolean => {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version === NMS_VERSION;
+    } catch {
+      return false;
+    }
+  };
+  if (installed()) return { dir };
+  const npm = which('npm');
+  if (!npm) return 'npm is not on PATH';
+  mkdirSync(prefix, { recursive: true });
+  process.stderr.write(`bench: installing node-media-server@${NMS_VERSION} into ${prefix} (outside the project)\n`);
+  const out = spawnSync(npm, ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', `node-media-server@${NMS_VERSION}`], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (out.status !== 0 || !installed()) return `npm install node-media-server@${NMS_VERSION} failed: ${`${out.stderr ?? ''}`.trim().split('\n').slice(-3).join(' ')}`;
+  return { dir };
+}
+
+/** The source every publisher sends, made once and cached. */
+function ensureSource(ffmpeg: string): string {
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const file = join(CACHE_DIR, `source-720p30-h264-2500k-g60-aac-${SOURCE_SECONDS}s.flv`);
+  if (existsSync(file)) return file;
+  const partial = `${file}.${process.pid}.partial`;
+  cleanups.push({ what: `partial source ${partial}`, run: () => rmSync(partial, { force: true }) });
+  process.stderr.write(`bench: making the ${SOURCE_SECONDS} s 720p30 source with ffmpeg (once; cached in ${CACHE_DIR})\n`);
+  const out = spawnSync(
+    ffmpeg,
+    [
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', String(SOURCE_SECONDS), '-map', '0:v', '-map', '1:a',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+      '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '5000k',
+      '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
+      '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
+      '-f', 'flv', partial,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (out.status !== 0) throw new Error(`ffmpeg could not make the source: ${(out.stderr ?? '').trim()}`);
+  renameSync(partial, file);
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers: each one a child process leading its own process group, so its children (nginx's
+// worker, node-media-server's ffmpegs) are measured with it and stopped with it.
+
+interface ServerProcess {
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The environment of a server child: none of the parent's streamdelta settings leak in. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('STREAMDELTA_') || name === 'DATABASE_URL' || name === 'REDIS_URL' || name.startsWith('BENCH_')) continue;
+    env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function spawnServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
+  if (interrupted) throw new Error('interrupted');
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid === undefined) throw new Error(`${name} could not be started`);
+  const pid = child.pid;
+  serverGroups.add(pid);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.on('error', (err) => keep(Buffer.from(`\n${err.message}\n`)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    // Whatever the server left behind in its group (node-media-server's ffmpegs).
+    killGroup(pid, 'SIGKILL');
+    serverGroups.delete(pid);
+  };
+  cleanups.push({ what: `${name} (pid ${pid})`, run: stop });
+  return { pid, child, output: () => output, stop };
+}
+
+async function waitForPorts(server: ServerProcess, name: string, ports: number[]): Promise<void> {
+  const deadline = now() + 20_000;
+  for (;;) {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${name} exited; its output:\n${server.output().trim()}`);
+    const open = await Promise.all(ports.map(portOpen));
+    if (open.every(Boolean)) return;
+    if (now() > deadline) throw new Error(`${name} did not listen on ${ports.join(', ')} within 20 s; its output:\n${server.output().trim()}`);
+    await sleep(50);
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One stream of a running server: where to publish and where its live playlist is. */
+interface StreamTarget {
+  publishUrl: string;
+  playlistUrl: string;
+}
+
+interface RunningServer {
+  process: ServerProcess;
+  /** Makes `count` streams ready to publish (for streamdelta: an account and its streams). */
+  streams(count: number): Promise<StreamTarget[]>;
+}
+
+async function startStreamdelta(dir: string, settings: Settings): Promise<RunningServer> {
+  const nodeArgs = settings.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfDir] : [];
+  const server = spawnServer(
+    'streamdelta',
+    process.execPath,
+    [
+      ...nodeArgs,
+      CLI,
+      'serve',
+      '--http-host', '127.0.0.1',
+      '--http-port', '0',
+      '--rtmp-port', '0',
+      '--data-dir', dir,
+      '--log-level', 'warn',
+      '--hls-segment-duration', String(SEGMENT_SECONDS),
+      '--hls-live-window', String(LIVE_WINDOW),
+    ],
+    childEnv(),
+  );
+  const ready = /streamdelta listening on (http:\/\/\S+) \(HTTP\) and (rtmp:\/\/\S+) \(RTMP\)/;
+  const deadline = now() + 60_000;
+  let match: RegExpExecArray | null = null;
+  while (!(match = ready.exec(server.output()))) {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`streamdelta exited; its output:\n${server.output().trim()}`);
+    if (now() > deadline) throw new Error(`streamdelta did not start within 60 s; its output:\n${server.output().trim()}`);
+    await sleep(50);
+  }
+  const http = match[1]!;
+  const rtmp = match[2]!;
+  return {
+    process: server,
+    async streams(count) {
+      const username = 'bench';
+      const password = 'bench-password-0123';
+      await api(http, 'POST', '/accounts/', { body: { username, password, email: 'bench@example.com' } });
+      const token = (await api(http, 'POST', '/accounts/auth/local', { body: { username, password } })).payload.token as string;
+      const targets: StreamTarget[] = [];
+      for (let i = 0; i < count; i++) {
+        const { id, streamKey } = (await api(http, 'POST', '/streams/', { token })).payload as { id: string; streamKey: string };
+        targets.push({ publishUrl: `${rtmp}/${streamKey}`, playlistUrl: `${http}/hls/${id}/index.m3u8` });
+      }
+      return targets;
+    },
+  };
+}
+
+async function api(base: string, method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<any> {
+  const headers: Record<string, string> = {};
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`streamdelta: ${method} ${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+async function startNginx(dir: string, nginx: NginxInstall): Promise<RunningServer> {
+  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+  const hls = join(dir, 'hls');
+  mkdirSync(hls);
+  // A root master runs its worker as an unprivileged user, which writes the fragments.
+  chmodSync(dir, 0o755);
+  chmodSync(hls, 0o777);
+  const config = join(dir, 'nginx.conf');
+  const text = `${nginx.loadModule}
+worker_processes 1;
+pid ${quote(join(dir, 'nginx.pid'))};
+error_log stderr warn;
+events { worker_connections 1024; }
+rtmp {
+  server {
+    listen 127.0.0.1:${rtmpPort};
+    application live {
+      live on;
+      record off;
+      hls on;
+      hls_path ${quote(hls)};
+      hls_fragment ${SEGMENT_SECONDS}s;
+      hls_playlist_length ${SEGMENT_SECONDS * LIVE_WINDOW}s;
+    }
+  }
+}
+http {
+  access_log off;
+  client_body_temp_path ${quote(join(dir, 'client_body'))};
+  proxy_temp_path ${quote(join(dir, 'proxy'))};
+  fastcgi_temp_path ${quote(join(dir, 'fastcgi'))};
+  uwsgi_temp_path ${quote(join(dir, 'uwsgi'))};
+  scgi_temp_path ${quote(join(dir, 'scgi'))};
+  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+  server {
+    listen 127.0.0.1:${httpPort};
+    location / {
+      root ${quote(hls)};
+      add_header Cache-Control no-cache;
+    }
+  }
+}
+`;
+  writeFileSync(config, text);
+  const server = spawnServer('nginx-rtmp', nginx.binary, ['-g', 'daemon off;', '-c', config, '-p', `${dir}/`], childEnv());
+  await waitForPorts(server, 'nginx-rtmp', [rtmpPort, httpPort]);
+  return {
+    process: server,
+    async streams(count) {
+      return Array.from({ length: count }, (_, i) => ({
+        publishUrl: `rtmp://127.0.0.1:${rtmpPort}/live/bench${i}`,
+        playlistUrl: `http://127.0.0.1:${httpPort}/bench${i}.m3u8`,
+      }));
+    },
+  };
+}
+
+async function startNodeMediaServer(dir: string, module: string, ffmpeg: string): Promise<RunningServer> {
+  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+  const media = join(dir, 'media');
+  const config = {
+    logType: 1, // errors only
+    rtmp: { port: rtmpPort, chunk_size: 60000, gop_cache: true, ping: 30, ping_timeout: 60 },
+    http: { port: httpPort, mediaroot: media, allow_origin: '*', api: false },
+    // One ffmpeg per published stream, remuxing (-c copy) into HLS: the 2.x way to HLS.
+    trans: { ffmpeg, tasks: [{ app: 'live', hls: true, hlsFlags: `[hls_time=${SEGMENT_SECONDS}:hls_list_size=${LIVE_WINDOW}]` }] },
+  };
+  const launcher = 'const NodeMediaServer = require(process.env.BENCH_NMS_MODULE); new NodeMediaServer(JSON.parse(process.env.BENCH_NMS_CONFIG)).run();';
+  const server = spawnServer('node-media-server', process.execPath, ['-e', launcher], childEnv({ BENCH_NMS_MODULE: module, BENCH_NMS_CONFIG: JSON.stringify(config) }));
+  await waitForPorts(server, 'node-media-server', [rtmpPort, httpPort]);
+  return {
+    process: server,
+    async streams(count) {
+      return Array.from({ length: count }, (_, i) => ({
+        publishUrl: `rtmp://127.0.0.1:${rtmpPort}/live/bench${i}`,
+        playlistUrl: `http://127.0.0.1:${httpPort}/live/bench${i}/index.m3u8`,
+      }));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Publishers.
+
+interface Publisher {
+  child: ChildProcess;
+  startedAt: number;
+  /**
+   * When the publisher's media time 0 went out, on this process's clock: the smallest
+   * (arrival of an ffmpeg -progress report − its out_time). With -re, out_time follows the
+   * wall clock, so this is the pacing origin of the stream. Spawn time until a report came.
+   */
+  origin: number;
+  exitedEarly: string | undefined;
+  stop(): Promise<void>;
+}
+
+function startPublisher(ffmpeg: string, source: string, url: string): Publisher {
+  const child = spawn(
+    ffmpeg,
+    ['-hide_banner', '-nostdin', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-re', '-stream_loop', '-1', '-i', source, '-c', 'copy', '-f', 'flv', url],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  publishers.add(child);
+  const startedAt = now();
+  let stopping = false;
+  let stderr = '';
+  let pending = '';
+  const publisher: Publisher = {
+    child,
+    startedAt,
+    origin: startedAt,
+    exitedEarly: undefined,
+    stop: async () => {
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      publishers.delete(child);
+    },
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const at = now();
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^out_time_us=(\d+)/.exec(line);
+      if (m) publisher.origin = Math.min(publisher.origin, at - Number(m[1]) / 1000);
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-1000);
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) publisher.exitedEarly = `exited (${signal ?? `status ${code}`}): ${stderr.trim() || 'no output'}`;
+  });
+  cleanups.push({ what: `publisher (pid ${child.pid})`, run: publisher.stop });
+  return publisher;
+}
+
+// ---------------------------------------------------------------------------------------
+// Playlists.
+
+interface Entry {
+  sequence: number;
+  duration: number;
+  uri: string;
+}
+
+function parsePlaylist(text: string): Entry[] {
+  let sequence = 0;
+  let duration: number | undefined;
+  const entries: Entry[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) sequence = Number(line.slice('#EXT-X-MEDIA-SEQUENCE:'.length));
+    else if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice('#EXTINF:'.length));
+    else if (line !== '' && !line.startsWith('#') && duration !== undefined) {
+      entries.push({ sequence: sequence + entries.length, duration, uri: line });
+      duration = undefined;
+    }
+  }
+  return entries;
+}
+
+async function get(url: string): Promise<{ status: number; body: Buffer }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
+}
+
+/**
+ * One stream as the bench watches it: when its first playable playlist came, and the
+ * duration of every segment it has listed so far (by media sequence), to place the live edge
+ * on the publisher's timeline.
+ */
+class StreamWatch {
+  firstPlayableSeconds: number | undefined;
+  private firstSequence: number | undefined;
+  private readonly durations = new Map<number, number>();
+  readonly edgeSamples: number[] = [];
+  gaps = 0;
+  measuring = false;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    readonly target: StreamTarget,
+    readonly publisher: Publisher,
+  ) {}
+
+  /** Resolves once the stream is playable or the first-playlist timeout passed; keeps watching after. */
+  start(): Promise<void> {
+    return new Promise((resolvePlayable) => {
+      this.loop = this.run(resolvePlayable).catch(() => resolvePlayable());
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  private async run(playable: () => void): Promise<void> {
+    const deadline = this.publisher.startedAt + FIRST_PLAYLIST_TIMEOUT_MS;
+    // Phase 1: every 50 ms until the playlist lists a segment that can be fetched.
+    while (!this.stopped) {
+      const entries = await this.fetchPlaylist();
+      if (entries && entries.length > 0) {
+        const newest = entries[entries.length - 1]!;
+        const segment = await get(new URL(newest.uri, this.target.playlistUrl).href).catch(() => undefined);
+        if (segment && segment.status === 200 && segment.body.length >= 188 && segment.body[0] === 0x47) {
+          this.firstPlayableSeconds = (now() - this.publisher.startedAt) / 1000;
+          this.observe(entries, now());
+          break;
+        }
+      }
+      if (now() > deadline) {
+        playable();
+        return;
+      }
+      await sleep(FIRST_PLAYLIST_POLL_MS);
+    }
+    playable();
+    // Phase 2: about every second, to follow the sequence and, while measuring, sample the
+    // edge. The interval is jittered (0.5–1.5 s) so readings do not lock onto one phase of the
+    // 2 s segment cadence.
+    while (!this.stopped) {
+      await sleep(SAMPLE_MS * (0.5 + Math.random()));
+      const entries = await this.fetchPlaylist();
+      if (entries) this.observe(entries, now());
+    }
+  }
+
+  private async fetchPlaylist(): Promise<Entry[] | undefined> {
+    const reply = await get(this.target.playlistUrl).catch(() => undefined);
+    if (!reply || reply.status !== 200) return undefined;
+    return parsePlaylist(reply.body.toString('utf8'));
+  }
+
+  /**
+   * Edge age, sampled about once a second in steady state: how many seconds of media the publisher
+   * has sent that are not yet listed in the live playlist, i.e.
+   *
+   *   (now − publisher origin) − (media end of the newest listed segment)
+   *
+   * where the media end is the sum of EXTINF of every segment listed since the first (the
+   * first segment starts at the source's first keyframe, media time 0; segments are seen
+   * without gaps since a playlist holds 12 s and is read every 0.5–1.5 s). It includes the
+   * server's wait for the keyframe that closes a segment, its packaging and storing, so it
+   * saw-tooths between that delay and that delay plus one segment (2 s); a player starting at
+   * the live edge can be no closer than this.
+   */
+  private observe(entries: Entry[], at: number): void {
+    if (entries.length === 0) return;
+    this.firstSequence ??= entries[0]!.sequence;
+    for (const e of entries) if (!this.durations.has(e.sequence)) this.durations.set(e.sequence, e.duration);
+    if (!this.measuring) return;
+    const newest = entries[entries.length - 1]!.sequence;
+    let end = 0;
+    for (let s = this.firstSequence; s <= newest; s++) {
+      const d = this.durations.get(s);
+      if (d === undefined) {
+        this.gaps++;
+        return;
+      }
+      end += d;
+    }
+    this.edgeSamples.push((at - this.publisher.origin) / 1000 - end);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Process measurements, from /proc.
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+const PAGE_SIZE = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout?.trim()) || 4096;
+const MiB = 1024 * 1024;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime, in clock ticks. */
+  ticks: number;
+  /** Start time since boot, to tell a pid from its reuse. */
+  start: string;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name (in parentheses, may contain spaces): state is field 3, ppid 4,
+    // utime 14, stime 15, starttime 22.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), start: f[19] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and all its descendants, now. */
+function processTree(root: number): ProcStat[] {
+  const all: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat) all.push(stat);
+  }
+  const inTree = new Set([root]);
+  const tree: ProcStat[] = [];
+  // Parents may have higher pids than children after wrap-around: repeat until nothing is added.
+  for (let added = true; added; ) {
+    added = false;
+    for (const p of all) {
+      if (!inTree.has(p.pid) && inTree.has(p.ppid)) {
+        inTree.add(p.pid);
+        added = true;
+      }
+    }
+  }
+  for (const p of all) if (inTree.has(p.pid)) tree.push(p);
+  return tree;
+}
+
+function rssBytes(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_SIZE;
+  } catch {
+    return 0;
+  }
+}
+
+/** Proportional set size: shared pages (libraries of many ffmpegs) divided among their users. */
+function pssBytes(pid: number): number | undefined {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time of a changing set of processes over a window: for each process (pid + start time),
+ * its last reading minus its first, where a process first seen after the window's first
+ * sample was born inside the window and counts from 0.
+ */
+class CpuMeter {
+  private readonly first = new Map<string, number>();
+  private readonly last = new Map<string, number>();
+  private samples = 0;
+
+  sample(procs: ProcStat[]): void {
+    for (const p of procs) {
+      const key = `${p.pid}:${p.start}`;
+      if (!this.first.has(key)) this.first.set(key, this.samples === 0 ? p.ticks : 0);
+      this.last.set(key, p.ticks);
+    }
+    this.samples++;
+  }
+
+  seconds(): number {
+    let ticks = 0;
+    for (const [key, last] of this.last) ticks += last - this.first.get(key)!;
+    return ticks / CLOCK_TICKS;
+  }
+}
+
+/** Busy ticks of the whole machine (all cores), from /proc/stat. */
+function hostBusyTicks(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return total - (v[3] ?? 0) - (v[4] ?? 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// One measured run: one server, N publishers.
+
+interface Row {
+  server: ServerKind;
+  n: number;
+  cpu: number;
+  rssMax: number;
+  pssMax: number | undefined;
+  idleRss: number;
+  processes: number;
+  firstPlaylist: number | undefined;
+  firstPlaylistMissing: number;
+  edgeAge: number | undefined;
+  edgeGaps: number;
+  publishersCpu: number;
+  hostBusy: number;
+  /** The measured seconds on the monotonic clock of V8's CPU profiles (µs), to cut them to steady state. */
+  windowMicros: [number, number];
+  problems: string[];
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface Tools {
+  ffmpeg: string;
+  source: string;
+  nginx: NginxInstall | undefined;
+  nmsModule: string | undefined;
+}
+
+async function measure(kind: ServerKind, n: number, settings: Settings, tools: Tools): Promise<Row> {
+  process.stderr.write(`bench: ${kind}, ${n} publisher${n === 1 ? '' : 's'}: start-up, then ${settings.duration} s measured\n`);
+  const mark = cleanups.length;
+  try {
+    const dir = tempDir(kind);
+    const server =
+      kind === 'streamdelta'
+        ? await startStreamdelta(dir, settings)
+        : kind === 'nginx-rtmp'
+          ? await startNginx(dir, tools.nginx!)
+          : await startNodeMediaServer(dir, tools.nmsModule!, tools.ffmpeg);
+    const targets = await server.streams(n);
+    await sleep(1000);
+    const idleRss = processTree(server.process.pid).reduce((sum, p) => sum + rssBytes(p.pid), 0);
+
+    const watches = targets.map((t) => new StreamWatch(t, startPublisher(tools.ffmpeg, tools.source, t.publishUrl)));
+    cleanups.push({ what: 'playlist watchers', run: async () => void (await Promise.all(watches.map((w) => w.stop()))) });
+    await Promise.all(watches.map((w) => w.start()));
+
+    // Steady state.
+    for (const w of watches) w.measuring = true;
+    const serverCpu = new CpuMeter();
+    const publisherCpu = new CpuMeter();
+    let rssMax = 0;
+    let pssMax: number | undefined = 0;
+    let processes = 0;
+    const hostBefore = hostBusyTicks();
+    const windowStart = Number(process.hrtime.bigint() / 1000n);
+    const startedAt = now();
+    for (let i = 0; i <= settings.duration; i++) {
+      if (i > 0) await sleep(Math.max(0, startedAt + i * SAMPLE_MS - now()));
+      const tree = processTree(server.process.pid);
+      serverCpu.sample(tree);
+      publisherCpu.sample(watches.map((w) => readStat(w.publisher.child.pid ?? -1)).filter((s): s is ProcStat => s !== undefined));
+      rssMax = Math.max(rssMax, tree.reduce((sum, p) => sum + rssBytes(p.pid), 0));
+      let pss: number | undefined = 0;
+      for (const p of tree) {
+        const v = pssBytes(p.pid);
+        pss = v === undefined || pss === undefined ? undefined : pss + v;
+      }
+      pssMax = pss === undefined || pssMax === undefined ? undefined : Math.max(pssMax, pss);
+      processes = Math.max(processes, tree.length);
+    }
+    const wall = (now() - startedAt) / 1000;
+    const windowEnd = Number(process.hrtime.bigint() / 1000n);
+    const hostBusy = (100 * (hostBusyTicks() - hostBefore)) / CLOCK_TICKS / wall;
+    for (const w of watches) w.measuring = false;
+
+    const problems: string[] = [];
+    watches.forEach((w, i) => {
+      if (w.publisher.exitedEarly) problems.push(`publisher ${i} ${w.publisher.exitedEarly}`);
+    });
+    if (server.process.child.exitCode !== null || server.process.child.signalCode !== null) {
+      problems.push(`the server exited during the run; its output:\n${server.process.output().trim()}`);
+    }
+    const firstTimes = watches.map((w) => w.firstPlayableSeconds).filter((s): s is number => s !== undefined);
+    const gaps = watches.reduce((sum, w) => sum + w.gaps, 0);
+    if (firstTimes.length < n) problems.push(`${n - firstTimes.length} of ${n} streams had no playable playlist within ${FIRST_PLAYLIST_TIMEOUT_MS / 1000} s`);
+    return {
+      server: kind,
+      n,
+      cpu: (100 * serverCpu.seconds()) / wall,
+      rssMax,
+      pssMax,
+      idleRss,
+      processes,
+      firstPlaylist: median(firstTimes),
+      firstPlaylistMissing: n - firstTimes.length,
+      edgeAge: median(watches.flatMap((w) => w.edgeSamples)),
+      edgeGaps: gaps,
+      publishersCpu: (100 * publisherCpu.seconds()) / wall,
+      hostBusy,
+      windowMicros: [windowStart, windowEnd],
+      problems,
+    };
+  } finally {
+    await unwindTo(mark);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Report.
+
+function table(rows: Row[]): string {
+  const header = [
+    'server', 'N', 'CPU %', 'CPU %/stream', 'RSS MiB', 'RSS MiB/stream', 'PSS MiB/stream', 'idle RSS MiB', 'procs',
+    'first playlist s (median)', 'edge age s (median)', 'publishers CPU %', 'host busy %',
+  ];
+  const right = header.map((_, i) => i > 0);
+  const fixed = (v: number | undefined, digits: number) => (v === undefined ? 'n/a' : v.toFixed(digits));
+  const body = rows.map((r) => [
+    r.server,
+    String(r.n),
+    fixed(r.cpu, 1),
+    fixed(r.cpu / r.n, 2),
+    fixed(r.rssMax / MiB, 1),
+    fixed(r.rssMax / MiB / r.n, 2),
+    fixed(r.pssMax === undefined ? undefined : r.pssMax / MiB / r.n, 2),
+    fixed(r.idleRss / MiB, 1),
+    String(r.processes),
+    `${fixed(r.firstPlaylist, 2)}${r.firstPlaylistMissing ? ` (${r.firstPlaylistMissing} never)` : ''}`,
+    fixed(r.edgeAge, 2),
+    fixed(r.publishersCpu, 1),
+    fixed(r.hostBusy, 0),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+function goalChecks(rows: Row[], counts: number[]): string[] {
+  const find = (server: ServerKind, n: number) => rows.find((r) => r.server === server && r.n === n);
+  const out: string[] = [];
+  const check = (title: string, peer: ServerKind, judge: (sd: Row, other: Row) => [boolean | undefined, string]) => {
+    out.push(title);
+    for (const n of counts) {
+      const sd = find('streamdelta', n);
+      const other = find(peer, n);
+      if (!sd || !other) {
+        out.push(`  N=${n}: SKIPPED (${!sd ? 'streamdelta' : peer} was not run)`);
+        continue;
+      }
+      const [pass, detail] = judge(sd, other);
+      const verdict = pass === undefined ? 'NO DATA' : pass ? 'PASS' : 'FAIL';
+      const invalid = sd.problems.length > 0 || other.problems.length > 0 ? ' (a run had problems, see below)' : '';
+      out.push(`  N=${n}: ${verdict}  ${detail}${invalid}`);
+    }
+  };
+  check(`goal: CPU per stream <= ${CPU_RATIO_GOAL} × nginx-rtmp's`, 'nginx-rtmp', (sd, ng) => {
+    const a = sd.cpu / sd.n;
+    const b = ng.cpu / ng.n;
+    return [a <= CPU_RATIO_GOAL * b, `streamdelta ${a.toFixed(2)} %/stream vs nginx-rtmp ${b.toFixed(2)} %/stream: ${(a / b).toFixed(2)} ×`];
+  });
+  check("goal: RSS per stream < node-media-server's", 'node-media-server', (sd, nms) => {
+    const a = sd.rssMax / MiB / sd.n;
+    const b = nms.rssMax / MiB / nms.n;
+    const ma = (sd.rssMax - sd.idleRss) / MiB / sd.n;
+    const mb = (nms.rssMax - nms.idleRss) / MiB / nms.n;
+    return [a < b, `streamdelta ${a.toFixed(2)} MiB/stream vs node-media-server ${b.toFixed(2)} MiB/stream (above idle: ${ma.toFixed(2)} vs ${mb.toFixed(2)})`];
+  });
+  check("goal: first playlist no later than nginx-rtmp's", 'nginx-rtmp', (sd, ng) => {
+    if (sd.firstPlaylist === undefined || ng.firstPlaylist === undefined) return [undefined, 'a server never had a playable playlist'];
+    const missing = sd.firstPlaylistMissing > 0 ? false : undefined;
+    const close = Math.abs(sd.firstPlaylist - ng.firstPlaylist) * 1000 <= FIRST_PLAYLIST_POLL_MS ? `; within one ${FIRST_PLAYLIST_POLL_MS} ms poll step` : '';
+    return [
+      missing ?? sd.firstPlaylist <= ng.firstPlaylist,
+      `streamdelta ${sd.firstPlaylist.toFixed(2)} s vs nginx-rtmp ${ng.firstPlaylist.toFixed(2)} s (medians${close})`,
+    ];
+  });
+  return out;
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings();
+  const ffmpeg = which('ffmpeg');
+  if (!ffmpeg) throw new Error('ffmpeg is not on PATH: it makes the source and runs the publishers (apt-get install -y ffmpeg)');
+  const source = ensureSource(ffmpeg);
+
+  const skipped: string[] = [];
+  let nginx: NginxInstall | undefined;
+  let nmsModule: string | undefined;
+  const servers = settings.servers.filter((kind) => {
+    if (kind === 'nginx-rtmp') {
+      const found = findNginx();
+      if (typeof found === 'string') skipped.push(`nginx-rtmp skipped: ${found}`);
+      else nginx = found;
+      return typeof found !== 'string';
+    }
+    if (kind === 'node-media-server') {
+      const installed = ensureNodeMediaServer();
+      if (typeof installed === 'string') skipped.push(`node-media-server skipped: ${installed}`);
+      else nmsModule = installed.dir;
+      return typeof installed !== 'string';
+    }
+    return true;
+  });
+  for (const s of skipped) process.stderr.write(`bench: ${s}\n`);
+  const tools: Tools = { ffmpeg, source, nginx, nmsModule };
+
+  const rows: Row[] = [];
+  for (const n of settings.counts) {
+    for (const kind of servers) rows.push(await measure(kind, n, settings, tools));
+  }
+
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const versions = [
+    `node ${process.version}`,
+    firstLine(ffmpeg, ['-version']).replace(/ Copyright.*/, ''),
+    ...(nginx ? [`${nginx.version} + rtmp module`] : []),
+    ...(nmsModule ? [`node-media-server ${NMS_VERSION} (HLS through its ffmpeg trans task)`] : []),
+  ];
+  const out: string[] = [
+    '',
+    `streamdelta media bench: ${cpus().length} × ${cpu}; ${versions.join(', ')}`,
+    `source: 1280x720 30 fps H.264 2.5 Mbit/s, keyframe every 2 s, AAC 128 kbit/s, ${SOURCE_SECONDS} s looped; ` +
+      `each publisher: ffmpeg -re -stream_loop -1 -c copy -f flv; HLS: ${SEGMENT_SECONDS} s segments, ${LIVE_WINDOW} in the live playlist`,
+    `${settings.duration} s measured per row, after every stream of the row has a playable playlist`,
+    '',
+    table(rows),
+    '',
+    'CPU %: user + system time of the server\'s whole process tree over the measured seconds, 100 % = one core',
+    '  (streamdelta: one node process; nginx-rtmp: master + worker; node-media-server: node + one ffmpeg per stream).',
+    'RSS MiB: the largest sum of the tree\'s resident sets over the once-a-second samples; /stream divides by N.',
+    '  PSS splits shared pages (such as the libraries of many ffmpegs) among their processes. idle RSS: the tree before publishing.',
+    'first playlist: from a publisher\'s spawn to its live playlist listing a segment that fetches (200, MPEG-TS), polled every',
+    `  ${FIRST_PLAYLIST_POLL_MS} ms; median over the N streams.`,
+    'edge age: seconds of media a publisher has sent that its live playlist does not list yet: (now − the publisher\'s -re pacing',
+    '  origin, from ffmpeg -progress) − (sum of EXTINF from the first segment through the newest listed); read every 0.5–1.5 s',
+    '  (jittered) per stream, median over all readings. It includes waiting for the keyframe that closes a segment, so it moves between the',
+    `  server's delay and that plus one segment (${SEGMENT_SECONDS} s); a player at the live edge is at least this far behind.`,
+    'publishers CPU % / host busy %: the N ffmpeg publishers, and the whole machine (100 % per core), over the same seconds.',
+    `  This machine has ${cpus().length} cores: when host busy nears ${cpus().length * 100} %, the servers compete with the publishers and this bench,`,
+    '  and latencies grow.',
+  ];
+  if (settings.cpuProfDir) {
+    out.push(`CPU profiles of the streamdelta servers are in ${settings.cpuProfDir} (one file per row, in row order); profiling slows them down.`);
+    out.push('  Their steady-state seconds, on the profiles\' clock (startTime and timeDeltas, µs; CLOCK_MONOTONIC as process.hrtime):');
+    for (const r of rows) if (r.server === 'streamdelta') out.push(`  streamdelta N=${r.n}: ${r.windowMicros[0]} to ${r.windowMicros[1]}`);
+  }
+  out.push(...skipped);
+  out.push('', ...goalChecks(rows, settings.counts));
+
+  let ok = true;
+  for (const r of rows) {
+    if (r.edgeGaps > 0) out.push(`note: ${r.server} N=${r.n}: ${r.edgeGaps} edge readings skipped (a segment left the playlist unseen)`);
+    for (const p of r.problems) {
+      ok = false;
+      out.push(`PROBLEM: ${r.server} N=${r.n}: ${p}`);
+    }
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return ok ? 0 : 1;
+}
+
+let status = 1;
+try {
+  status = await main();
+} catch (err) {
+  if (err instanceof UsageError) {
+    process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
+    status = 2;
+  } else if (!interrupted) {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+} finally {
+  await unwindTo(0);
+}
+process.exit(interrupted ? 130 : status);
