@@ -319,8 +319,14 @@ export class RtmpConnection {
     this.send(onStatus(STREAM_ID, 'status', 'NetStream.Play.Start', 'Started playing.'));
     try {
       const subscription = await this.hooks.play(this.streamRequest(cmd), viewer);
-      if (this.state === 'closed') subscription.stop();
-      else this.subscription = subscription;
+      if (this.state === 'closed') {
+        subscription.stop();
+      } else {
+        this.subscription = subscription;
+        // A viewer only receives: silence from it is normal, and while its publisher is away
+        // (the reconnect window) nothing flows either way. Back-pressure, not idleness, drops it.
+        this.socket.setTimeout(0);
+      }
     } catch (err) {
       if (err instanceof RtmpRejection) this.reject(err.code, err.description);
       else throw err;
