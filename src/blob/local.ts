@@ -6,6 +6,9 @@ import { checkBlobKey, type BlobStore } from './blob-store.js';
 
 /** Blobs as files under one directory; a write goes to a temporary file renamed into place. */
 export class LocalBlobStore implements BlobStore {
+  /** Folders known to exist: a live stream writes a segment every few seconds into the same one. */
+  private readonly folders = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   private path(key: string): string {
@@ -14,7 +17,12 @@ export class LocalBlobStore implements BlobStore {
 
   async put(key: string, data: Buffer | readonly Uint8Array[]): Promise<void> {
     const path = this.path(key);
-    await mkdir(dirname(path), { recursive: true });
+    const folder = dirname(path);
+    if (!this.folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      if (this.folders.size > 10_000) this.folders.clear();
+      this.folders.add(folder);
+    }
     const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     const file = await open(temporary, 'w');
     try {
@@ -49,5 +57,7 @@ export class LocalBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
+    // The folder may be removed by whoever empties it; it is made again on the next write.
+    this.folders.delete(dirname(this.path(key)));
   }
 }
