@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Updateable } from 'kysely';
 import type { BlobStore } from '../blob/blob-store.js';
 import type { AppRow, CommentRow, VersionRow } from '../store/app-repositories.js';
-import { isUniqueViolation } from '../store/database.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import { emit, type CoreContext } from './context.js';
 import { NotFoundError, ValidationError, type FieldErrors } from './errors.js';
@@ -336,7 +336,11 @@ export class AppService {
       created_at: now,
       updated_at: now,
     };
-    await this.ctx.store.versions.insert(row);
+    await this.ctx.store.versions.insert(row).catch((err: unknown) => {
+      // The app was deleted between the check above and this insert.
+      if (isForeignKeyViolation(err)) throw new ValidationError('Invalid version', { appId: 'does not exist' });
+      throw err;
+    });
     await emit(this.ctx, { type: 'version.created', versionId: row.id as VersionId, appId: row.app_id as AppId });
     this.notifyQueued();
     return toVersion(row, []);
@@ -373,7 +377,10 @@ export class AppService {
     failIfAny(errors, 'version');
     if (Object.keys(changes).length > 0) {
       changes.updated_at = this.ctx.now();
-      await this.ctx.store.versions.update(row.id, changes);
+      await this.ctx.store.versions.update(row.id, changes).catch((err: unknown) => {
+        if (isForeignKeyViolation(err)) throw new ValidationError('Invalid version', { appId: 'does not exist' });
+        throw err;
+      });
       await emit(this.ctx, { type: 'version.updated', versionId: row.id as VersionId, appId: (changes.app_id ?? row.app_id) as AppId });
     }
     if (reprocess) {
@@ -439,7 +446,11 @@ export class AppService {
     failIfAny(errors, 'comment');
     const now = this.ctx.now();
     const row: CommentRow = { id: newId<'CommentId'>(), version_id: version!.id, author_id: ownerId, body: body!, created_at: now, updated_at: now };
-    await this.ctx.store.comments.insert(row);
+    await this.ctx.store.comments.insert(row).catch((err: unknown) => {
+      // The version was deleted between the check above and this insert.
+      if (isForeignKeyViolation(err)) throw new NotFoundError('No such version');
+      throw err;
+    });
     await emit(this.ctx, { type: 'comment.created', commentId: row.id as CommentId, versionId: row.version_id as VersionId });
     return toComment(row);
   }

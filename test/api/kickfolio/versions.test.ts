@@ -131,6 +131,22 @@ for (const kind of databaseKinds()) {
         assert.equal(await server.snapshot(), before);
       });
 
+      it('answers 422 (not 500) when the app is deleted between the check and the insert', async () => {
+        const app = await createApp(server, user);
+        const versions = server.running.store.versions;
+        const insert = versions.insert.bind(versions);
+        versions.insert = async (row) => {
+          await server.running.store.apps.delete(row.app_id!);
+          return insert(row);
+        };
+        try {
+          const r = await kf(server, 'POST', '/api/versions', { user, body: { version: { app_id: app.id, bundle_url: bundleUrl } } });
+          assertInvalid(r, [{ field: 'app_id', resource: 'Version', message: 'does not exist' }]);
+        } finally {
+          versions.insert = insert;
+        }
+      });
+
       it('answers 404 for a path app that is not the caller\'s, changing nothing', async () => {
         const theirs = await createApp(server, stranger);
         const before = await server.snapshot();
@@ -155,6 +171,7 @@ for (const kind of databaseKinds()) {
         assert.deepEqual(ids(await kf(server, 'GET', `/api/apps/${a.id}/versions`, { user: owner })), [a1.id, a2.id]);
         assert.deepEqual(ids(await kf(server, 'GET', `/api/apps/${b.public_key}/versions.json`, { user: owner })), [b1.id]);
         assert.deepEqual(ids(await kf(server, 'GET', `/api/versions.json?app_id=${a.id}`, { user: owner })), [a1.id, a2.id]);
+        assert.deepEqual(ids(await kf(server, 'GET', '/api/versions?app_id=', { user: owner })), [a1.id, b1.id, a2.id]);
         assert.deepEqual(ids(await kf(server, 'GET', `/api/versions?ids[]=${a2.id}&ids[]=${b1.id}&ids[]=${UNKNOWN}`, { user: owner })), [b1.id, a2.id]);
         assert.deepEqual(ids(await kf(server, 'GET', `/api/apps/${a.id}/versions?ids[]=${b1.id}`, { user: owner })), []);
         const app = await kf(server, 'GET', `/api/apps/${a.id}`, { user: owner });

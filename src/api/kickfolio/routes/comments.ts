@@ -29,7 +29,7 @@ export function commentRoutes(k: KickfolioContext): void {
       resource: 'Comment',
       schema: { response: responses.comments },
       handler: async (request) => {
-        const versionId = queryString(request.query, 'version_id');
+        const versionId = queryString(request.query, 'version_id') || undefined;
         const ids = queryList(request.query, 'ids');
         const comments = await core.apps
           .listComments(k.user(request), { ...(versionId !== undefined ? { versionId } : {}), ...(ids !== undefined ? { ids } : {}) }, scopeOf(request))

@@ -33,7 +33,8 @@ export function versionRoutes(k: KickfolioContext): void {
       resource: 'Version',
       schema: { response: responses.versions },
       handler: async (request) => {
-        const app = params(request).app_id ?? queryString(request.query, 'app_id');
+        // An empty `app_id=` filters nothing, as an absent one.
+        const app = params(request).app_id ?? (queryString(request.query, 'app_id') || undefined);
         const ids = queryList(request.query, 'ids');
         const versions = await core.apps
           .listVersions(k.user(request), { ...(app !== undefined ? { app } : {}), ...(ids !== undefined ? { ids } : {}) })
