@@ -4,7 +4,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyAddress } from '../../src/jobs/addresses.js';
@@ -131,6 +134,21 @@ describe('downloadToFile', () => {
     const reason = new Error('stopping');
     setTimeout(() => stop.abort(reason), 100);
     await assert.rejects(downloadToFile(stalled, file(), limits, stop.signal), (err: unknown) => err === reason);
+  });
+
+  it('fetches over https through the same guard, and refuses a certificate nobody vouches for', { skip: spawnSync('openssl', ['version']).error !== undefined && 'openssl is not installed' }, async () => {
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1']);
+    assert.equal(made.status, 0, String(made.stderr));
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('secret'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/a.zip`;
+      await refused(downloadToFile(url, file(), limits), /^the TLS connection to 127\.0\.0\.1 failed \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)$/);
+      await refused(downloadToFile(url, file(), { ...limits, allowPrivate: false }), /is a loopback address/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('reports a cut-off body and a server that closes early', async () => {

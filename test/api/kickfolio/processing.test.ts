@@ -279,6 +279,21 @@ for (const kind of databaseKinds()) {
         assert.equal((await waitForState(server, user, v.id)).state, 'ready');
       });
 
+      it('a failure while storing the result ends in failed with a general reason, not stuck in processing', async () => {
+        const queue = server.running.core.versionQueue;
+        const complete = queue.complete;
+        queue.complete = async () => {
+          throw new Error('disk full: /var/lib/secret/path');
+        };
+        try {
+          const app = await createApp(server, user);
+          const v = await createVersion(server, user, app.id, host.file('/unlucky.zip', appZip()));
+          await assertFailed(v.id, /^an internal error stopped the processing of the bundle$/);
+        } finally {
+          queue.complete = complete;
+        }
+      });
+
       it('a version deleted while its bundle downloads leaves nothing behind', async () => {
         const app = await createApp(server, user);
         const zip = appZip();

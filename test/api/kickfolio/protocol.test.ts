@@ -193,6 +193,21 @@ for (const kind of databaseKinds()) {
         assert.deepEqual(comment.headers.get('allow')?.split(', ').sort(), ['DELETE', 'GET']);
       });
 
+      it('answers an internal failure with 500 internal_error, saying nothing of its cause', async () => {
+        const apps = server.running.core.apps;
+        const listApps = apps.listApps;
+        apps.listApps = async () => {
+          throw new Error('connection to the database lost: secret detail');
+        };
+        try {
+          const r = await kf(server, 'GET', '/api/apps', { user });
+          assertError(r, 500, 'internal_error', 'Internal server error');
+          assert.ok(!r.text.includes('secret detail'));
+        } finally {
+          apps.listApps = listApps;
+        }
+      });
+
       it('leaves the other APIs alone: paths outside /api keep their own answers', async () => {
         const r = await server.request('GET', '/hls/not-a-stream/index.m3u8');
         assert.equal(r.status, 404);
