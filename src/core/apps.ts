@@ -351,7 +351,34 @@ export class AppService {
    * back to pending with a new generation: what the old bundle said and its images are gone.
    */
   async updateVersion(ownerId: AccountId, id: string, input: VersionInput, scope: VersionScope = {}): Promise<Version> {
-    const row = await this.ownedVersion(ownerId, id, scope);
+    // The write is conditional on the generation read, so two changes racing cannot both
+    // start the same next generation; the loser reads again and applies its change on top.
+    for (let attempt = 1; ; attempt++) {
+      const row = await this.ownedVersion(ownerId, id, scope);
+      const { changes, reprocess } = await this.versionChanges(ownerId, row, input);
+      if (Object.keys(changes).length === 0) return this.getVersion(ownerId, row.id);
+      changes.updated_at = this.ctx.now();
+      const applied = await this.ctx.store.versions.updateAtGeneration(row.id, Number(row.generation), changes).catch((err: unknown) => {
+        if (isForeignKeyViolation(err)) throw new ValidationError('Invalid version', { appId: 'does not exist' });
+        throw err;
+      });
+      if (!applied) {
+        if (attempt < 5) continue;
+        throw new Error(`version ${row.id} kept changing while it was being updated`);
+      }
+      const appId = (changes.app_id ?? row.app_id) as AppId;
+      await emit(this.ctx, { type: 'version.updated', versionId: row.id as VersionId, appId });
+      if (reprocess) {
+        await this.removeFiles([row]);
+        await emit(this.ctx, { type: 'version.state_changed', versionId: row.id as VersionId, appId, state: 'pending' });
+        this.notifyQueued();
+      }
+      return this.getVersion(ownerId, row.id);
+    }
+  }
+
+  /** What `input` changes in the version `row`, checked; a field error throws. */
+  private async versionChanges(ownerId: AccountId, row: VersionRow, input: VersionInput): Promise<{ changes: Updateable<Database['app_versions']>; reprocess: boolean }> {
     const errors: FieldErrors = {};
     const changes: Updateable<Database['app_versions']> = {};
     if (input.appId !== undefined) {
@@ -375,20 +402,7 @@ export class AppService {
       }
     }
     failIfAny(errors, 'version');
-    if (Object.keys(changes).length > 0) {
-      changes.updated_at = this.ctx.now();
-      await this.ctx.store.versions.update(row.id, changes).catch((err: unknown) => {
-        if (isForeignKeyViolation(err)) throw new ValidationError('Invalid version', { appId: 'does not exist' });
-        throw err;
-      });
-      await emit(this.ctx, { type: 'version.updated', versionId: row.id as VersionId, appId: (changes.app_id ?? row.app_id) as AppId });
-    }
-    if (reprocess) {
-      await this.removeFiles([row]);
-      await emit(this.ctx, { type: 'version.state_changed', versionId: row.id as VersionId, appId: (changes.app_id ?? row.app_id) as AppId, state: 'pending' });
-      this.notifyQueued();
-    }
-    return this.getVersion(ownerId, row.id);
+    return { changes, reprocess };
   }
 
   /** Deletes the version with its comments and images. */

@@ -99,18 +99,18 @@ function get(url: URL, allowPrivate: boolean, signal: AbortSignal): Promise<Inco
 }
 
 /** Counts the bytes that pass and fails the stream once they exceed the limit. */
-function byteLimit(maxBytes: number): Transform & { bytes: number } {
-  let bytes = 0;
-  const limiter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      (limiter as Transform & { bytes: number }).bytes = bytes;
-      if (bytes > maxBytes) done(new FetchError(`the bundle is larger than the limit of ${maxBytes} bytes`));
-      else done(null, chunk);
-    },
-  }) as Transform & { bytes: number };
-  limiter.bytes = 0;
-  return limiter;
+class ByteLimit extends Transform {
+  bytes = 0;
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) done(new FetchError(`the bundle is larger than the limit of ${this.maxBytes} bytes`));
+    else done(null, chunk);
+  }
 }
 
 /**
@@ -161,7 +161,7 @@ export async function downloadToFile(url: string, path: string, limits: FetchLim
         response.destroy();
         throw new FetchError(`the bundle is ${declared} bytes, larger than the limit of ${limits.maxBytes} bytes`);
       }
-      const limiter = byteLimit(limits.maxBytes);
+      const limiter = new ByteLimit(limits.maxBytes);
       await pipeline(response, limiter, createWriteStream(path), { signal: controller.signal });
       return { bytes: limiter.bytes };
     }

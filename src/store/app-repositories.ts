@@ -101,8 +101,10 @@ export class VersionRepository {
     return this.db.selectFrom('app_versions').selectAll().where('app_id', 'in', appIds).orderBy('created_at').orderBy('id').execute();
   }
 
-  async update(id: string, changes: Updateable<Database['app_versions']>): Promise<void> {
-    await this.db.updateTable('app_versions').set(changes).where('id', '=', id).execute();
+  /** Applies `changes` only while the version is still at `generation`; false when it moved on (a concurrent change). */
+  async updateAtGeneration(id: string, generation: number, changes: Updateable<Database['app_versions']>): Promise<boolean> {
+    const result = await this.db.updateTable('app_versions').set(changes).where('id', '=', id).where('generation', '=', generation).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /**

@@ -261,6 +261,24 @@ for (const kind of databaseKinds()) {
         assert.deepEqual(secondFiles, [`${v.id}/2/icon.png`]);
       });
 
+      it('two new bundle URLs sent at once each get their own generation; only the last one\'s images remain', async () => {
+        const app = await createApp(server, user);
+        const v = await createVersion(server, user, app.id, host.file('/race-0.zip', appZip()));
+        await waitForState(server, user, v.id);
+        const urls = [1, 2].map((n) => host.file(`/race-${n}.zip`, appZip({ noImages: true, files: { 'Icon.png': png(10 * n, 10 * n) } })));
+        const answers = await Promise.all(urls.map((url) => kf(server, 'PUT', `/api/versions/${v.id}`, { user, body: { version: { bundle_url: url } } })));
+        for (const r of answers) assert.equal(r.status, 200, r.text);
+        const ready = await waitForState(server, user, v.id);
+        assert.equal(ready.state, 'ready', ready.failure_reason);
+        const row = await server.running.store.versions.findById(v.id);
+        assert.equal(Number(row?.generation), 3, 'each change started a generation of its own');
+        const n = urls.indexOf(ready.bundle_url) + 1;
+        assert.ok(n > 0);
+        assert.deepEqual(Buffer.from(await (await fetch(`${server.url}${pathOf(ready.icon)}`)).arrayBuffer()), png(10 * n, 10 * n));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.deepEqual(storedFiles(server).filter((f) => f.startsWith(v.id)), [`${v.id}/3/icon.png`]);
+      });
+
       it('retries a failed version when its bundle URL is sent again', async () => {
         const app = await createApp(server, user);
         let available = false;
