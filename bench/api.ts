@@ -519,8 +519,12 @@ async function main(): Promise<number> {
     }
   }
   for (const r of rows) {
+    const where = `${r.target}${r.database === '-' ? '' : ` on ${r.database}`}`;
     if (r.database !== 'postgres' && r.otherCpu !== undefined && r.otherCpu > 15) {
-      out.push(`NOTE: other processes used ${Math.round(r.otherCpu)} % of a core during ${r.target} on ${r.database}: that row is disturbed; run again on a quiet machine.`);
+      out.push(`NOTE: other processes used ${Math.round(r.otherCpu)} % of a core during ${where}: that row may be disturbed; run again on a quiet machine.`);
+    }
+    if (r.benchCpu > 85) {
+      out.push(`NOTE: autocannon used ${Math.round(r.benchCpu)} % of a core during ${where}: the load generator is near its own limit, the server may sustain more.`);
     }
   }
   const agentSqlite = rows.find((r) => r.database === 'sqlite' && r.target.startsWith('GET /agents/config/'));
