@@ -24,6 +24,7 @@ export function openDatabase(location: DatabaseLocation): OpenedDatabase {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    cacheStatements(sqlite);
     return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), kind: 'sqlite' };
   }
   const pool = new pg.Pool({ connectionString: location.url, max: 10 });
@@ -31,6 +32,28 @@ export function openDatabase(location: DatabaseLocation): OpenedDatabase {
   // would crash the process. The next query reconnects.
   pool.on('error', () => {});
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres' };
+}
+
+/** Most distinct statements kept prepared; the program has a few hundred at most. */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * Kysely's SQLite driver prepares every query again each time it runs it; on the hot reads
+ * (an agent asking for a stream's destinations) preparing costs about as much as running.
+ * Prepared statements are reusable, so they are kept by SQL text.
+ */
+function cacheStatements(sqlite: SQLite.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, SQLite.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      statement = prepare(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof sqlite.prepare;
 }
 
 /** True when `err` is a unique-constraint violation on either database. */
