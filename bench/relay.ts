@@ -34,24 +34,47 @@
  * Benches are never run by CI or tests: the numbers depend on the machine.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RtmpServer } from '../src/media/rtmp/server.js';
 import type { PublishSink } from '../src/media/rtmp/connection.js';
 import { RtmpRejection } from '../src/media/rtmp/connection.js';
+import {
+  SOURCE_SECONDS,
+  CACHE_DIR,
+  cleanups,
+  serverGroups,
+  aborted,
+  unwindTo,
+  killGroup,
+  sleep,
+  now,
+  which,
+  firstLine,
+  NginxInstall,
+  findNginx,
+  quote,
+  ensureSource,
+  ServerProcess,
+  childEnv,
+  waitForPorts,
+  freePort,
+  api,
+  CLOCK_TICKS,
+  MiB,
+  ProcStat,
+  rssBytes,
+  hostBusyTicks,
+} from './support.js';
 
 // This file runs as dist/bench/relay.js; the CLI is bin/streamdelta.js at the repository root.
 const CLI = fileURLToPath(new URL('../../bin/streamdelta.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
-const SOURCE_SECONDS = 36;
 const SAMPLE_MS = 1000;
-/** Shared with the media bench: the same source file, made the same way. */
-const CACHE_DIR = join(tmpdir(), 'streamdelta-bench-media-cache');
 const CPU_RATIO_GOAL = 1.5;
 /** A destination that got less than this share of the ingest's rate in the window was not keeping up. */
 const MIN_DELIVERY_SHARE = 0.9;
@@ -188,22 +211,8 @@ interface Sink {
 // Clean-up: every child process and temp dir is registered as soon as it exists and released
 // in reverse order: at the end of each measured run, on error and on Ctrl-C.
 
-const cleanups: { what: string; run: () => Promise<void> | void }[] = [];
-/** Process groups of the servers (each server is started as the leader of its own group). */
-const serverGroups = new Set<number>();
 const children = new Set<ChildProcess>();
-const aborted = new AbortController();
 
-async function unwindTo(mark: number): Promise<void> {
-  while (cleanups.length > mark) {
-    const c = cleanups.pop()!;
-    try {
-      await c.run();
-    } catch (err) {
-      process.stderr.write(`bench: could not clean up ${c.what}: ${(err as Error).message}\n`);
-    }
-  }
-}
 
 let interrupted = false;
 
@@ -224,13 +233,6 @@ function installSignalHandlers(): void {
   }
 }
 
-function killGroup(group: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-group, signal);
-  } catch {
-    // The group is gone.
-  }
-}
 
 function tempDir(label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `streamdelta-bench-relay-${label}-`));
@@ -238,106 +240,16 @@ function tempDir(label: string): string {
   return dir;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (aborted.signal.aborted) return reject(new Error('interrupted'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error('interrupted'));
-    };
-    const timer = setTimeout(() => {
-      aborted.signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    aborted.signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
-const now = () => performance.now();
 
 // ---------------------------------------------------------------------------------------
 // Programs this bench needs.
 
-function which(program: string, extraDirs: string[] = []): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
-  for (const dir of dirs) {
-    const path = join(dir, program);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined;
-}
 
-function firstLine(program: string, args: string[]): string {
-  const out = spawnSync(program, args, { encoding: 'utf8' });
-  return `${out.stdout ?? ''}${out.stderr ?? ''}`.split('\n')[0]?.trim() ?? '';
-}
 
-interface NginxInstall {
-  binary: string;
-  /** The load_module line, or '' when the module is built in. */
-  loadModule: string;
-  version: string;
-}
 
-/** Finds nginx and its RTMP module, or says how to install them. */
-function findNginx(): NginxInstall | string {
-  const hint = 'install them with: apt-get install -y nginx libnginx-mod-rtmp';
-  const binary = which('nginx', ['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin']);
-  if (!binary) return `nginx is not installed; ${hint}`;
-  const info = spawnSync(binary, ['-V'], { encoding: 'utf8' });
-  const configure = `${info.stdout ?? ''}${info.stderr ?? ''}`;
-  const version = configure.split('\n')[0]?.replace(/^nginx version:\s*/, '').trim() ?? 'nginx';
-  if (/--add-module=\S*rtmp/.test(configure)) return { binary, loadModule: '', version };
-  const candidates = ['/usr/lib/nginx/modules', '/usr/share/nginx/modules', '/usr/lib64/nginx/modules', '/usr/local/nginx/modules'].map((d) =>
-    join(d, 'ngx_rtmp_module.so'),
-  );
-  const available = '/usr/share/nginx/modules-available/mod-rtmp.conf';
-  if (existsSync(available)) {
-    const named = /load_module\s+(\S+?);/.exec(readFileSync(available, 'utf8'))?.[1];
-    if (named) candidates.push(named.startsWith('/') ? named : join('/usr/share/nginx', named));
-  }
-  const module = candidates.find((c) => existsSync(c));
-  if (!module) return `the nginx RTMP module (ngx_rtmp_module.so) is not installed; ${hint}`;
-  return { binary, loadModule: `load_module ${quote(module)};`, version };
-}
 
-/** An nginx config string. */
-function quote(value: string): string {
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
-}
 
-/** The source the publisher sends, made once and cached (the same file as the media bench's). */
-function ensureSource(ffmpeg: string): string {
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const file = join(CACHE_DIR, `source-720p30-h264-2500k-g60-aac-${SOURCE_SECONDS}s.flv`);
-  if (existsSync(file)) return file;
-  const partial = `${file}.${process.pid}.partial`;
-  cleanups.push({ what: `partial source ${partial}`, run: () => rmSync(partial, { force: true }) });
-  process.stderr.write(`bench: making the ${SOURCE_SECONDS} s 720p30 source with ffmpeg (once; cached in ${CACHE_DIR})\n`);
-  const out = spawnSync(
-    ffmpeg,
-    [
-      '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', String(SOURCE_SECONDS), '-map', '0:v', '-map', '1:a',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-      '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '5000k',
-      '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
-      '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
-      '-f', 'flv', partial,
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  if (out.status !== 0) throw new Error(`ffmpeg could not make the source: ${(out.stderr ?? '').trim()}`);
-  renameSync(partial, file);
-  return file;
-}
 
 /** Media bytes per second of the source (audio and video payloads), from ffprobe. */
 function sourceRate(file: string): { bitsPerSecond: number; description: string } {
@@ -356,22 +268,7 @@ function sourceRate(file: string): { bitsPerSecond: number; description: string 
 // ---------------------------------------------------------------------------------------
 // Child processes.
 
-interface ServerProcess {
-  pid: number;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
 
-/** The environment of a server child: none of the parent's streamdelta settings leak in. */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('STREAMDELTA_') || name === 'DATABASE_URL' || name === 'REDIS_URL' || name.startsWith('BENCH_')) continue;
-    env[name] = value;
-  }
-  return { ...env, ...extra };
-}
 
 function spawnServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
   if (interrupted) throw new Error('interrupted');
@@ -401,39 +298,8 @@ function spawnServer(name: string, command: string, args: string[], env: NodeJS.
   return { pid, child, output: () => output, stop };
 }
 
-async function waitForPorts(server: ServerProcess, name: string, ports: number[]): Promise<void> {
-  const deadline = now() + 20_000;
-  for (;;) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${name} exited; its output:\n${server.output().trim()}`);
-    const open = await Promise.all(ports.map(portOpen));
-    if (open.every(Boolean)) return;
-    if (now() > deadline) throw new Error(`${name} did not listen on ${ports.join(', ')} within 20 s; its output:\n${server.output().trim()}`);
-    await sleep(50);
-  }
-}
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts the sink child for the whole bench. */
 async function startSink(): Promise<Sink> {
@@ -513,19 +379,6 @@ async function startStreamdelta(dir: string, settings: Settings, destinations: s
   return { process: server, publishUrl: `${rtmp}/${streamKey}` };
 }
 
-async function api(base: string, method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<any> {
-  const headers: Record<string, string> = {};
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-  });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`streamdelta: ${method} ${path} answered ${response.status}: ${text}`);
-  return JSON.parse(text);
-}
 
 async function startNginx(dir: string, nginx: NginxInstall, destinations: string[], withHls: boolean): Promise<RunningServer> {
   const rtmpPort = await freePort();
@@ -601,18 +454,7 @@ function startPublisher(ffmpeg: string, source: string, url: string): Publisher 
 // ---------------------------------------------------------------------------------------
 // Process measurements, from /proc.
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-const PAGE_SIZE = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout?.trim()) || 4096;
-const MiB = 1024 * 1024;
 
-interface ProcStat {
-  pid: number;
-  ppid: number;
-  /** utime + stime, in clock ticks. */
-  ticks: number;
-  /** Start time since boot, to tell a pid from its reuse. */
-  start: string;
-}
 
 function readStat(pid: number): ProcStat | undefined {
   try {
@@ -645,13 +487,6 @@ function processTree(root: number): ProcStat[] {
   return all.filter((p) => inTree.has(p.pid));
 }
 
-function rssBytes(pid: number): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_SIZE;
-  } catch {
-    return 0;
-  }
-}
 
 /**
  * CPU seconds of every thread of a process, keyed by thread: from /proc/PID/task/TID/schedstat
@@ -699,13 +534,6 @@ class CpuMeter {
   }
 }
 
-/** Busy ticks of the whole machine (all cores), from /proc/stat. */
-function hostBusyTicks(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  return total - (v[3] ?? 0) - (v[4] ?? 0);
-}
 
 // ---------------------------------------------------------------------------------------
 // One measured run: one server, K destinations.
