@@ -1,0 +1,97 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Core } from '../../core/core.js';
+import type { AccountId } from '../../core/ids.js';
+import { chatSocketPlugin } from './chat-socket.js';
+import { badRequest, CONTENT_TYPE_REQUIRED, MsError, toMsError, unauthorized } from './errors.js';
+import { accountRoutes } from './routes/accounts.js';
+import { streamRoutes } from './routes/streams.js';
+import { userRoutes } from './routes/users.js';
+
+export interface MultistreamerOptions {
+  core: Core;
+  bodyLimit: number;
+  /** Base of the URLs handed out (the HLS preview). */
+  publicUrl: string;
+}
+
+/** What every route module is given. */
+export interface MsContext {
+  core: Core;
+  publicUrl: string;
+  /** The caller, authenticated by their Bearer token before the handler ran. */
+  caller(request: FastifyRequest): AccountId;
+}
+
+/** A path parameter that must be an integer id; anything else is as unknown as a missing id. */
+export function idParam(request: FastifyRequest, unknown: string): number {
+  const value = (request.params as Record<string, string>).id ?? '';
+  if (!/^[1-9][0-9]{0,15}$/.test(value)) throw badRequest(unknown);
+  return Number(value);
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * The Multistreamer JSON API v1 at `<prefix>/api/v1` and its chat socket at `<prefix>/ws/:id`.
+ * `/auth` takes Basic credentials of a platform account (the same as rig's) and answers the
+ * user's access token; every other call needs `Authorization: Bearer <token>`. POST bodies must
+ * be sent as exactly `application/json`, as the original required.
+ */
+export const multistreamerPlugin: FastifyPluginAsync<MultistreamerOptions> = async (app: FastifyInstance, options: MultistreamerOptions) => {
+  await app.register(chatSocketPlugin, { core: options.core });
+  await app.register(apiV1, { ...options, prefix: '/api/v1' });
+};
+
+const apiV1: FastifyPluginAsync<MultistreamerOptions> = async (app, options) => {
+  const { core } = options;
+  const callers = new WeakMap<FastifyRequest, AccountId>();
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, text, done) => {
+    const body = String(text);
+    if (body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch {
+      done(badRequest('request body is not valid JSON'), undefined);
+    }
+  });
+
+  // Credentials first, then the content type, before the body is read: the original's order.
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0]!.replace(/\/+$/, '');
+    if (path.endsWith('/api/v1/auth')) return;
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    const accountId = match ? await core.accessTokens.accountOf(match[1]!) : undefined;
+    if (!accountId) throw unauthorized();
+    callers.set(request, accountId);
+    if (request.method === 'POST' && request.headers['content-type'] !== 'application/json') throw badRequest(CONTENT_TYPE_REQUIRED);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const answer = toMsError(err);
+    if (answer.status >= 500) request.log.error({ err }, 'multistreamer request failed');
+    return reply.status(answer.status).type('application/json').send({ error: answer.message });
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    // Unknown paths need credentials too, as every path of the original but /auth did.
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (!match || !(await core.accessTokens.accountOf(match[1]!))) return reply.status(401).send({ error: unauthorized().message });
+    return reply.status(404).send({ error: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  const context: MsContext = {
+    core,
+    publicUrl: options.publicUrl,
+    caller(request) {
+      const accountId = callers.get(request);
+      // Only /auth runs without a caller, and it never asks for one.
+      if (!accountId) throw new MsError(401, 'endpoint requires authorization');
+      return accountId;
+    },
+  };
+  userRoutes(app, context);
+  accountRoutes(app, context);
+  streamRoutes(app, context);
+};
