@@ -1,4 +1,5 @@
 import type { CallbackOutbox, OutgoingCallback } from '../core/callbacks.js';
+import { signedHeaders } from './signature.js';
 
 export interface DispatcherLogger {
   warn(obj: object, msg: string): void;
@@ -6,10 +7,15 @@ export interface DispatcherLogger {
 }
 
 /** POSTs a form body; resolves with the status and text, rejects on network failure or timeout. */
-export async function postForm(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+export function postForm(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return post(url, body, { 'content-type': 'application/x-www-form-urlencoded' }, timeoutMs);
+}
+
+/** POSTs a body; resolves with the status and text, rejects on network failure or timeout. */
+export async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; text: string }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers,
     body,
     redirect: 'manual',
     signal: AbortSignal.timeout(timeoutMs),
@@ -21,7 +27,8 @@ export async function postForm(url: string, body: string, timeoutMs: number): Pr
 /**
  * Delivers the callback outbox: every due callback is POSTed; a 2xx answer delivers it, any
  * other answer or a network failure schedules a retry with backoff, until it is given up.
- * Several nodes may run one: a callback delivered twice is possible, lost is not.
+ * Callbacks that share an ordering key come due one at a time (the outbox sees to it). Several
+ * nodes may run one: a callback delivered twice is possible, lost is not.
  */
 export class CallbackDispatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -78,7 +85,12 @@ export class CallbackDispatcher {
 
   private async deliver(callback: OutgoingCallback): Promise<void> {
     try {
-      const { status } = await postForm(callback.url, callback.body, this.options.timeoutMs);
+      const headers: Record<string, string> = {
+        ...callback.headers,
+        'content-type': callback.contentType,
+        ...(callback.signingSecret ? signedHeaders(callback.signingSecret, callback.id, callback.body, new Date()) : {}),
+      };
+      const { status } = await post(callback.url, callback.body, headers, this.options.timeoutMs);
       if (status >= 200 && status < 300) {
         await this.outbox.delivered(callback);
         return;

@@ -1,0 +1,47 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * How a webhook delivery is signed, so its receiver can tell it came from this server and was
+ * not altered or replayed. Each attempt carries:
+ *   X-Streamdelta-Timestamp: <unix seconds of this attempt>
+ *   X-Streamdelta-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the webhook's secret>
+ *   X-Streamdelta-Delivery:  <id of the delivery, the same on every retry>
+ * The timestamp is inside the signed bytes, so a receiver that refuses old timestamps (say,
+ * more than five minutes off) and delivery ids it has seen is safe from replays.
+ */
+export const SIGNATURE_HEADER = 'x-streamdelta-signature';
+export const TIMESTAMP_HEADER = 'x-streamdelta-timestamp';
+export const DELIVERY_HEADER = 'x-streamdelta-delivery';
+
+export function webhookSignature(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
+}
+
+/** The headers of one signed attempt. */
+export function signedHeaders(secret: string, deliveryId: string, body: string, now: Date): Record<string, string> {
+  const timestamp = Math.floor(now.getTime() / 1000);
+  return {
+    [TIMESTAMP_HEADER]: String(timestamp),
+    [SIGNATURE_HEADER]: webhookSignature(secret, timestamp, body),
+    [DELIVERY_HEADER]: deliveryId,
+  };
+}
+
+/**
+ * What a receiver does (here for tests and for anyone embedding streamdelta): the signature
+ * matches and the timestamp is within `toleranceSeconds` of `now`.
+ */
+export function verifyWebhook(
+  secret: string,
+  headers: { signature: string | undefined; timestamp: string | undefined },
+  body: string,
+  now: Date,
+  toleranceSeconds = 300,
+): boolean {
+  if (!headers.signature || !headers.timestamp || !/^\d{1,12}$/.test(headers.timestamp)) return false;
+  const timestamp = Number(headers.timestamp);
+  if (Math.abs(now.getTime() / 1000 - timestamp) > toleranceSeconds) return false;
+  const expected = Buffer.from(webhookSignature(secret, timestamp, body), 'utf8');
+  const given = Buffer.from(headers.signature, 'utf8');
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
