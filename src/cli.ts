@@ -34,6 +34,10 @@ Commands:
   site revoke KEY [--json]                revoke a site's API key
   site theme KEY --name N --width W --height H --layout-path P --skin-path P [--json]
                                           add a theme to a site's theme/list
+  client create NAME [--json]             create an OAuth2 API client (a Kickflip app): its client id
+                                          and secret, the secret shown only this once
+  client list [--json]                    list API clients
+  client revoke CLIENT_ID [--json]        revoke an API client and every access token it holds
   token USERNAME [--rotate] [--json]      show a user's API token (Kickfolio auth_token), made on
                                           first use; --rotate replaces it
   help                                    show this text
@@ -203,6 +207,41 @@ async function site(config: Config, args: string[]): Promise<void> {
   throw new CliError(`unknown site command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`, 2);
 }
 
+async function client(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const positional = (values: string[], what: string): string => {
+    const [first] = values;
+    if (first === undefined || first.startsWith('--')) throw new CliError(`client ${sub} needs ${what}\n\n${USAGE}`, 2);
+    return first;
+  };
+  if (sub === 'create') {
+    const name = positional(rest, 'a NAME');
+    const o = options(rest.slice(1), { json: { type: 'boolean' } });
+    const { client: created, secret } = await withCore(config, (core) => core.apiClients.create(name));
+    if (o.json) printJson({ clientId: created.clientId, clientSecret: secret });
+    else print(`created API client ${created.name} (app ${created.app})\nclient id:     ${created.clientId}\nclient secret: ${secret}\n(the secret is shown only now)`);
+    return;
+  }
+  if (sub === 'list') {
+    const o = options(rest, { json: { type: 'boolean' } });
+    const clients = await withCore(config, (core) => core.apiClients.list());
+    const shown = clients.map((c) => ({ clientId: c.clientId, name: c.name, app: c.app, createdAt: c.createdAt, revokedAt: c.revokedAt }));
+    if (o.json) printJson({ clients: shown });
+    else if (shown.length === 0) print('no API clients');
+    else for (const c of shown) print(`${c.clientId}  ${c.name.padEnd(24)} ${c.createdAt}${c.revokedAt ? '  (revoked)' : ''}`);
+    return;
+  }
+  if (sub === 'revoke') {
+    const clientId = positional(rest, 'a CLIENT_ID');
+    const o = options(rest.slice(1), { json: { type: 'boolean' } });
+    const revoked = await withCore(config, (core) => core.apiClients.revoke(clientId));
+    if (o.json) printJson({ clientId: revoked.clientId, revokedAt: revoked.revokedAt });
+    else print(`revoked API client ${revoked.name}`);
+    return;
+  }
+  throw new CliError(`unknown client command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`, 2);
+}
+
 async function token(config: Config, args: string[]): Promise<void> {
   const [username, ...rest] = args;
   if (username === undefined || username.startsWith('--')) throw new CliError(`token needs a USERNAME\n\n${USAGE}`, 2);
@@ -241,6 +280,8 @@ export async function main(argv: string[]): Promise<void> {
         return await user(config, args);
       case 'site':
         return await site(config, args);
+      case 'client':
+        return await client(config, args);
       case 'token':
         return await token(config, args);
       default:

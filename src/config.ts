@@ -1,8 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
 import type { DatabaseLocation } from './store/database.js';
 import { DEFAULT_INGEST_SERVERS, type IngestServers } from './core/destinations.js';
+import { DEFAULT_CHAT_SETTINGS, MAX_HISTORY, type ChatSettings } from './core/chat-input.js';
+import { parseChatRate } from './core/chat-rate.js';
+import { isAwsRegion, type AwsRegion } from './core/aws-regions.js';
 
 /**
  * One typed configuration, read from command-line flags, then environment variables, then
@@ -22,6 +25,8 @@ export interface Config {
   /** Explicit signing secret for rig's JWTs; when absent one is made and kept in the database. */
   jwtSecret: string | undefined;
   rigPrefix: string;
+  /** Path prefix of the Multistreamer API (`<prefix>/api/v1`) and its chat socket (`<prefix>/ws/:id`); '' for the root. */
+  multistreamerPrefix: string;
   bodyLimit: number;
   ingestServers: IngestServers;
   /** The RTMP application publishers and viewers connect to (`rtmp://host/<app>/<key>`). */
@@ -40,14 +45,34 @@ export interface Config {
   relayMaxBacklog: number;
   /** PEM file of extra certificate authorities trusted by rtmps:// relays (a private CA). */
   relayCaFile: string | undefined;
-  /** The ffmpeg program for relays with custom arguments. */
+  /** The ffmpeg program for relays with custom arguments and for pullers. */
   ffmpegPath: string;
-  /** Let bundle downloads reach loopback, private and link-local addresses (off: only public hosts). */
+  /** Failed runs in a row after which a puller gives up (Multistreamer's ffmpeg_max_attempts). */
+  pullMaxAttempts: number;
+  /** Real path of the only directory pullers may read local files from; undefined: none (network sources only). */
+  pullFileDir: string | undefined;
+  /** Let bundle downloads and pullers reach loopback, private and link-local addresses (off: only public hosts). */
   allowPrivateFetch: boolean;
   /** Largest app bundle (zip) a version's processing downloads, in bytes. */
   bundleMaxBytes: number;
   /** Seconds a bundle download may take in all. */
   bundleFetchTimeout: number;
+  /** Seconds a Kickflip OAuth2 access token lives (the Android SDK loses its user when one expires). */
+  kickflipTokenTtl: number;
+  /** The bucket name of the S3-compatible upload endpoint. */
+  uploadBucket: string;
+  /** The AWS region name upload credentials are scoped to (requests must be signed for it). */
+  uploadRegion: AwsRegion;
+  /** Seconds fresh upload credentials are valid. */
+  uploadCredentialLifetime: number;
+  /** Seconds upload credentials stay valid after their stream stops. */
+  uploadGrace: number;
+  /** Largest object (single or assembled multipart) the upload endpoint accepts, in bytes. */
+  uploadMaxObjectSize: number;
+  /** Most parts a multipart upload may have. */
+  uploadMaxParts: number;
+  /** Chat limits: message length, post rate, history on connect, viewer counts, slow sockets. */
+  chat: ChatSettings;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -78,6 +103,7 @@ export const SETTINGS = {
   logLevel: { flag: '--log-level', env: 'STREAMDELTA_LOG_LEVEL', default: 'info', meaning: LOG_LEVELS.join(', ') },
   jwtSecret: { flag: '--jwt-secret', env: 'STREAMDELTA_JWT_SECRET', default: '(made on first start, kept in the database)', meaning: 'HS256 secret of rig JWTs, at least 32 characters' },
   rigPrefix: { flag: '--rig-prefix', env: 'STREAMDELTA_RIG_PREFIX', default: '(empty: mounted at /)', meaning: 'Path prefix of the rig API, e.g. /rig' },
+  multistreamerPrefix: { flag: '--multistreamer-prefix', env: 'STREAMDELTA_MULTISTREAMER_PREFIX', default: '(empty: /api/v1 and /ws at the root)', meaning: 'Path prefix of the Multistreamer API and chat socket, e.g. /multistreamer' },
   bodyLimit: { flag: '--body-limit', env: 'STREAMDELTA_BODY_LIMIT', default: '1048576', meaning: 'Largest accepted request body, in bytes' },
   youtubeIngest: { flag: '--youtube-ingest', env: 'STREAMDELTA_YOUTUBE_INGEST', default: DEFAULT_INGEST_SERVERS.YouTube, meaning: 'RTMP ingest base for YouTube destinations' },
   twitchIngest: { flag: '--twitch-ingest', env: 'STREAMDELTA_TWITCH_INGEST', default: DEFAULT_INGEST_SERVERS.Twitch, meaning: 'RTMP ingest base for Twitch destinations' },
@@ -89,10 +115,24 @@ export const SETTINGS = {
   relayMaxBacklog: { flag: '--relay-max-backlog', env: 'STREAMDELTA_RELAY_MAX_BACKLOG', default: '8388608', meaning: 'Bytes a destination may fall behind before it is dropped and reconnected' },
   relayCaFile: { flag: '--relay-ca-file', env: 'STREAMDELTA_RELAY_CA_FILE', default: '(none: the system CAs)', meaning: 'PEM file of extra CAs trusted for rtmps:// destinations' },
   ffmpegPath: { flag: '--ffmpeg-path', env: 'STREAMDELTA_FFMPEG_PATH', default: 'ffmpeg', meaning: 'ffmpeg program for destinations with ffmpeg arguments' },
+  pullMaxAttempts: { flag: '--pull-max-attempts', env: 'STREAMDELTA_PULL_MAX_ATTEMPTS', default: '3', meaning: 'Failed runs in a row after which a puller (ffmpeg_pull_args) gives up' },
+  pullFileDir: { flag: '--pull-file-dir', env: 'STREAMDELTA_PULL_FILE_DIR', default: '(empty: local files refused)', meaning: 'The only directory pullers may read local files from' },
   nodeId: { flag: '--node-id', env: 'STREAMDELTA_NODE_ID', default: '(the host name)', meaning: 'This node\'s name; broadcasts it holds are tagged with it' },
-  allowPrivateFetch: { flag: '--allow-private-fetch', env: 'STREAMDELTA_ALLOW_PRIVATE_FETCH', default: 'off', meaning: 'Let bundle downloads reach loopback and private addresses (1 or true; for tests and closed networks)', boolean: true },
+  allowPrivateFetch: { flag: '--allow-private-fetch', env: 'STREAMDELTA_ALLOW_PRIVATE_FETCH', default: 'off', meaning: 'Let bundle downloads and pullers reach loopback and private addresses (1 or true; for tests and closed networks)', boolean: true },
   bundleMaxBytes: { flag: '--bundle-max-bytes', env: 'STREAMDELTA_BUNDLE_MAX_BYTES', default: '268435456', meaning: 'Largest app bundle (zip) a Kickfolio version may download, in bytes' },
   bundleFetchTimeout: { flag: '--bundle-fetch-timeout', env: 'STREAMDELTA_BUNDLE_FETCH_TIMEOUT', default: '300', meaning: 'Seconds a bundle download may take' },
+  kickflipTokenTtl: { flag: '--kickflip-token-ttl', env: 'STREAMDELTA_KICKFLIP_TOKEN_TTL', default: '2592000', meaning: 'Seconds a Kickflip OAuth2 access token lives (30 days)' },
+  uploadBucket: { flag: '--upload-bucket', env: 'STREAMDELTA_UPLOAD_BUCKET', default: 'streamdelta', meaning: 'Bucket name of the S3-compatible upload endpoint' },
+  uploadRegion: { flag: '--upload-region', env: 'STREAMDELTA_UPLOAD_REGION', default: 'us-east-1', meaning: 'AWS region name upload credentials are signed for' },
+  uploadCredentialLifetime: { flag: '--upload-credential-lifetime', env: 'STREAMDELTA_UPLOAD_CREDENTIAL_LIFETIME', default: '86400', meaning: 'Seconds fresh upload credentials are valid' },
+  uploadGrace: { flag: '--upload-grace', env: 'STREAMDELTA_UPLOAD_GRACE', default: '600', meaning: 'Seconds upload credentials stay valid after their stream stops' },
+  uploadMaxObjectSize: { flag: '--upload-max-object-size', env: 'STREAMDELTA_UPLOAD_MAX_OBJECT_SIZE', default: '104857600', meaning: 'Largest uploaded object, in bytes' },
+  uploadMaxParts: { flag: '--upload-max-parts', env: 'STREAMDELTA_UPLOAD_MAX_PARTS', default: '10000', meaning: 'Most parts of a multipart upload' },
+  chatMaxLength: { flag: '--chat-max-length', env: 'STREAMDELTA_CHAT_MAX_LENGTH', default: '500', meaning: 'Longest chat message, in characters' },
+  chatRate: { flag: '--chat-rate', env: 'STREAMDELTA_CHAT_RATE', default: '5/10', meaning: 'Chat posts one user may make to one stream: N/S is N messages per S seconds' },
+  chatHistory: { flag: '--chat-history', env: 'STREAMDELTA_CHAT_HISTORY', default: '50', meaning: 'Messages a chat socket is sent when it opens' },
+  chatViewcountInterval: { flag: '--chat-viewcount-interval', env: 'STREAMDELTA_CHAT_VIEWCOUNT_INTERVAL', default: '15', meaning: 'Seconds between viewer-count chat messages of a live stream (0: none)' },
+  chatSocketBuffer: { flag: '--chat-socket-buffer', env: 'STREAMDELTA_CHAT_SOCKET_BUFFER', default: '1048576', meaning: 'Bytes a chat socket may leave unsent before it is dropped as too slow' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -209,11 +249,39 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     fail('rigPrefix', 'must be empty or a path such as /rig (no trailing slash)', rigPrefix);
   }
 
+  const multistreamerPrefix = raw('multistreamerPrefix') ?? '';
+  if (multistreamerPrefix !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(multistreamerPrefix)) {
+    fail('multistreamerPrefix', 'must be empty or a path such as /multistreamer (no trailing slash)', multistreamerPrefix);
+  }
+
   const rtmpApp = raw('rtmpApp') ?? 'live';
   if (!/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(rtmpApp)) fail('rtmpApp', 'must be a name such as live', rtmpApp);
 
   const relayCaFile = raw('relayCaFile');
   if (relayCaFile !== undefined && !existsSync(resolve(cwd, relayCaFile))) fail('relayCaFile', 'must name an existing PEM file', relayCaFile);
+
+  const pullFileDirRaw = raw('pullFileDir') || undefined;
+  let pullFileDir: string | undefined;
+  if (pullFileDirRaw !== undefined) {
+    // Its real path: inputs are held inside it after their own symlinks are resolved.
+    try {
+      pullFileDir = realpathSync(resolve(cwd, pullFileDirRaw));
+      if (!statSync(pullFileDir).isDirectory()) throw new Error('not a directory');
+    } catch {
+      pullFileDir = fail('pullFileDir', 'must name an existing directory', pullFileDirRaw);
+    }
+  }
+
+  const chatRateRaw = raw('chatRate') ?? SETTINGS.chatRate.default;
+  const chatRate = parseChatRate(chatRateRaw) ?? fail('chatRate', 'must be N/S: N messages per S seconds, both at least 1', chatRateRaw);
+
+  const uploadBucket = raw('uploadBucket') ?? SETTINGS.uploadBucket.default;
+  // S3's bucket naming rules, so that SDKs accept the name in both addressing styles.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(uploadBucket) || uploadBucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(uploadBucket)) {
+    fail('uploadBucket', 'must be an S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes', uploadBucket);
+  }
+  const uploadRegion = raw('uploadRegion') ?? SETTINGS.uploadRegion.default;
+  if (!isAwsRegion(uploadRegion)) fail('uploadRegion', 'must be an AWS region name such as us-east-1', uploadRegion);
 
   const nodeId = raw('nodeId') ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) fail('nodeId', 'must be 1 to 64 letters, digits, dots, dashes or underscores', nodeId);
@@ -229,6 +297,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     logLevel,
     jwtSecret,
     rigPrefix,
+    multistreamerPrefix,
     bodyLimit: integer('bodyLimit', 1048576, 1024, 1024 * 1024 * 1024),
     ingestServers: {
       YouTube: rtmpBase('youtubeIngest', DEFAULT_INGEST_SERVERS.YouTube),
@@ -243,9 +312,25 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     relayMaxBacklog: integer('relayMaxBacklog', 8 * 1024 * 1024, 65536, 1024 * 1024 * 1024),
     relayCaFile: relayCaFile === undefined ? undefined : resolve(cwd, relayCaFile),
     ffmpegPath: raw('ffmpegPath') ?? 'ffmpeg',
+    pullMaxAttempts: integer('pullMaxAttempts', 3, 1, 100),
+    pullFileDir,
     allowPrivateFetch: flag('allowPrivateFetch', false),
     bundleMaxBytes: integer('bundleMaxBytes', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     bundleFetchTimeout: integer('bundleFetchTimeout', 300, 1, 86400),
+    kickflipTokenTtl: integer('kickflipTokenTtl', 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
+    uploadBucket,
+    uploadRegion: uploadRegion as AwsRegion,
+    uploadCredentialLifetime: integer('uploadCredentialLifetime', 86400, 60, 7 * 86400),
+    uploadGrace: integer('uploadGrace', 600, 0, 86400),
+    uploadMaxObjectSize: integer('uploadMaxObjectSize', 100 * 1024 * 1024, 1024, 5 * 1024 * 1024 * 1024),
+    uploadMaxParts: integer('uploadMaxParts', 10000, 1, 10000),
+    chat: {
+      maxLength: integer('chatMaxLength', DEFAULT_CHAT_SETTINGS.maxLength, 1, 100000),
+      rate: chatRate,
+      historyLimit: integer('chatHistory', DEFAULT_CHAT_SETTINGS.historyLimit, 0, MAX_HISTORY),
+      viewcountInterval: integer('chatViewcountInterval', DEFAULT_CHAT_SETTINGS.viewcountInterval, 0, 86400),
+      socketBuffer: integer('chatSocketBuffer', DEFAULT_CHAT_SETTINGS.socketBuffer, 1024, 1024 * 1024 * 1024),
+    },
   };
 }
 

@@ -5,6 +5,8 @@ import { rootCertificates } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http.js';
 import { hlsPlugin } from './api/hls/plugin.js';
+import { kickflipPlugin } from './api/kickflip/plugin.js';
+import { watchPlugin } from './api/watch/plugin.js';
 import { kickfolioPlugin, KICKFOLIO_SECRET_PATHS } from './api/kickfolio/plugin.js';
 import { DEFAULT_MAX_REDIRECTS } from './jobs/fetch.js';
 import { VersionProcessor } from './jobs/version-processor.js';
@@ -13,6 +15,8 @@ import { siteAdmission } from './api/streamapi/admission.js';
 import { siteCallbacks } from './api/streamapi/callbacks.js';
 import { streamApiPlugin } from './api/streamapi/plugin.js';
 import { CallbackDispatcher } from './webhooks/dispatcher.js';
+import { streamWebhooks } from './webhooks/stream-webhooks.js';
+import { Pullers } from './media/pull/pullers.js';
 import type { LocalObserver } from './core/context.js';
 import { RigTokens } from './api/rig/tokens.js';
 import { LocalBlobStore } from './blob/local.js';
@@ -21,9 +25,16 @@ import { MemoryBus } from './bus/memory.js';
 import { RedisBus } from './bus/redis.js';
 import type { Config } from './config.js';
 import { Core } from './core/core.js';
+import { chatStatusObserver } from './core/chat-status.js';
+import { CHAT_SOCKET_SECRET_PATHS } from './api/multistreamer/chat-socket.js';
+import { multistreamerPlugin } from './api/multistreamer/plugin.js';
+import { ChatViewcounts } from './core/chat-viewcounts.js';
 import type { DomainEvent } from './core/events.js';
 import { createLogger, type Logger } from './logging.js';
 import { MediaPlane } from './media/media-plane.js';
+import { UploadIngest } from './media/upload/ingest.js';
+import { s3Plugin, S3_SECRET_PATHS } from './media/upload/s3/plugin.js';
+import { virtualHostRewrite } from './media/upload/s3/virtual-host.js';
 import { Store } from './store/store.js';
 
 export interface RunningServer {
@@ -32,6 +43,10 @@ export interface RunningServer {
   store: Store;
   http: FastifyInstance;
   media: MediaPlane;
+  /** The pullers this node runs (ffmpeg feeding a stream from `ffmpeg_pull_args`). */
+  pullers: Pullers;
+  /** Where uploaded segments, playlists and thumbnails go (the S3 endpoint hands them over). */
+  uploadIngest: UploadIngest;
   log: Logger;
   /** Where the HTTP server listens, e.g. `http://127.0.0.1:8080`. */
   httpUrl: string;
@@ -57,6 +72,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     secretPaths: [
       ...RIG_SECRET_PATHS.map((p) => new RegExp(`${config.rigPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${p.source}`)),
       ...KICKFOLIO_SECRET_PATHS,
+      ...S3_SECRET_PATHS,
+      ...CHAT_SOCKET_SECRET_PATHS,
     ],
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
@@ -77,7 +94,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const blobs = new LocalBlobStore(join(config.dataDir, 'media'));
     const core = new Core(
       { store, bus, now: () => new Date().toISOString(), onBackgroundError, observers },
-      { ingestServers: config.ingestServers, blobs },
+      {
+        ingestServers: config.ingestServers,
+        blobs,
+        uploads: {
+          bucket: config.uploadBucket,
+          region: config.uploadRegion,
+          publicUrl: config.publicUrl,
+          lifetimeSeconds: config.uploadCredentialLifetime,
+          graceSeconds: config.uploadGrace,
+        },
+        chat: config.chat,
+        nodeId: config.nodeId,
+        tokenTtl: config.kickflipTokenTtl,
+        pull: { fileDir: config.pullFileDir ?? null, allowPrivate: config.allowPrivateFetch },
+      },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
     const rigOptions: RigOptions = { core, tokens: new RigTokens(jwtSecret), bodyLimit: config.bodyLimit };
@@ -102,7 +133,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       // StreamAPI's encoders publish to `hd_receiver/<public_hostid>-<fme_key>`.
       publishApps: { hd_receiver: (name) => core.siteSessions.keyForEncoderName(name) },
     });
+    const uploadIngest = new UploadIngest(core, blobs);
     observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));
+    observers.add(chatStatusObserver(core.chat));
+    observers.add(streamWebhooks(core));
     const dispatcher = new CallbackDispatcher(core.callbacks, log.child({ component: 'callbacks' }));
     dispatcher.start();
     closers.push(() => dispatcher.stop());
@@ -117,15 +151,27 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     await processor.start();
     closers.push(() => processor.stop());
 
+    // Known once RTMP listens (port 0 picks one); Kickflip's stream/start hands out the ingest URL.
+    let rtmpPortForUrls = config.rtmpPort;
+    const kickflipRtmpUrl = (key: string) => `rtmp://${new URL(config.publicUrl).hostname}:${rtmpPortForUrls}/${config.rtmpApp}/${key}`;
     const http = await buildHttpServer({
       logger: log,
       bodyLimit: config.bodyLimit,
       adapters: [
-        { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, admit: siteAdmission(core) } },
+        { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admit: siteAdmission(core) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
         { name: 'kickfolio', prefix: '/api', plugin: kickfolioPlugin, options: { core, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
+        // Root paths that are stream ids only (prefix '/' is the root, not a claim on the root's 404).
+        { name: 'watch', prefix: '/', plugin: watchPlugin, options: { core, publicUrl: config.publicUrl } },
+        // S3-compatible uploads (Kickflip's SDKs): path-style here, virtual-hosted style by the rewrite below.
+        { name: 's3', prefix: '/s3', plugin: s3Plugin, options: { core, ingest: uploadIngest, maxObjectSize: config.uploadMaxObjectSize, maxParts: config.uploadMaxParts } },
+        // `/o/token` and `/api/1.2/*` (its own 404 inside /api/1.2).
+        { name: 'kickflip', prefix: '/', plugin: kickflipPlugin, options: { core, publicUrl: config.publicUrl, rtmpUrl: kickflipRtmpUrl, bodyLimit: config.bodyLimit } },
+        // `<prefix>/api/v1/*` (its own 404 inside) and the chat socket `<prefix>/ws/:id`.
+        { name: 'multistreamer', prefix: config.multistreamerPrefix || '/', plugin: multistreamerPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         { name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions },
       ],
+      rewriteUrl: [virtualHostRewrite({ bucket: config.uploadBucket, mount: '/s3', publicUrl: config.publicUrl })],
     });
     closers.push(() => http.close());
     await http.listen({ host: config.httpHost, port: config.httpPort });
@@ -135,7 +181,28 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // Media stops first on shutdown: publishers are cut, broadcasts end and recordings are written
     // while the database is still open.
     const rtmpPort = await media.start(config.rtmpPort, config.httpHost);
+    rtmpPortForUrls = rtmpPort;
     closers.push(() => media.close());
+    // Pullers stop before media closes (closers run in reverse): their publishes end like an encoder's.
+    const pullers = new Pullers({
+      core,
+      log: log.child({ component: 'pull' }),
+      nodeId: config.nodeId,
+      ffmpegPath: config.ffmpegPath,
+      maxAttempts: config.pullMaxAttempts,
+      initialRetryMs: 1000,
+      healthyRunMs: 30_000,
+      ingestBase: () => `rtmp://${reachableHost(config.httpHost)}:${rtmpPort}/${config.rtmpApp}`,
+    });
+    await pullers.start();
+    closers.push(() => pullers.close());
+    const viewcounts = new ChatViewcounts(core.ctx, {
+      nodeId: config.nodeId,
+      intervalSeconds: config.chat.viewcountInterval,
+      viewers: (streamId) => media.viewerStats(streamId).current,
+    });
+    viewcounts.start();
+    closers.push(() => viewcounts.stop());
 
     let closing: Promise<void> | undefined;
     return {
@@ -144,6 +211,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       store,
       http,
       media,
+      uploadIngest,
+      pullers,
       log,
       httpUrl: `http://${reachableHost(config.httpHost)}:${httpPort}`,
       rtmpPort,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../logging.js';
 
@@ -13,6 +14,12 @@ export interface HttpOptions {
   logger: Logger;
   bodyLimit: number;
   adapters: HttpAdapter<any>[];
+  /**
+   * Turn a request's URL into another before routing (S3's virtual-hosted style: the bucket
+   * is in the Host); the first that answers a URL wins. Fastify keeps the URL as sent in
+   * `request.raw.originalUrl`.
+   */
+  rewriteUrl?: ((req: IncomingMessage) => string | undefined)[];
 }
 
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
@@ -25,6 +32,17 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     routerOptions: { ignoreTrailingSlash: true },
     // Wrong JSON types are refused, never coerced: `"username": 123` is invalid input.
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
+    ...(options.rewriteUrl && options.rewriteUrl.length > 0
+      ? {
+          rewriteUrl: (req: IncomingMessage) => {
+            for (const rewrite of options.rewriteUrl!) {
+              const url = rewrite(req);
+              if (url !== undefined) return url;
+            }
+            return req.url ?? '/';
+          },
+        }
+      : {}),
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');

@@ -185,6 +185,12 @@ export class BroadcastService {
     return (await this.ctx.store.segments.lastSequence(broadcastId)) + 1;
   }
 
+  /** One recorded segment of the broadcast, or undefined when it has none of that number. */
+  async segment(broadcast: Broadcast, sequence: number): Promise<Segment | undefined> {
+    const row = await this.ctx.store.segments.find(broadcast.id, sequence);
+    return row ? toSegment(row) : undefined;
+  }
+
   async get(streamId: string, broadcastId: string): Promise<Broadcast | undefined> {
     if (!isUuid(broadcastId)) return undefined;
     const row = await this.ctx.store.broadcasts.findById(broadcastId.toLowerCase());

@@ -2,17 +2,32 @@ import { newId } from './ids.js';
 import type { CoreContext } from './context.js';
 
 /**
- * The outbox of HTTP callbacks to outside systems (StreamAPI sites, later webhooks). A callback
+ * The outbox of HTTP callbacks to outside systems (StreamAPI sites, stream webhooks). A callback
  * is written here in the same breath as what caused it and delivered by a worker with retries,
  * so none is lost to a failed request or a restart.
  */
 export interface OutgoingCallback {
   id: string;
   url: string;
-  /** application/x-www-form-urlencoded body. */
+  /** The body, of type `contentType`. */
   body: string;
+  /** application/x-www-form-urlencoded (StreamAPI) or application/json (webhooks). */
+  contentType: string;
+  /** Extra request headers. */
+  headers: Record<string, string>;
+  /** When set, each attempt is signed with it (see src/webhooks/signature.ts). A secret: never logged. */
+  signingSecret: string | null;
   event: string;
   attempts: number;
+}
+
+export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+export interface JsonCallbackOptions {
+  /** Callbacks with the same key are delivered in the order they were queued, one at a time. */
+  orderingKey?: string;
+  signingSecret?: string;
+  headers?: Record<string, string>;
 }
 
 export const CALLBACK_MAX_ATTEMPTS = 10;
@@ -41,6 +56,40 @@ export class CallbackOutbox {
       last_error: null,
       created_at: now,
     });
+    this.wake();
+  }
+
+  /**
+   * Queues a JSON POST. With an ordering key, the callback gets the next number of one
+   * cluster-wide sequence, and waits until every earlier callback with its key is delivered or
+   * given up on.
+   */
+  async enqueueJson(url: string, event: string, body: unknown, options: JsonCallbackOptions = {}): Promise<void> {
+    const now = this.ctx.now();
+    await this.ctx.store.transaction(async (tx) => {
+      const orderSeq = options.orderingKey === undefined ? null : await tx.sequences.next('callback_order');
+      await tx.callbacks.insert({
+        id: newId<'CallbackId'>(),
+        url,
+        body: JSON.stringify(body),
+        event,
+        attempts: 0,
+        next_attempt_at: now,
+        delivered_at: null,
+        failed_at: null,
+        last_error: null,
+        created_at: now,
+        content_type: 'application/json',
+        headers: options.headers ? JSON.stringify(options.headers) : null,
+        signing_secret: options.signingSecret ?? null,
+        ordering_key: options.orderingKey ?? null,
+        order_seq: orderSeq,
+      });
+    });
+    this.wake();
+  }
+
+  private wake(): void {
     for (const wake of this.waiters) wake();
   }
 
@@ -52,7 +101,16 @@ export class CallbackOutbox {
 
   async due(limit = 20): Promise<OutgoingCallback[]> {
     const rows = await this.ctx.store.callbacks.due(this.ctx.now(), limit);
-    return rows.map((r) => ({ id: r.id, url: r.url, body: r.body, event: r.event, attempts: Number(r.attempts) }));
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      body: r.body,
+      contentType: r.content_type ?? FORM_CONTENT_TYPE,
+      headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+      signingSecret: r.signing_secret,
+      event: r.event,
+      attempts: Number(r.attempts),
+    }));
   }
 
   async delivered(callback: OutgoingCallback): Promise<void> {

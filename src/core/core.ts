@@ -12,6 +12,25 @@ import { SiteService } from './sites.js';
 import { StreamService } from './streams.js';
 import { VersionQueue } from './version-queue.js';
 import { ViewingService } from './viewing.js';
+import { GoLiveService } from './go-live.js';
+import { WebhookService } from './webhooks.js';
+import { MultipartUploadService } from './multipart-uploads.js';
+import { DEFAULT_UPLOAD_OPTIONS, UploadService, type UploadOptions } from './uploads.js';
+import { ChatService } from './chat.js';
+import type { ChatSettings } from './chat-input.js';
+import { ApiClientService } from './api-clients.js';
+import { TenantUserService } from './tenant-users.js';
+import { TenantStreamService } from './tenant-streams.js';
+import { StreamSearchService } from './stream-search.js';
+import { StreamFlagService } from './stream-flags.js';
+import { AccessTokenService } from './access-tokens.js';
+import { StreamAccessService } from './stream-access.js';
+import { NetworkAccountService } from './network-accounts.js';
+import { MultistreamService } from './multistreams.js';
+import type { PullSourcePolicy } from './pull-args.js';
+
+/** Seconds an OAuth2 access token lives unless the server is told otherwise (30 days). */
+export const DEFAULT_TOKEN_TTL = 30 * 24 * 3600;
 
 /** The domain services, wired once and handed to every adapter and to the media plane. */
 export class Core {
@@ -26,12 +45,41 @@ export class Core {
   readonly apiTokens: ApiTokenService;
   readonly apps: AppService;
   readonly versionQueue: VersionQueue;
+  /** Temporary S3 credentials of stream uploaders. */
+  readonly uploads: UploadService;
+  /** Multipart uploads in progress through the S3-compatible endpoint. */
+  readonly multipartUploads: MultipartUploadService;
+  /** Go live after a preview (relays on/off) and the puller switch. */
+  readonly goLive: GoLiveService;
+  /** A stream's webhooks (Multistreamer). */
+  readonly webhooks: WebhookService;
+  /** One chat per stream (Multistreamer's chat), stored and spread over the bus. */
+  readonly chat: ChatService;
+  /** OAuth2 API clients (Kickflip apps) and their access tokens. */
+  readonly apiClients: ApiClientService;
+  /** Users of an API client (Kickflip users). */
+  readonly tenantUsers: TenantUserService;
+  /** Streams of an API client's users, with metadata and upload areas (Kickflip streams). */
+  readonly tenantStreams: TenantStreamService;
+  readonly streamSearch: StreamSearchService;
+  readonly streamFlags: StreamFlagService;
+  /** Multistreamer users' integer ids and access tokens. */
+  readonly accessTokens: AccessTokenService;
+  /** What a user may do with a stream shared to them (chat and metadata levels). */
+  readonly streamAccess: StreamAccessService;
+  /** Twitch, YouTube and custom RTMP accounts that streams relay to. */
+  readonly networkAccounts: NetworkAccountService;
+  /** Streams as Multistreamer users keep them: names, attached accounts, shares, webhooks. */
+  readonly multistreams: MultistreamService;
 
   constructor(
     readonly ctx: CoreContext,
-    options: { ingestServers: IngestServers; blobs: BlobStore },
+    options: { ingestServers: IngestServers; blobs: BlobStore; uploads?: UploadOptions; nodeId?: string; chat?: Partial<ChatSettings>; tokenTtl?: number; pull?: PullSourcePolicy },
   ) {
     this.accounts = new AccountService(ctx);
+    this.accessTokens = new AccessTokenService(ctx);
+    this.streamAccess = new StreamAccessService(ctx);
+    this.networkAccounts = new NetworkAccountService(ctx, options.ingestServers);
     this.streams = new StreamService(ctx, options.ingestServers);
     this.broadcasts = new BroadcastService(ctx, this.streams);
     this.relays = new RelayStatusBoard(ctx);
@@ -42,6 +90,19 @@ export class Core {
     this.apiTokens = new ApiTokenService(ctx, this.accounts);
     this.apps = new AppService(ctx, options.blobs);
     this.versionQueue = new VersionQueue(ctx, options.blobs);
+    this.uploads = new UploadService(ctx, options.uploads ?? DEFAULT_UPLOAD_OPTIONS, (name, make) => this.secret(name, make));
+    this.multipartUploads = new MultipartUploadService(ctx, options.blobs);
+    // A puller switched on through this core runs on this node (a CLI core has none to run it).
+    this.goLive = new GoLiveService(ctx, options.nodeId ?? 'cli', options.pull);
+    this.webhooks = new WebhookService(ctx);
+    this.multistreams = new MultistreamService(ctx, options.ingestServers, this.networkAccounts, this.goLive, this.webhooks, this.broadcasts);
+    // Chat levels are the Multistreamer shares' (looked up when asked, so wiring order does not matter).
+    this.chat = new ChatService(ctx, this.accounts, { of: (accountId, streamId) => this.streamAccess.of(accountId, streamId) }, options.chat);
+    this.apiClients = new ApiClientService(ctx, options.tokenTtl ?? DEFAULT_TOKEN_TTL);
+    this.tenantUsers = new TenantUserService(ctx);
+    this.tenantStreams = new TenantStreamService(ctx, this.broadcasts, this.uploads);
+    this.streamSearch = new StreamSearchService(ctx);
+    this.streamFlags = new StreamFlagService(ctx, this.tenantStreams);
   }
 
   /** A secret this installation keeps in its database, made on first use (signing keys). */

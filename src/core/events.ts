@@ -1,5 +1,6 @@
 import type { AccountId, AppId, BroadcastId, CommentId, DestinationId, StreamId, VersionId } from './ids.js';
 import type { RelayStatus } from './relays.js';
+import type { ChatMessage } from './chat-message.js';
 
 /**
  * What happens in the domain, as the bus carries it. Adapters, the media plane, webhooks
@@ -18,6 +19,14 @@ export type DomainEvent =
   | { type: 'broadcast.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
   | { type: 'publish.started'; streamId: StreamId; broadcastId: BroadcastId; resumed: boolean; at: string }
   | { type: 'publish.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
+  /** Relays to the stream's destinations were switched on (at publish, or by "go live" after a preview). */
+  | { type: 'stream.push_started'; streamId: StreamId; at: string }
+  /** Relays were switched off ("stop", or the broadcast ended while they were on). */
+  | { type: 'stream.push_stopped'; streamId: StreamId; at: string }
+  /** A puller was switched on; `nodeId` is the node that runs it. */
+  | { type: 'stream.pull_started'; streamId: StreamId; nodeId: string; at: string }
+  /** A puller was switched off (by a user, or after it failed too often); the node running it stops it. */
+  | { type: 'stream.pull_stopped'; streamId: StreamId; at: string }
   | { type: 'segment.written'; streamId: StreamId; broadcastId: BroadcastId; sequence: number; duration: number }
   | { type: 'api_token.issued'; accountId: AccountId; rotated: boolean }
   | { type: 'app.created'; appId: AppId; ownerId: AccountId }
@@ -28,6 +37,10 @@ export type DomainEvent =
   | { type: 'version.state_changed'; versionId: VersionId; appId: AppId; state: 'pending' | 'processing' | 'ready' | 'failed' }
   | { type: 'version.deleted'; versionId: VersionId; appId: AppId }
   | { type: 'comment.created'; commentId: CommentId; versionId: VersionId }
-  | { type: 'comment.deleted'; commentId: CommentId; versionId: VersionId };
+  | { type: 'comment.deleted'; commentId: CommentId; versionId: VersionId }
+  /** A chat message was stored (posted, injected, or a status line); every node's chat sockets deliver it. */
+  | { type: 'chat.message'; streamId: StreamId; message: ChatMessage }
+  /** How many watch a stream now, from the node that holds its publisher; not stored. */
+  | { type: 'chat.viewcount'; streamId: StreamId; viewers: number; at: string };
 
 export type DomainEventType = DomainEvent['type'];

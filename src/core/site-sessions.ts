@@ -132,6 +132,10 @@ export class SiteSessionService {
             password_hash: null,
             is_active: 1,
             external_id: input.siteUserId ?? null,
+            display_name: null,
+            extra_info: null,
+            avatar_url: null,
+            device_uuid: null,
             created_at: now,
             updated_at: now,
           };
@@ -156,6 +160,16 @@ export class SiteSessionService {
           public_host_id: publicHostId,
           private_host_id: privateHostId,
           fme_key: input.fmeKey ?? null,
+          end_latitude: null,
+          end_longitude: null,
+          city: null,
+          state: null,
+          country: null,
+          extra_info: null,
+          thumbnail_url: null,
+          upload_bucket: null,
+          upload_prefix: null,
+          stopped_at: null,
         };
         await tx.streams.insert(stream);
         await emit(this.ctx, { type: 'stream.created', streamId: stream.id as StreamId, ownerId: owner.id as AccountId });

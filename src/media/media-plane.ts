@@ -44,6 +44,10 @@ interface LiveSession {
   recorder: HlsRecorder;
   relays: RelaySet;
   publisherConnected: boolean;
+  /** The relays are switched on (go-live); they run while this and publisherConnected hold. */
+  pushing: boolean;
+  /** Cuts the connected publisher, if any. */
+  disconnectPublisher: ((reason: string) => void) | undefined;
   endTimer: NodeJS.Timeout | undefined;
   /** HLS players by address, with when each was last seen. */
   hlsViewers: Map<string, number>;
@@ -65,15 +69,48 @@ export class MediaPlane {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: MediaPlaneOptions) {
-    // A destination added, removed, enabled or disabled while its stream is live here takes effect at once.
+    // A destination added, removed, enabled or disabled while its stream is live here takes effect
+    // at once, and so does going live or stopping (go-live), whichever node took the request.
     this.unsubscribe = options.core.ctx.bus.subscribe((event) => {
-      if (event.type !== 'destination.added' && event.type !== 'destination.updated' && event.type !== 'destination.removed') return;
-      const session = this.sessions.get(event.streamId);
-      if (!session) return;
+      if (event.type === 'broadcast.ended') {
+        this.endedElsewhere(event.streamId, event.broadcastId);
+        return;
+      }
+      if (
+        event.type !== 'destination.added' &&
+        event.type !== 'destination.updated' &&
+        event.type !== 'destination.removed' &&
+        event.type !== 'stream.push_started' &&
+        event.type !== 'stream.push_stopped'
+      ) {
+        return;
+      }
+      if (!this.sessions.has(event.streamId)) return;
+      // Inside the stream's queue, so a publish deciding its relays and this switch cannot interleave.
       void this.serial(event.streamId, async () => {
-        if (this.sessions.get(event.streamId) === session && session.publisherConnected) await session.relays.sync();
+        const session = this.sessions.get(event.streamId);
+        if (!session) return;
+        if (event.type === 'stream.push_started') session.pushing = true;
+        if (event.type === 'stream.push_stopped') session.pushing = false;
+        await this.syncRelays(session);
       }).catch((err) => options.log.error({ err, streamId: event.streamId }, 'updating relays failed'));
     });
+  }
+
+  /**
+   * The core ended a broadcast whose publisher is connected here (its stream was stopped or
+   * deleted through an API): the publisher is cut and the recording closed, so nothing goes on
+   * feeding a broadcast that has ended. Broadcasts this node ends itself are gone from
+   * `sessions` by the time their event arrives.
+   */
+  private endedElsewhere(streamId: StreamId, broadcastId: BroadcastId): void {
+    const session = this.sessions.get(streamId);
+    if (!session || session.broadcastId !== broadcastId) return;
+    void this.serial(streamId, async () => {
+      if (this.sessions.get(streamId) !== session) return;
+      session.disconnectPublisher?.('the broadcast was ended');
+      await this.finish(session, 'broadcast ended by the core', true);
+    }).catch((err) => this.options.log.error({ err, streamId }, 'ending a broadcast failed'));
   }
 
   /** Ends what this node left open when it last stopped, then listens for RTMP. */
@@ -203,6 +240,8 @@ export class MediaPlane {
           recorder,
           relays,
           publisherConnected: false,
+          disconnectPublisher: undefined,
+          pushing: false,
           endTimer: undefined,
           hlsViewers: new Map(),
           maxViewers: 0,
@@ -211,8 +250,12 @@ export class MediaPlane {
         this.sessions.set(streamId, current);
       }
       current.publisherConnected = true;
-      // Relays start with the publish; they begin at the first keyframe with the codec headers first.
-      await current.relays.sync();
+      current.disconnectPublisher = request.disconnect;
+      // Relays start with the publish when the stream pushes (not during a preview); they begin
+      // at the first keyframe with the codec headers first. Read here, in the stream's queue:
+      // a later switch is applied by the event handler after this.
+      current.pushing = await core.goLive.isPushing(streamId);
+      await this.syncRelays(current);
       return current;
     });
     log.info({ streamId, broadcastId: session.broadcastId, resumed: start.resumed, remoteAddress: request.remoteAddress }, 'publish started');
@@ -228,6 +271,12 @@ export class MediaPlane {
         );
       },
     };
+  }
+
+  /** Relays on while a publisher is connected and the stream pushes; off otherwise. */
+  private async syncRelays(session: LiveSession): Promise<void> {
+    if (session.publisherConnected && session.pushing) await session.relays.sync();
+    else session.relays.stopAll();
   }
 
   private async publisherLeft(session: LiveSession, reason: string): Promise<void> {

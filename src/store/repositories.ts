@@ -301,6 +301,10 @@ export class SegmentRepository {
     return out;
   }
 
+  find(broadcastId: string, sequence: number): Promise<SegmentRow | undefined> {
+    return this.db.selectFrom('segments').selectAll().where('broadcast_id', '=', broadcastId).where('sequence', '=', sequence).executeTakeFirst();
+  }
+
   /** The highest sequence number used in the broadcast, or -1. */
   async lastSequence(broadcastId: string): Promise<number> {
     const row = await this.db
@@ -441,16 +445,35 @@ export class CallbackRepository {
     await this.db.insertInto('callbacks').values(row).execute();
   }
 
-  /** Callbacks not yet delivered nor given up on, due at `now`, oldest first. */
+  /**
+   * Callbacks not yet delivered nor given up on, due at `now`, oldest first; of the callbacks
+   * with one ordering key only the first still pending, so a later one waits for the earlier.
+   */
   due(now: string, limit: number): Promise<CallbackRow[]> {
     return this.db
-      .selectFrom('callbacks')
-      .selectAll()
-      .where('delivered_at', 'is', null)
-      .where('failed_at', 'is', null)
-      .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .orderBy('created_at')
+      .selectFrom('callbacks as c')
+      .selectAll('c')
+      .where('c.delivered_at', 'is', null)
+      .where('c.failed_at', 'is', null)
+      .where('c.next_attempt_at', '<=', now)
+      .where((eb) =>
+        eb.or([
+          eb('c.ordering_key', 'is', null),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('callbacks as p')
+                .select('p.id')
+                .whereRef('p.ordering_key', '=', 'c.ordering_key')
+                .where('p.delivered_at', 'is', null)
+                .where('p.failed_at', 'is', null)
+                .whereRef('p.order_seq', '<', 'c.order_seq'),
+            ),
+          ),
+        ]),
+      )
+      .orderBy('c.next_attempt_at')
+      .orderBy('c.created_at')
       .limit(limit)
       .execute();
   }

@@ -17,6 +17,12 @@ export interface AccountsTable {
   is_active: Flag;
   /** The id a tenant knows the user by (StreamAPI's site_user_id). */
   external_id: string | null;
+  /** Kickflip profile: shown name, the client's own JSON (a string), picture. */
+  display_name: string | null;
+  extra_info: string | null;
+  avatar_url: string | null;
+  /** Kickflip's `uuid`: the credential a client's user starts streams with (a secret). */
+  device_uuid: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -59,6 +65,19 @@ export interface StreamsTable {
   private_host_id: string | null;
   /** StreamAPI: the encoder key, `rtmp://host/hd_receiver/<public_host_id>-<fme_key>`. */
   fme_key: string | null;
+  /** Kickflip metadata: where the stream ended, place names, the client's JSON, its picture. */
+  end_latitude: number | null;
+  end_longitude: number | null;
+  city: string | null;
+  state: string | null;
+  country: string | null;
+  extra_info: string | null;
+  thumbnail_url: string | null;
+  /** Where a Kickflip stream's uploads go (`<app>/<username>/<stream_id>/` in the bucket). */
+  upload_bucket: string | null;
+  upload_prefix: string | null;
+  /** Kickflip's stream/stop: the stream is finished (time_finished). */
+  stopped_at: string | null;
 }
 
 export interface BroadcastsTable {
@@ -131,6 +150,33 @@ export interface CallbacksTable {
   failed_at: string | null;
   last_error: string | null;
   created_at: string;
+  /** null: application/x-www-form-urlencoded; else the body's media type (application/json). */
+  content_type: string | null;
+  /** JSON object of extra request headers, or null. */
+  headers: string | null;
+  /** Key of the HMAC-SHA256 signature header made at each attempt (webhooks), or null. */
+  signing_secret: string | null;
+  /** Callbacks with one key are delivered one after another, in `order_seq` order. */
+  ordering_key: string | null;
+  order_seq: number | null;
+}
+
+/** A stream's webhooks (Multistreamer): POSTed JSON on stream start/end and chat messages. */
+export interface WebhooksTable {
+  /** The integer id clients see. */
+  id: number;
+  stream_id: string;
+  /** Order within the stream's list. */
+  position: number;
+  url: string;
+  /** 'raw' | 'discord'. */
+  type: string;
+  /** JSON object: event name -> enabled. */
+  events: string;
+  notes: string | null;
+  /** Signs every delivery (HMAC-SHA256); shown to the stream's owner. */
+  secret: string;
+  created_at: string;
 }
 
 /** An account's API token (Kickfolio's `auth_token`), kept as issued so an operator can show it again. */
@@ -200,6 +246,48 @@ export interface SettingsTable {
   value: string;
 }
 
+/** An OAuth2 access token of an API client, kept only as its sha256 digest. */
+export interface OauthTokensTable {
+  token_digest: string;
+  api_client_id: string;
+  /** The user this token last created or logged in (the user a Kickflip call without identity means). */
+  account_id: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A user's report of a stream (Kickflip stream/flag): one per user per stream. */
+export interface StreamFlagsTable {
+  stream_id: string;
+  account_id: string;
+  created_at: string;
+}
+
+/** An object a broadcaster uploaded (segment, playlist, thumbnail); its bytes are in the blob store. */
+export interface UploadObjectsTable {
+  /** The object's key in the upload bucket, '<prefix><name>'. */
+  bucket_key: string;
+  stream_id: string;
+  /** The key relative to the stream's upload prefix ('index3.ts', 'index.m3u8', ...). */
+  name: string;
+  blob_key: string;
+  content_type: string;
+  cache_control: string | null;
+  /** md5 of the bytes in hex, as S3 reports it (without quotes). */
+  etag: string;
+  size: number;
+  /** Uploaded with the canned ACL public-read: anyone may GET it. */
+  public_read: Flag;
+  last_modified: string;
+}
+
+/** The broadcast a stream's segment uploads feed (started by its first uploaded playlist). */
+export interface UploadBroadcastsTable {
+  stream_id: string;
+  broadcast_id: string;
+  created_at: string;
+}
+
 export interface IdSequencesTable {
   name: string;
   value: number;
@@ -215,10 +303,159 @@ export interface Database {
   shares: SharesTable;
   site_themes: SiteThemesTable;
   callbacks: CallbacksTable;
+  webhooks: WebhooksTable;
   api_tokens: ApiTokensTable;
   apps: AppsTable;
   app_versions: AppVersionsTable;
   app_comments: AppCommentsTable;
   settings: SettingsTable;
   id_sequences: IdSequencesTable;
+  upload_objects: UploadObjectsTable;
+  upload_broadcasts: UploadBroadcastsTable;
+  ms_users: MsUsersTable;
+  ms_streams: MsStreamsTable;
+  network_accounts: NetworkAccountsTable;
+  network_account_shares: NetworkAccountSharesTable;
+  stream_accounts: StreamAccountsTable;
+  stream_shares: StreamSharesTable;
+  oauth_tokens: OauthTokensTable;
+  stream_flags: StreamFlagsTable;
+  upload_credentials: UploadCredentialsTable;
+  multipart_uploads: MultipartUploadsTable;
+  multipart_parts: MultipartPartsTable;
+  chat_rooms: ChatRoomsTable;
+  chat_messages: ChatMessagesTable;
+}
+
+/**
+ * A temporary S3 credential of a stream's uploader. The secret access key is not stored (it is
+ * derived from the access key id) and the session token only as its sha256 digest.
+ */
+export interface UploadCredentialsTable {
+  access_key_id: string;
+  stream_id: string;
+  /** Object keys this credential may write start with it; ends with '/'. */
+  prefix: string;
+  session_token_digest: string;
+  expires_at: string;
+  created_at: string;
+}
+
+/** A multipart upload begun and neither completed nor aborted yet. */
+export interface MultipartUploadsTable {
+  id: string;
+  stream_id: string;
+  prefix: string;
+  /** The whole object key in the bucket (prefix included). */
+  object_key: string;
+  content_type: string | null;
+  cache_control: string | null;
+  public_read: Flag;
+  created_at: string;
+}
+
+/** A part of a multipart upload; its bytes are in the blob store under blob_key. */
+export interface MultipartPartsTable {
+  upload_id: string;
+  part_number: number;
+  /** The part's ETag as S3 answers it: the quoted hex MD5 of its bytes. */
+  etag: string;
+  size: number;
+  blob_key: string;
+  created_at: string;
+}
+
+/** A stream's chat room: the number of its last message (raised under a row lock by each post). */
+export interface ChatRoomsTable {
+  stream_id: string;
+  last_id: number;
+}
+
+/** A chat message: posted by an account, injected through an API, or a status line. */
+export interface ChatMessagesTable {
+  stream_id: string;
+  /** Numbered per stream from 1, in commit order. */
+  id: number;
+  /** 'text' | 'emote' | 'status'. */
+  kind: string;
+  /** The account that posted it; null for injected and status messages. */
+  author_id: string | null;
+  from_name: string;
+  from_picture: string | null;
+  network: string;
+  network_icon: string | null;
+  network_icon_css: string | null;
+  text: string;
+  markdown: string | null;
+  /** What a status message reports ('live', 'ended'); null for the other kinds. */
+  status: string | null;
+  created_at: string;
+}
+
+/** A platform account as Multistreamer knows it: an integer id and its access token (kept as issued: `GET /auth` shows it again). */
+export interface MsUsersTable {
+  account_id: string;
+  number: number;
+  access_token: string;
+  /** sha256 of the token: the lookup index. */
+  token_digest: string;
+  created_at: string;
+}
+
+/** The fields of a stream that only Multistreamer has. */
+export interface MsStreamsTable {
+  stream_id: string;
+  number: number;
+  owner_id: string;
+  name: string;
+  /** Unique per owner. */
+  slug: string;
+  /** 1: publishing starts a preview only; relays start on "go live". */
+  preview_required: Flag;
+  /** Arguments of an ffmpeg puller feeding the stream, as the user wrote them; null for none. */
+  ffmpeg_pull_args: string | null;
+  updated_at: string;
+}
+
+/** A network account (Multistreamer's "account"): where a stream can be relayed to. */
+export interface NetworkAccountsTable {
+  id: number;
+  owner_id: string;
+  /** 'twitch' | 'youtube' | 'rtmp'. */
+  network: string;
+  name: string;
+  slug: string;
+  /** JSON object of the network's account settings (may hold the network's stream key: a secret). */
+  settings: string;
+  ffmpeg_args: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NetworkAccountSharesTable {
+  network_account_id: number;
+  user_id: string;
+  created_at: string;
+}
+
+/** A network account attached to a stream; `destination_id` is the relay it amounts to. */
+export interface StreamAccountsTable {
+  stream_id: string;
+  network_account_id: number;
+  /** JSON object of the network's per-stream metadata (title, game...). */
+  settings: string;
+  ffmpeg_args: string | null;
+  destination_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StreamSharesTable {
+  stream_id: string;
+  user_id: string;
+  /** 0 none, 1 read, 2 read and write. */
+  chat_level: number;
+  metadata_level: number;
+  created_at: string;
+  updated_at: string;
 }

@@ -16,6 +16,12 @@ import {
 } from './repositories.js';
 import type { Database } from './schema.js';
 import { ApiTokenRepository, AppRepository, CommentRepository, VersionRepository } from './app-repositories.js';
+import { OauthTokenRepository, StreamFlagRepository, StreamMetadataRepository, TenantUserRepository } from './kickflip-repositories.js';
+import { MsStreamRepository, MsUserRepository, NetworkAccountRepository, StreamAccountRepository, StreamShareRepository } from './multistreamer-repositories.js';
+import { GoLiveRepository, WebhookRepository } from './go-live-repositories.js';
+import { MultipartUploadRepository, UploadCredentialRepository } from './upload-repositories.js';
+import { UploadBroadcastRepository, UploadObjectRepository } from './upload-object-repositories.js';
+import { ChatRepository } from './chat-repository.js';
 
 /** The schema unqualified names resolve to on PostgreSQL (the first of the search path that exists). */
 async function currentSchema(db: Kysely<Database>): Promise<string | undefined> {
@@ -39,6 +45,22 @@ export class Repositories {
   readonly apps: AppRepository;
   readonly versions: VersionRepository;
   readonly comments: CommentRepository;
+  readonly oauthTokens: OauthTokenRepository;
+  readonly tenantUsers: TenantUserRepository;
+  readonly streamMetadata: StreamMetadataRepository;
+  readonly streamFlags: StreamFlagRepository;
+  readonly msUsers: MsUserRepository;
+  readonly msStreams: MsStreamRepository;
+  readonly networkAccounts: NetworkAccountRepository;
+  readonly streamAccounts: StreamAccountRepository;
+  readonly streamShares: StreamShareRepository;
+  readonly goLive: GoLiveRepository;
+  readonly webhooks: WebhookRepository;
+  readonly uploadCredentials: UploadCredentialRepository;
+  readonly multipartUploads: MultipartUploadRepository;
+  readonly uploadObjects: UploadObjectRepository;
+  readonly uploadBroadcasts: UploadBroadcastRepository;
+  readonly chat: ChatRepository;
 
   constructor(db: Executor) {
     this.accounts = new AccountRepository(db);
@@ -55,6 +77,22 @@ export class Repositories {
     this.apps = new AppRepository(db);
     this.versions = new VersionRepository(db);
     this.comments = new CommentRepository(db);
+    this.oauthTokens = new OauthTokenRepository(db);
+    this.tenantUsers = new TenantUserRepository(db);
+    this.streamMetadata = new StreamMetadataRepository(db);
+    this.streamFlags = new StreamFlagRepository(db);
+    this.msUsers = new MsUserRepository(db);
+    this.msStreams = new MsStreamRepository(db);
+    this.networkAccounts = new NetworkAccountRepository(db);
+    this.streamAccounts = new StreamAccountRepository(db);
+    this.streamShares = new StreamShareRepository(db);
+    this.goLive = new GoLiveRepository(db);
+    this.webhooks = new WebhookRepository(db);
+    this.uploadCredentials = new UploadCredentialRepository(db);
+    this.multipartUploads = new MultipartUploadRepository(db);
+    this.uploadObjects = new UploadObjectRepository(db);
+    this.uploadBroadcasts = new UploadBroadcastRepository(db);
+    this.chat = new ChatRepository(db);
   }
 }
 

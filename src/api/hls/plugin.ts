@@ -6,17 +6,20 @@ import { isUuid } from '../../core/ids.js';
 import { renderLivePlaylist, renderVodPlaylist, type PlaylistEntry } from '../../media/hls/playlist.js';
 import { segmentFileName } from '../../media/hls/recorder.js';
 import type { MediaPlane } from '../../media/media-plane.js';
+import { recordedLivePlaylist } from './recorded-live.js';
 
 export interface HlsHttpOptions {
   core: Core;
   blobs: BlobStore;
   media: MediaPlane;
+  /** Segments in the live playlist of a broadcast built from its recording (the hls-live-window setting). */
+  liveWindow: number;
   /** Admits a viewer of a private stream who presents a viewer key; resolves with a viewer token. */
   admit?: (streamId: string, viewerKey: string, address: string) => Promise<string | undefined>;
 }
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
-const SEGMENT_FILE = /^seg-\d{5,}\.ts$/;
+const SEGMENT_FILE = /^seg-(\d{5,})\.ts$/;
 
 function notFound(reply: FastifyReply, what: string) {
   return reply.status(404).type('text/plain; charset=utf-8').send(`${what}\n`);
@@ -31,7 +34,7 @@ function notFound(reply: FastifyReply, what: string) {
  *   /hls/<streamId>/<broadcastId>/vod.m3u8       one broadcast's recording
  *   /hls/<streamId>/<broadcastId>/seg-NNNNN.ts   a segment
  */
-export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core, blobs, media, admit }) => {
+export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core, blobs, media, liveWindow, admit }) => {
   // Players on other origins (hls.js in a web page) fetch playlists and segments directly.
   app.addHook('onSend', async (_request, reply) => {
     reply.header('access-control-allow-origin', '*');
@@ -73,13 +76,23 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
 
   app.get('/:streamId/index.m3u8', async (request: StreamRequest, reply) => {
     const streamId = request.params.streamId.toLowerCase();
-    const playlist = media.livePlaylist(streamId);
+    const playlist = media.livePlaylist(streamId) ?? (await liveFromRecording(streamId));
     if (playlist === undefined) return notFound(reply, 'The stream is not live');
     const token = await access(request);
     if (token === false) return refused(reply);
     media.noteHlsViewer(streamId, request.ip);
     return reply.type(PLAYLIST_TYPE).header('cache-control', 'no-cache').send(withToken(playlist, token));
   });
+
+  /**
+   * A live broadcast with no media session here (fed by segment uploads, or published to another
+   * node) plays from its recorded segments.
+   */
+  async function liveFromRecording(streamId: string): Promise<string | undefined> {
+    const broadcast = await core.broadcasts.latest(streamId);
+    if (!broadcast || broadcast.endedAt !== null) return undefined;
+    return recordedLivePlaylist(await core.broadcasts.recording(broadcast), liveWindow);
+  }
 
   async function recordingPlaylist(reply: FastifyReply, broadcast: Broadcast | undefined, uriPrefix: string, token: string | undefined) {
     if (!broadcast) return notFound(reply, 'No such recording');
@@ -119,6 +132,14 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     return recordingPlaylist(reply, broadcast, '', token);
   });
 
+  /** A segment kept under another blob key than the media plane's (an uploaded one): found through the recording. */
+  async function recordedElsewhere(streamId: string, broadcastId: string, file: string) {
+    const broadcast = await core.broadcasts.get(streamId.toLowerCase(), broadcastId);
+    const sequence = Number(SEGMENT_FILE.exec(file)?.[1]);
+    const segment = broadcast && Number.isSafeInteger(sequence) ? await core.broadcasts.segment(broadcast, sequence) : undefined;
+    return segment ? blobs.open(segment.blobKey) : undefined;
+  }
+
   type SegmentRequest = FastifyRequest<{ Params: { streamId: string; broadcastId: string; file: string }; Querystring: { token?: string; key?: string } }>;
 
   app.get('/:streamId/:broadcastId/:file', async (request: SegmentRequest, reply) => {
@@ -127,7 +148,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const token = await access(request);
     if (token === false) return refused(reply);
     media.noteHlsViewer(streamId.toLowerCase(), request.ip);
-    const blob = await blobs.open(`hls/${streamId.toLowerCase()}/${broadcastId.toLowerCase()}/${file}`);
+    const blob = (await blobs.open(`hls/${streamId.toLowerCase()}/${broadcastId.toLowerCase()}/${file}`)) ?? (await recordedElsewhere(streamId, broadcastId, file));
     if (!blob) return notFound(reply, 'No such segment');
     return reply
       .type('video/mp2t')

@@ -32,6 +32,8 @@ export interface StreamRequest {
   /** Parameters after `?` in the name (a viewer token, for instance). */
   query: URLSearchParams;
   remoteAddress: string;
+  /** Drops this connection (a publisher whose broadcast the core ended, for instance). */
+  disconnect(reason: string): void;
 }
 
 /** Refusal of a publish or play, answered with an onStatus error before the connection closes. */
@@ -276,6 +278,7 @@ export class RtmpConnection {
       name: at < 0 ? raw : raw.slice(0, at),
       query: new URLSearchParams(at < 0 ? '' : raw.slice(at + 1)),
       remoteAddress: this.remoteAddress,
+      disconnect: (reason) => this.drop(reason),
     };
   }
 

@@ -5,6 +5,12 @@ import * as m0003 from './0003_relays.js';
 import * as m0004 from './0004_streamapi.js';
 import * as m0005 from './0005_kickfolio.js';
 import * as m0006 from './0006_one_open_broadcast.js';
+import * as m0007 from './0007_kickflip.js';
+import * as m0008 from './0008_uploads.js';
+import * as m0009 from './0009_multistreamer.js';
+import * as m0010 from './0010_chat.js';
+import * as m0011 from './0011_go_live.js';
+import * as m0012 from './0012_upload_objects.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +20,12 @@ const migrations: Record<string, Migration> = {
   '0004_streamapi': m0004,
   '0005_kickfolio': m0005,
   '0006_one_open_broadcast': m0006,
+  '0007_kickflip': m0007,
+  '0008_uploads': m0008,
+  '0009_multistreamer': m0009,
+  '0010_chat': m0010,
+  '0011_go_live': m0011,
+  '0012_upload_objects': m0012,
 };
 
 export const migrationProvider: MigrationProvider = {
