@@ -49,6 +49,11 @@ interface LiveSession {
   /** Cuts the connected publisher, if any. */
   disconnectPublisher: ((reason: string) => void) | undefined;
   endTimer: NodeJS.Timeout | undefined;
+  /**
+   * The broadcast is being ended: its live playlist is gone from the moment the core may record
+   * the end, so no player is told it is live after the API says it is not.
+   */
+  ending: boolean;
   /** HLS players by address, with when each was last seen. */
   hlsViewers: Map<string, number>;
   maxViewers: number;
@@ -124,7 +129,7 @@ export class MediaPlane {
   /** The live playlist of a stream live on this node, or undefined. */
   livePlaylist(streamId: string): string | undefined {
     const session = this.sessions.get(streamId as StreamId);
-    return session?.recorder.livePlaylist();
+    return session && !session.ending ? session.recorder.livePlaylist() : undefined;
   }
 
   /** Counts an HLS player of a stream live here (by address), for viewer statistics. */
@@ -243,6 +248,7 @@ export class MediaPlane {
           disconnectPublisher: undefined,
           pushing: false,
           endTimer: undefined,
+          ending: false,
           hlsViewers: new Map(),
           maxViewers: 0,
           viewersSeen: new Set(),
@@ -311,9 +317,16 @@ export class MediaPlane {
     if (force) {
       await core.broadcasts.endPublish(session.broadcastId);
     }
-    const ended = await core.broadcasts.endIfIdle(session.broadcastId);
+    session.ending = true;
+    const ended = await core.broadcasts.endIfIdle(session.broadcastId).catch((err: unknown) => {
+      session.ending = false;
+      throw err;
+    });
     // A publisher came back while the broadcast was being ended: it continues, live playlist and all.
-    if (!ended && !force) return;
+    if (!ended && !force) {
+      session.ending = false;
+      return;
+    }
     await session.recorder.close();
     this.sessions.delete(session.streamId);
     session.live.end(reason);

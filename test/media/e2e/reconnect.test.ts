@@ -2,7 +2,8 @@
  * The reconnect window, with the real encoder: an encoder that comes back within the window
  * continues the same broadcast (one recording, #EXT-X-DISCONTINUITY where it reconnected, read
  * end to end without an error); one that comes back after it starts a new broadcast; one that
- * comes back while the server is ending the broadcast continues it, its live playlist not ended.
+ * comes back while the server is ending the broadcast continues it, its live playlist not ended;
+ * once the broadcast has ended its live playlist is gone at once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -95,6 +96,29 @@ describe('the reconnect window', { skip: ffmpegMissing }, () => {
       assert.equal(events.of('publish.started')[2]!.resumed, false);
     } finally {
       events.close();
+    }
+  });
+
+  test('the live playlist is gone as soon as the broadcast has ended, before the recording is closed', async () => {
+    const f = await userWithStream(server, 'ended');
+    const streamId = f.stream.id;
+    // Asks for the live playlist at the moment the database says the broadcast ended, while the
+    // node is still closing its recording: a player must not be told it is live then.
+    const broadcasts = server.running.core.broadcasts;
+    const endIfIdle = broadcasts.endIfIdle.bind(broadcasts);
+    const seen: number[] = [];
+    broadcasts.endIfIdle = async (id: BroadcastId) => {
+      const ended = await endIfIdle(id);
+      if (ended) seen.push((await getText(server, `/hls/${streamId}/index.m3u8`)).status);
+      return ended;
+    };
+    try {
+      await assertPublished('the publish', publish(rtmpUrl(server, f.stream.streamKey), SECONDS));
+      await waitForStreaming(server, f, false, (WINDOW + 5) * 1000);
+      await waitFor('the broadcast to be ended', () => seen.length === 1, 5_000);
+      assert.deepEqual(seen, [404], 'the live playlist of an ended broadcast');
+    } finally {
+      broadcasts.endIfIdle = endIfIdle;
     }
   });
 
