@@ -1,6 +1,6 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { ChatMessage } from '../../core/chat-message.js';
 import { RateLimitedError } from '../../core/chat-rate.js';
 import type { Core } from '../../core/core.js';
@@ -22,8 +22,8 @@ export interface ChatSocketOptions {
 export const CHAT_SOCKET_SECRET_PATHS = [/([?&]token=)[^&#]*/g];
 
 const DEFAULT_PING_INTERVAL_MS = 30_000;
-/** Posts of one socket being stored at once; more are refused rather than queued without bound. */
-const MAX_POSTS_IN_FLIGHT = 4;
+/** Frames of one socket waiting their turn; more are refused rather than queued without bound. */
+const MAX_FRAMES_QUEUED = 32;
 /** Room for a client frame's JSON around the text. */
 const FRAME_OVERHEAD = 1024;
 /** A character may take 12 bytes in a JSON frame (a surrogate pair written as two \uXXXX escapes). */
@@ -114,7 +114,10 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
     let lastId = 0;
     /** Frames go out in order, though building a message frame may wait for a lookup. */
     let sending: Promise<void> = Promise.resolve();
-    let postsInFlight = 0;
+    // A socket's frames are handled one after another, so one person's messages are stored and
+    // answered in the order they were sent, whatever the database takes for each.
+    let receiving: Promise<void> = Promise.resolve();
+    let framesQueued = 0;
     let writer: boolean | undefined;
     let alive = true;
 
@@ -175,6 +178,15 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
     socket.on('message', (data, isBinary) => {
       const fail = (reason: ErrorReason, error: string, extra: Record<string, unknown> = {}) =>
         enqueue(async () => ({ type: 'error', reason, error, ...extra }));
+      if (framesQueued >= MAX_FRAMES_QUEUED) return fail('rate_limited', 'too many messages at once');
+      framesQueued++;
+      receiving = receiving
+        .then(() => receive(data, isBinary, fail))
+        .catch((err: unknown) => log.error({ err }, 'chat frame failed'))
+        .finally(() => framesQueued--);
+    });
+
+    async function receive(data: RawData, isBinary: boolean, fail: (reason: ErrorReason, error: string, extra?: Record<string, unknown>) => void): Promise<void> {
       let frame: unknown;
       try {
         frame = isBinary ? undefined : JSON.parse(data.toString());
@@ -185,22 +197,19 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
       if (typeof post !== 'object' || post === null || (post.type !== 'text' && post.type !== 'emote')) {
         return fail('invalid', 'a frame must be JSON: {"type": "text" or "emote", "text": "..."}');
       }
-      if (postsInFlight >= MAX_POSTS_IN_FLIGHT) return fail('rate_limited', 'too many messages at once');
-      postsInFlight++;
-      core.chat
-        .post(streamId, accountId, { type: post.type, text: post.text as string })
-        .catch((err: unknown) => {
-          if (err instanceof RateLimitedError) fail('rate_limited', err.message, { retry_after: err.retryAfter });
-          else if (err instanceof ForbiddenError) fail('forbidden', err.message);
-          else if (err instanceof ValidationError) fail('invalid', err.message);
-          else if (err instanceof NotFoundError) fail('not_found', err.message);
-          else {
-            log.error({ err }, 'chat post failed');
-            fail('internal', 'the message could not be stored');
-          }
-        })
-        .finally(() => postsInFlight--);
-    });
+      try {
+        await core.chat.post(streamId, accountId, { type: post.type, text: post.text as string });
+      } catch (err) {
+        if (err instanceof RateLimitedError) fail('rate_limited', err.message, { retry_after: err.retryAfter });
+        else if (err instanceof ForbiddenError) fail('forbidden', err.message);
+        else if (err instanceof ValidationError) fail('invalid', err.message);
+        else if (err instanceof NotFoundError) fail('not_found', err.message);
+        else {
+          log.error({ err }, 'chat post failed');
+          fail('internal', 'the message could not be stored');
+        }
+      }
+    }
 
     void (async () => {
       setWriter(await core.chat.levelOf(accountId, streamId));

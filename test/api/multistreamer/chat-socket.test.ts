@@ -156,6 +156,38 @@ for (const kind of databaseKinds()) {
       assert.equal((await client.waitClosed()).code, 1009);
     });
 
+    it("stores and answers one socket's frames in the order they were sent, however long each takes", async () => {
+      const stream = await chatStream(server, owner, 'ordered');
+      await share(server, stream, friend, 2);
+      const client = await ChatClient.open(`${http.url}/ws/${stream.number}?token=${friend.token}`);
+      await client.waitFor((f) => f.type === 'writer');
+      // The first post is slow to store (a busy database): the ones after it wait their turn.
+      const chat = server.running.core.chat;
+      const post = chat.post.bind(chat);
+      let slowed = false;
+      chat.post = async (...args: Parameters<typeof post>) => {
+        if (!slowed) {
+          slowed = true;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        return post(...args);
+      };
+      try {
+        client.send({ type: 'text', text: 'first' });
+        client.send({ type: 'text', text: '' });
+        client.send({ type: 'text', text: 'second' });
+        client.send('not json');
+        await client.waitFor((f) => f.text === 'second');
+        await client.waitFor((f) => f.type === 'error', 2);
+        const seen = client.frames.filter((f) => f.type === 'text' || f.type === 'error').map((f) => (f.type === 'text' ? f.text : `error:${f.reason}`));
+        assert.deepEqual(seen, ['first', 'error:invalid', 'second', 'error:invalid']);
+        assert.deepEqual((await chat.history(stream.id, 10)).map((m) => m.text), ['first', 'second']);
+      } finally {
+        chat.post = post;
+        client.close();
+      }
+    });
+
     it('delivers injected messages and status lines', async () => {
       const { core } = server.running;
       const stream = await chatStream(server, owner, 'injected');
