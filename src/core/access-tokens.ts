@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PLATFORM_TENANT } from './accounts.js';
 import type { CoreContext } from './context.js';
-import { secretsEqual, streamKeyDigest, type AccountId } from './ids.js';
+import { secretsEqual, secretDigest, type AccountId } from './ids.js';
 import type { Repositories } from '../store/store.js';
 
 /**
@@ -37,7 +37,7 @@ export class AccessTokenService {
   /** The account whose token this is (an active platform account), or undefined. */
   async accountOf(token: string): Promise<AccountId | undefined> {
     if (!TOKEN_SHAPE.test(token)) return undefined;
-    const row = await this.ctx.store.msUsers.findByDigest(streamKeyDigest(token));
+    const row = await this.ctx.store.msUsers.findByDigest(secretDigest(token));
     // The digest found the row; the constant-time comparison is what accepts the token.
     if (!row || !secretsEqual(row.access_token, token)) return undefined;
     const account = await this.ctx.store.accounts.findById(row.account_id);
@@ -93,5 +93,5 @@ export async function ensureUser(tx: Repositories, accountId: string, now: strin
   const token = newAccessToken();
   const number = await tx.sequences.next('ms_user');
   // Two first requests may race; the first stored row is the one both see.
-  await tx.msUsers.insertIfNone({ account_id: accountId, number, access_token: token, token_digest: streamKeyDigest(token), created_at: now });
+  await tx.msUsers.insertIfNone({ account_id: accountId, number, access_token: token, token_digest: secretDigest(token), created_at: now });
 }

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { CoreContext } from './context.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import { newId, secretsEqual, streamKeyDigest, type AccountId } from './ids.js';
+import { newId, secretsEqual, secretDigest, type AccountId } from './ids.js';
+import { slugify } from './slugs.js';
 import type { ApiClientRow } from '../store/repositories.js';
 
 /**
@@ -40,22 +41,9 @@ export const CLIENT_NAME_MAX = 128;
 /** Presented credentials longer than this are refused before they are hashed. */
 const MAX_PRESENTED_LENGTH = 256;
 
-function digest(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
 /** The client's name reduced to what is safe in a path segment: `My App!` is `my-app`. */
 export function appSlug(name: string): string {
-  const slug = name
-    .normalize('NFKD')
-    // Accents come apart from their letters under NFKD; dropping them keeps `café` as `cafe`.
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 48)
-    .replace(/-+$/, '');
-  return slug === '' ? 'app' : slug;
+  return slugify(name).slice(0, 48).replace(/-+$/, '') || 'app';
 }
 
 function toClient(row: ApiClientRow): ApiClient {
@@ -81,7 +69,7 @@ export class ApiClientService {
       kind: OAUTH_KIND,
       name,
       client_id: clientId,
-      secret_hash: digest(secret),
+      secret_hash: secretDigest(secret),
       secret: null,
       callback_url: null,
       last_rid: null,
@@ -113,7 +101,7 @@ export class ApiClientService {
     if (clientId.length > MAX_PRESENTED_LENGTH || secret.length > MAX_PRESENTED_LENGTH) return undefined;
     const row = await this.ctx.store.apiClients.findByClientId(clientId);
     // Compared in constant time whether or not the client exists.
-    const matches = secretsEqual(row?.secret_hash ?? '', digest(secret));
+    const matches = secretsEqual(row?.secret_hash ?? '', secretDigest(secret));
     if (!row || row.kind !== OAUTH_KIND || row.revoked_at !== null || !matches) return undefined;
     return toClient(row);
   }
@@ -124,14 +112,14 @@ export class ApiClientService {
     const now = this.ctx.now();
     const expiresAt = new Date(Date.parse(now) + this.tokenTtl * 1000).toISOString();
     await this.ctx.store.oauthTokens.deleteExpired(now);
-    await this.ctx.store.oauthTokens.insert({ token_digest: streamKeyDigest(token), api_client_id: client.id, account_id: null, created_at: now, expires_at: expiresAt });
+    await this.ctx.store.oauthTokens.insert({ token_digest: secretDigest(token), api_client_id: client.id, account_id: null, created_at: now, expires_at: expiresAt });
     return { token, expiresIn: this.tokenTtl, expiresAt };
   }
 
   /** Who holds this access token; undefined for an unknown, expired or revoked one. */
   async holder(token: string): Promise<TokenHolder | undefined> {
     if (token === '' || token.length > MAX_PRESENTED_LENGTH) return undefined;
-    const tokenDigest = streamKeyDigest(token);
+    const tokenDigest = secretDigest(token);
     const row = await this.ctx.store.oauthTokens.findByDigest(tokenDigest);
     if (!row || row.expires_at <= this.ctx.now()) return undefined;
     const client = await this.ctx.store.apiClients.findById(row.api_client_id);

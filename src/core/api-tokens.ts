@@ -3,7 +3,7 @@ import type { Account, AccountService } from './accounts.js';
 import { PLATFORM_TENANT } from './accounts.js';
 import { emit, type CoreContext } from './context.js';
 import { NotFoundError } from './errors.js';
-import { secretsEqual, streamKeyDigest, type AccountId, type ApiToken } from './ids.js';
+import { secretsEqual, secretDigest, type AccountId, type ApiToken } from './ids.js';
 
 /**
  * API tokens: one per account, for APIs whose clients authenticate with a bare token
@@ -40,7 +40,7 @@ export class ApiTokenService {
       if (existing) return { token: existing.token as ApiToken, issued: false };
     }
     const token = newApiToken();
-    const row = { account_id: accountId, token, token_digest: streamKeyDigest(token), created_at: this.ctx.now() };
+    const row = { account_id: accountId, token, token_digest: secretDigest(token), created_at: this.ctx.now() };
     if (options.rotate) {
       await this.ctx.store.apiTokens.replace(row);
     } else {
@@ -57,7 +57,7 @@ export class ApiTokenService {
   /** The active account whose token this is, or undefined. */
   async accountFor(presented: string): Promise<Account | undefined> {
     if (presented === '' || presented.length > MAX_PRESENTED_LENGTH) return undefined;
-    const row = await this.ctx.store.apiTokens.findByDigest(streamKeyDigest(presented));
+    const row = await this.ctx.store.apiTokens.findByDigest(secretDigest(presented));
     // The digest found the row; the constant-time comparison is what accepts the token.
     if (!row || !secretsEqual(row.token, presented)) return undefined;
     const account = await this.accounts.get(row.account_id);

@@ -43,20 +43,7 @@ export class CallbackOutbox {
   constructor(private readonly ctx: CoreContext) {}
 
   async enqueue(url: string, event: string, params: Record<string, string>): Promise<void> {
-    const now = this.ctx.now();
-    await this.ctx.store.callbacks.insert({
-      id: newId<'CallbackId'>(),
-      url,
-      body: new URLSearchParams(params).toString(),
-      event,
-      attempts: 0,
-      next_attempt_at: now,
-      delivered_at: null,
-      failed_at: null,
-      last_error: null,
-      created_at: now,
-    });
-    this.wake();
+    await this.queue(url, event, new URLSearchParams(params).toString(), null, {});
   }
 
   /**
@@ -65,27 +52,31 @@ export class CallbackOutbox {
    * given up on.
    */
   async enqueueJson(url: string, event: string, body: unknown, options: JsonCallbackOptions = {}): Promise<void> {
+    await this.queue(url, event, JSON.stringify(body), 'application/json', options);
+  }
+
+  private async queue(url: string, event: string, body: string, contentType: string | null, options: JsonCallbackOptions): Promise<void> {
     const now = this.ctx.now();
-    await this.ctx.store.transaction(async (tx) => {
-      const orderSeq = options.orderingKey === undefined ? null : await tx.sequences.next('callback_order');
-      await tx.callbacks.insert({
-        id: newId<'CallbackId'>(),
-        url,
-        body: JSON.stringify(body),
-        event,
-        attempts: 0,
-        next_attempt_at: now,
-        delivered_at: null,
-        failed_at: null,
-        last_error: null,
-        created_at: now,
-        content_type: 'application/json',
-        headers: options.headers ? JSON.stringify(options.headers) : null,
-        signing_secret: options.signingSecret ?? null,
-        ordering_key: options.orderingKey ?? null,
-        order_seq: orderSeq,
-      });
+    const row = (orderSeq: number | null) => ({
+      id: newId<'CallbackId'>(),
+      url,
+      body,
+      event,
+      attempts: 0,
+      next_attempt_at: now,
+      delivered_at: null,
+      failed_at: null,
+      last_error: null,
+      created_at: now,
+      content_type: contentType,
+      headers: options.headers ? JSON.stringify(options.headers) : null,
+      signing_secret: options.signingSecret ?? null,
+      ordering_key: options.orderingKey ?? null,
+      order_seq: orderSeq,
     });
+    // Only an ordered callback needs a transaction: its number and its row land together.
+    if (options.orderingKey === undefined) await this.ctx.store.callbacks.insert(row(null));
+    else await this.ctx.store.transaction(async (tx) => tx.callbacks.insert(row(await tx.sequences.next('callback_order'))));
     this.wake();
   }
 

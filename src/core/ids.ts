@@ -33,8 +33,8 @@ export function newStreamKey(): StreamKey {
   return randomBytes(16).toString('base64url') as StreamKey;
 }
 
-/** The index under which a key is stored and looked up. */
-export function streamKeyDigest(key: string): string {
+/** The index under which a secret (a stream key, an access token) is stored and looked up: its SHA-256. */
+export function secretDigest(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 

@@ -6,11 +6,12 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { DomainEvent } from './events.js';
 import type { BroadcastService } from './broadcasts.js';
 import type { GoLiveService } from './go-live.js';
-import { newId, newStreamKey, streamKeyDigest, type AccountId, type StreamId, type StreamKey } from './ids.js';
+import { newId, newStreamKey, type AccountId, type StreamId, type StreamKey } from './ids.js';
 import { checkedFfmpegArgs, type NetworkAccountService, type NetworkAccountView } from './network-accounts.js';
 import { fieldValueProblem, network, type NetworkField, type NetworkName } from './networks.js';
 import { nameProblem, slugify } from './slugs.js';
 import { OWNER_ACCESS, isLevel, streamRules, type Level, type StreamAccess } from './stream-access.js';
+import { newStreamRow } from './streams.js';
 import type { NewWebhook, Webhook, WebhookService } from './webhooks.js';
 import { isUniqueViolation } from '../store/database.js';
 import type { MsStreamRow, NetworkAccountRow } from '../store/multistreamer-repositories.js';
@@ -157,20 +158,9 @@ export class MultistreamService {
       if (await tx.msStreams.findBySlug(ownerId, checked.slug!)) throw new ConflictError(`Stream name conflicts with "${input.name}"`);
       number = await tx.sequences.next('ms_stream');
       await tx.streams.insert({
-        id: streamId,
-        owner_id: ownerId,
-        tenant: '',
-        stream_key: key,
-        key_digest: streamKeyDigest(key),
+        ...newStreamRow({ id: streamId, ownerId, tenant: '', key, now }),
         title: input.title ?? null,
         description: input.description ?? null,
-        is_private: 0,
-        enabled: 1,
-        latitude: null,
-        longitude: null,
-        created_at: now,
-        updated_at: now,
-        deleted_at: null,
       });
       await tx.msStreams.insert({
         stream_id: streamId,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { emit, type CoreContext } from './context.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldErrors } from './errors.js';
-import { newId, secretsEqual, streamKeyDigest, type AccountId, type BroadcastId, type StreamId } from './ids.js';
+import { newId, secretsEqual, type AccountId, type BroadcastId, type StreamId } from './ids.js';
 import type { Site } from './sites.js';
+import { newStreamRow } from './streams.js';
 import type { AccountRow, BroadcastRow, StreamRow } from '../store/repositories.js';
 import { isUniqueViolation } from '../store/database.js';
 
@@ -143,33 +144,11 @@ export class SiteSessionService {
         }
         const privateHostId = newPrivateHostId();
         const stream: StreamRow = {
-          id: newId<'StreamId'>(),
-          owner_id: owner.id,
-          tenant: site.id,
-          stream_key: privateHostId,
-          key_digest: streamKeyDigest(privateHostId),
-          title: null,
-          description: null,
+          ...newStreamRow({ id: newId<'StreamId'>(), ownerId: owner.id as AccountId, tenant: site.id, key: privateHostId, now }),
           is_private: input.isPrivate ? 1 : 0,
-          enabled: 1,
-          latitude: null,
-          longitude: null,
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
           public_host_id: publicHostId,
           private_host_id: privateHostId,
           fme_key: input.fmeKey ?? null,
-          end_latitude: null,
-          end_longitude: null,
-          city: null,
-          state: null,
-          country: null,
-          extra_info: null,
-          thumbnail_url: null,
-          upload_bucket: null,
-          upload_prefix: null,
-          stopped_at: null,
         };
         await tx.streams.insert(stream);
         await emit(this.ctx, { type: 'stream.created', streamId: stream.id as StreamId, ownerId: owner.id as AccountId });

@@ -2,7 +2,8 @@
 export function slugify(name: string): string {
   return name
     .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
+    // Accents come apart from their letters under NFKD; dropping them keeps `café` as `cafe`.
+    .replace(/\p{M}+/gu, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');

@@ -13,13 +13,49 @@ import {
   newId,
   newStreamKey,
   secretsEqual,
-  streamKeyDigest,
+  secretDigest,
   type AccountId,
   type DestinationId,
   type StreamId,
   type StreamKey,
 } from './ids.js';
 import type { StreamRow } from '../store/repositories.js';
+
+/**
+ * The row a new stream starts as, whichever API makes it: its key kept beside the digest it is
+ * found by, enabled, public, with nothing else said about it yet. Callers set what their API adds.
+ */
+export function newStreamRow(init: { id: StreamId; ownerId: AccountId; tenant: string; key: string; now: string }): StreamRow {
+  return {
+    id: init.id,
+    owner_id: init.ownerId,
+    tenant: init.tenant,
+    stream_key: init.key,
+    key_digest: secretDigest(init.key),
+    title: null,
+    description: null,
+    is_private: 0,
+    enabled: 1,
+    latitude: null,
+    longitude: null,
+    created_at: init.now,
+    updated_at: init.now,
+    deleted_at: null,
+    public_host_id: null,
+    private_host_id: null,
+    fme_key: null,
+    end_latitude: null,
+    end_longitude: null,
+    city: null,
+    state: null,
+    country: null,
+    extra_info: null,
+    thumbnail_url: null,
+    upload_bucket: null,
+    upload_prefix: null,
+    stopped_at: null,
+  };
+}
 
 /** A persistent stream: what a publisher's key points at, and what viewers watch. */
 export interface Stream {
@@ -69,22 +105,7 @@ export class StreamService {
     const now = this.ctx.now();
     const id = newId<'StreamId'>();
     const key = newStreamKey();
-    await this.ctx.store.streams.insert({
-      id,
-      owner_id: ownerId,
-      tenant: '',
-      stream_key: key,
-      key_digest: streamKeyDigest(key),
-      title: null,
-      description: null,
-      is_private: 0,
-      enabled: 1,
-      latitude: null,
-      longitude: null,
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-    });
+    await this.ctx.store.streams.insert(newStreamRow({ id, ownerId, tenant: '', key, now }));
     await emit(this.ctx, { type: 'stream.created', streamId: id, ownerId });
     return { id, ownerId, key, title: null, description: null, isPrivate: false, enabled: true, isLive: false, createdAt: now };
   }
@@ -112,7 +133,7 @@ export class StreamService {
   async changeKey(ownerId: AccountId, streamId: string): Promise<Stream> {
     const row = await this.ownedRow(ownerId, streamId);
     const key = newStreamKey();
-    await this.ctx.store.streams.updateKey(row.id, key, streamKeyDigest(key), this.ctx.now());
+    await this.ctx.store.streams.updateKey(row.id, key, secretDigest(key), this.ctx.now());
     await emit(this.ctx, { type: 'stream.key_changed', streamId: row.id as StreamId });
     const open = await this.ctx.store.broadcasts.findOpen(row.id);
     return toStream({ ...row, stream_key: key }, open !== undefined);
@@ -219,7 +240,7 @@ export class StreamService {
   }
 
   private async rowByKey(key: string): Promise<StreamRow | undefined> {
-    const row = await this.ctx.store.streams.findByKeyDigest(streamKeyDigest(key));
+    const row = await this.ctx.store.streams.findByKeyDigest(secretDigest(key));
     // The digest found the row; the constant-time comparison is what accepts the key.
     return row && secretsEqual(row.stream_key, key) ? row : undefined;
   }

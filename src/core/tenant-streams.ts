@@ -2,7 +2,8 @@ import type { ApiClient } from './api-clients.js';
 import type { BroadcastService } from './broadcasts.js';
 import { emit, type CoreContext } from './context.js';
 import { NotFoundError, ValidationError, type FieldErrors } from './errors.js';
-import { isUuid, newId, newStreamKey, streamKeyDigest, type AccountId, type StreamId, type StreamKey } from './ids.js';
+import { isUuid, newId, newStreamKey, type AccountId, type StreamId, type StreamKey } from './ids.js';
+import { newStreamRow } from './streams.js';
 import type { TenantUser } from './tenant-users.js';
 import type { UploadGrant, UploadService } from './uploads.js';
 import type { StreamMetadataChanges, StreamWithOwnerRow } from '../store/kickflip-repositories.js';
@@ -150,25 +151,18 @@ export class TenantStreamService {
 
   /**
    * A new stream of `user`, with upload credentials for `<app>/<username>/<stream_id>/`.
-   * Nothing is kept when the metadata is invalid or the credentials cannot be made.
+   * Nothing is kept when the metadata is invalid or the credentials cannot be made; `deleted`
+   * does not apply to a stream being made and is not read.
    */
   async start(client: ApiClient, user: TenantUser, input: StreamMetadata): Promise<{ stream: TenantStream; grant: UploadGrant }> {
-    checkMetadata({ ...input, deleted: undefined });
+    checkMetadata(input);
     const id = newId<'StreamId'>();
     const key = newStreamKey();
     const now = this.ctx.now();
     const prefix = `${client.app}/${user.username}/${id}/`;
     const changes = metadataChanges(input);
-    await this.ctx.store.streamMetadata.insert({
-      id,
-      owner_id: user.id,
-      tenant: client.id,
-      stream_key: key,
-      key_digest: streamKeyDigest(key),
-      is_private: 0,
-      enabled: 1,
-      created_at: now,
-      updated_at: now,
+    await this.ctx.store.streams.insert({
+      ...newStreamRow({ id, ownerId: user.id, tenant: client.id, key, now }),
       ...changes,
       upload_bucket: this.uploads.bucket,
       upload_prefix: prefix,

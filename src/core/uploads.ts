@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { CoreContext } from './context.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import { secretsEqual, streamKeyDigest, type StreamId } from './ids.js';
+import { secretsEqual, secretDigest, type StreamId } from './ids.js';
 
 /**
  * Temporary S3 credentials for a stream's uploader (Kickflip's `stream/start` hands them to
@@ -140,7 +140,7 @@ export class UploadService {
       access_key_id: accessKeyId,
       stream_id: streamId,
       prefix,
-      session_token_digest: streamKeyDigest(sessionToken),
+      session_token_digest: secretDigest(sessionToken),
       expires_at: expiresAt,
       created_at: now,
     });
@@ -177,7 +177,7 @@ export class UploadService {
       streamId: row.stream_id as StreamId,
       prefix: row.prefix,
       expiresAt: row.expires_at,
-      sessionTokenMatches: (presented) => presented.length <= 4096 && secretsEqual(digest, streamKeyDigest(presented)),
+      sessionTokenMatches: (presented) => presented.length <= 4096 && secretsEqual(digest, secretDigest(presented)),
     };
   }
 

@@ -93,10 +93,6 @@ function likePattern(keyword: string): string {
 export class StreamMetadataRepository {
   constructor(private readonly db: Executor) {}
 
-  async insert(row: Insertable<Database['streams']>): Promise<void> {
-    await this.db.insertInto('streams').values(row).execute();
-  }
-
   /** Removes a stream that never got going (its upload grant failed). */
   async deleteRow(id: string): Promise<void> {
     await this.db.deleteFrom('streams').where('id', '=', id).execute();

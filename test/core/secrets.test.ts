@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { newStreamKey, secretsEqual, streamKeyDigest } from '../../src/core/ids.js';
+import { newStreamKey, secretsEqual, secretDigest } from '../../src/core/ids.js';
 import { hashPassword, verifyPassword } from '../../src/core/passwords.js';
 
 describe('stream keys', () => {
@@ -17,8 +17,8 @@ describe('stream keys', () => {
 
   it('are looked up by a digest that is not the key', () => {
     const key = newStreamKey();
-    assert.match(streamKeyDigest(key), /^[0-9a-f]{64}$/);
-    assert.ok(!streamKeyDigest(key).includes(key));
+    assert.match(secretDigest(key), /^[0-9a-f]{64}$/);
+    assert.ok(!secretDigest(key).includes(key));
   });
 
   it('compare equal only when identical', () => {

@@ -18,18 +18,8 @@ import { assertError, ms, msUser, newStream } from '../api/multistreamer/support
 import { msStream } from '../helpers/go-live.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { run } from './e2e/support.js';
-import { ffmpeg, ffmpegMissing, makeFlv, tempDir } from './support.js';
+import { alive, ffmpeg, ffmpegMissing, makeFlv, tempDir } from './support.js';
 import { sleep, waitFor } from './relay/support.js';
-
-function alive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('pullers', { skip: ffmpegMissing }, () => {
   const dir = tempDir('pull');

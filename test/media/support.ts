@@ -43,6 +43,17 @@ export function ffprobeJson(args: readonly string[]): any {
 }
 
 /** A temporary directory, made on first use (so a skipped suite leaves nothing behind). */
+/** Whether the process with this id (an ffmpeg the server started) still runs. */
+export function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function tempDir(prefix: string): { readonly path: string; remove(): void } {
   let path: string | undefined;
   return {

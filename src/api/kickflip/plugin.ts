@@ -97,12 +97,8 @@ export const kickflipPlugin: FastifyPluginAsync<KickflipOptions> = async (app: F
       registerEndpoints(api, table, async (request, endpoint) => {
         const holder = holders.get(request);
         if (!holder) throw new Error('no token holder for an authenticated route');
-        try {
-          return await endpoint({ fields: fieldsOf(request.body), holder, request });
-        } catch (err) {
-          if (err instanceof DomainError) return failure(reasonOf(err));
-          throw err;
-        }
+        // A refusal the core throws reaches the error handler above: 200 and success false.
+        return endpoint({ fields: fieldsOf(request.body), holder, request });
       });
     },
     { prefix: API_PREFIX },

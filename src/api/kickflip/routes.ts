@@ -103,7 +103,7 @@ export function endpoints(core: Core, urls: Urls): Record<string, Endpoint> {
     '/stream/start': async (call) => {
       const input = metadata(call.fields);
       const user = await actingUser(call);
-      const { stream, grant } = await core.tenantStreams.start(call.holder.client, user, { ...input, deleted: undefined });
+      const { stream, grant } = await core.tenantStreams.start(call.holder.client, user, input);
       return hlsStreamAnswer(urls, stream, grant);
     },
 

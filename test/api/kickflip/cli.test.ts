@@ -5,32 +5,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from '../../helpers/cli.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { call, ok, tokenReply, type ClientCredentials } from './support.js';
-
-const BIN = join(process.cwd(), 'bin', 'streamdelta.js');
-
-/** Runs the CLI asynchronously (the server under test is in this process). */
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 for (const kind of databaseKinds()) {
   describe(`streamdelta client commands on ${kind}`, () => {
@@ -52,7 +33,7 @@ for (const kind of databaseKinds()) {
     });
 
     it('client create NAME --json prints exactly {"clientId","clientSecret"}, which get a token', async () => {
-      const r = await run(['client', 'create', 'My Phone App', '--json'], env);
+      const r = await runCli(['client', 'create', 'My Phone App', '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
       assert.equal(lines.length, 1, r.stdout);
@@ -68,19 +49,19 @@ for (const kind of databaseKinds()) {
     });
 
     it('client create without --json prints the credentials for a person; a missing name is a usage error', async () => {
-      const r = await run(['client', 'create', 'Plain'], env);
+      const r = await runCli(['client', 'create', 'Plain'], env);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /client id:\s+\S+/);
       assert.match(r.stdout, /client secret:\s+\S+/);
-      const missing = await run(['client', 'create', '--json'], env);
+      const missing = await runCli(['client', 'create', '--json'], env);
       assert.equal(missing.code, 2);
       assert.equal(missing.stdout, '');
-      const unknown = await run(['client', 'frobnicate'], env);
+      const unknown = await runCli(['client', 'frobnicate'], env);
       assert.equal(unknown.code, 2);
     });
 
     it('client list --json lists the clients and never a secret', async () => {
-      const r = await run(['client', 'list', '--json'], env);
+      const r = await runCli(['client', 'list', '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       const clients = (JSON.parse(r.stdout) as { clients: Record<string, unknown>[] }).clients;
       assert.deepEqual(clients.map((c) => c.name).sort(), ['My Phone App', 'Plain']);
@@ -88,7 +69,7 @@ for (const kind of databaseKinds()) {
       assert.equal(mine.revokedAt, null);
       assert.equal(mine.app, 'my-phone-app');
       assert.ok(!r.stdout.includes(created.secret));
-      const human = await run(['client', 'list'], env);
+      const human = await runCli(['client', 'list'], env);
       assert.ok(human.stdout.includes(created.clientId));
       assert.ok(!human.stdout.includes(created.secret));
     });
@@ -96,14 +77,14 @@ for (const kind of databaseKinds()) {
     it('client revoke CLIENT_ID: the running server refuses its credentials and its tokens from then on', async () => {
       const token = (await tokenReply(server, created)).json.access_token as string;
       ok(await call(server, token, 'search'));
-      const r = await run(['client', 'revoke', created.clientId, '--json'], env);
+      const r = await runCli(['client', 'revoke', created.clientId, '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       const json = JSON.parse(r.stdout) as Record<string, unknown>;
       assert.equal(json.clientId, created.clientId);
       assert.ok(typeof json.revokedAt === 'string' && !Number.isNaN(Date.parse(json.revokedAt)));
       assert.equal((await call(server, token, 'search')).status, 403);
       assert.equal((await tokenReply(server, created)).status, 401);
-      const unknown = await run(['client', 'revoke', 'no-such-client'], env);
+      const unknown = await runCli(['client', 'revoke', 'no-such-client'], env);
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /client/i);
     });

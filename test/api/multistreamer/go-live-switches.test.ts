@@ -8,19 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import type { StreamId } from '../../../src/core/ids.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { ffmpegMissing, makeFlv, tempDir } from '../../media/support.js';
+import { alive, ffmpegMissing, makeFlv, tempDir } from '../../media/support.js';
 import { waitFor } from '../../media/relay/support.js';
 import { assertError, ms, msUser, newStream, type MsUser } from './support.js';
-
-function alive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('multistreamer go-live switches', () => {
   // Pullers may read local files from this directory only.

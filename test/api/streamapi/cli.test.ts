@@ -5,30 +5,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { runCli } from '../../helpers/cli.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { assertCode, assertOk, call, Code, createSession, descendants, leafFields, type SiteCredentials } from './support.js';
-
-const BIN = join(process.cwd(), 'bin', 'streamdelta.js');
-
-/** Runs the CLI asynchronously (a server under test may be running in this process). */
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const HEX32 = /^[0-9a-f]{32}$/;
 
@@ -48,7 +28,7 @@ for (const kind of databaseKinds()) {
     });
 
     it('site create NAME --callback-url URL --json prints {"key","secret"} and nothing else', async () => {
-      const r = await run(['site', 'create', 'Band Stock', '--callback-url', 'https://example.com/streamapi/callback', '--json'], env);
+      const r = await runCli(['site', 'create', 'Band Stock', '--callback-url', 'https://example.com/streamapi/callback', '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
       assert.equal(lines.length, 1, r.stdout);
@@ -61,7 +41,7 @@ for (const kind of databaseKinds()) {
     });
 
     it('site create without --json prints the key and the secret for a person', async () => {
-      const r = await run(['site', 'create', 'Plain'], env);
+      const r = await runCli(['site', 'create', 'Plain'], env);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /created site Plain/);
       assert.match(r.stdout, /key:\s+[0-9a-f]{32}/);
@@ -69,17 +49,17 @@ for (const kind of databaseKinds()) {
     });
 
     it('site create refuses a missing name (status 2) and a callback URL that is not http(s) (status 1)', async () => {
-      const missing = await run(['site', 'create', '--json'], env);
+      const missing = await runCli(['site', 'create', '--json'], env);
       assert.equal(missing.code, 2, missing.stderr);
       assert.equal(missing.stdout, '');
-      const badUrl = await run(['site', 'create', 'Bad', '--callback-url', 'ftp://example.com/x', '--json'], env);
+      const badUrl = await runCli(['site', 'create', 'Bad', '--callback-url', 'ftp://example.com/x', '--json'], env);
       assert.equal(badUrl.code, 1, badUrl.stderr);
       assert.equal(badUrl.stdout, '');
       assert.match(badUrl.stderr, /callback/i);
     });
 
     it('site list --json lists the sites with their callback URLs and never a secret', async () => {
-      const r = await run(['site', 'list', '--json'], env);
+      const r = await runCli(['site', 'list', '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       const sites = (JSON.parse(r.stdout) as { sites: Record<string, unknown>[] }).sites;
       assert.deepEqual(sites.map((s) => s.name).sort(), ['Band Stock', 'Plain']);
@@ -87,14 +67,14 @@ for (const kind of databaseKinds()) {
       assert.equal(band.callbackUrl, 'https://example.com/streamapi/callback');
       assert.equal(band.revokedAt, null);
       assert.ok(!r.stdout.includes(created.secret), 'the secret is not listed');
-      const human = await run(['site', 'list'], env);
+      const human = await runCli(['site', 'list'], env);
       assert.equal(human.code, 0, human.stderr);
       assert.ok(human.stdout.includes(created.key));
       assert.ok(!human.stdout.includes(created.secret));
     });
 
     it('site theme KEY adds a theme; bad sizes and unknown keys are refused', async () => {
-      const r = await run(
+      const r = await runCli(
         ['site', 'theme', created.key, '--name', 'Stage', '--width', '496', '--height', '469', '--layout-path', '/themes/100/000/866/4/theme_1.xml', '--skin-path', '/themes/100/000/866/4/skin_1.xml', '--json'],
         env,
       );
@@ -103,12 +83,12 @@ for (const kind of databaseKinds()) {
       assert.equal(typeof theme.id, 'number');
       assert.deepEqual({ ...theme, id: 0 }, { id: 0, name: 'Stage', width: 496, height: 469, layoutPath: '/themes/100/000/866/4/theme_1.xml', skinPath: '/themes/100/000/866/4/skin_1.xml' });
 
-      const badWidth = await run(['site', 'theme', created.key, '--name', 'X', '--width', 'wide', '--height', '10', '--layout-path', '/l', '--skin-path', '/s'], env);
+      const badWidth = await runCli(['site', 'theme', created.key, '--name', 'X', '--width', 'wide', '--height', '10', '--layout-path', '/l', '--skin-path', '/s'], env);
       assert.equal(badWidth.code, 1, badWidth.stderr);
       assert.match(badWidth.stderr, /width/);
-      const missing = await run(['site', 'theme', created.key, '--name', 'X'], env);
+      const missing = await runCli(['site', 'theme', created.key, '--name', 'X'], env);
       assert.equal(missing.code, 2, missing.stderr);
-      const unknown = await run(['site', 'theme', 'f'.repeat(32), '--name', 'X', '--width', '1', '--height', '1', '--layout-path', '/l', '--skin-path', '/s'], env);
+      const unknown = await runCli(['site', 'theme', 'f'.repeat(32), '--name', 'X', '--width', '1', '--height', '1', '--layout-path', '/l', '--skin-path', '/s'], env);
       assert.equal(unknown.code, 1, unknown.stderr);
     });
 
@@ -126,16 +106,16 @@ for (const kind of databaseKinds()) {
 
     it('site revoke KEY --json revokes the key: the running server refuses it from then on', async () => {
       assertOk(await call(server!, created, '/session/live/list'));
-      const r = await run(['site', 'revoke', created.key, '--json'], env);
+      const r = await runCli(['site', 'revoke', created.key, '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       const json = JSON.parse(r.stdout) as Record<string, unknown>;
       assert.deepEqual(Object.keys(json).sort(), ['key', 'revokedAt']);
       assert.equal(json.key, created.key);
       assert.ok(typeof json.revokedAt === 'string' && !Number.isNaN(Date.parse(json.revokedAt)), `revokedAt ${String(json.revokedAt)}`);
       assertCode(await call(server!, created, '/session/live/list'), Code.InvalidKey);
-      const list = JSON.parse((await run(['site', 'list', '--json'], env)).stdout) as { sites: Record<string, unknown>[] };
+      const list = JSON.parse((await runCli(['site', 'list', '--json'], env)).stdout) as { sites: Record<string, unknown>[] };
       assert.equal(list.sites.find((s) => s.key === created.key)!.revokedAt, json.revokedAt);
-      const unknown = await run(['site', 'revoke', 'f'.repeat(32)], env);
+      const unknown = await runCli(['site', 'revoke', 'f'.repeat(32)], env);
       assert.equal(unknown.code, 1, unknown.stderr);
     });
   });

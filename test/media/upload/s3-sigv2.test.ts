@@ -9,50 +9,19 @@ import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { StreamId } from '../../../src/core/ids.js';
-import type { UploadCredential, UploadGrant } from '../../../src/core/uploads.js';
+import type { UploadGrant } from '../../../src/core/uploads.js';
 import { authenticate, decodeBody, type IncomingS3Request } from '../../../src/media/upload/s3/auth.js';
-import { S3Error } from '../../../src/media/upload/s3/errors.js';
 import { canonicalizedAmzHeaders, canonicalizedResource, parseAuthorizationV2, parseHttpDate, signatureV2, stringToSignV2 } from '../../../src/media/upload/s3/sigv2.js';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { S3Error } from '../../../src/media/upload/s3/errors.js';
+import { ACCESS_KEY, authOptions, exampleCredential, rawHeaders, rejects, SECRET } from './aws-example.js';
 
-// The AWS documentation's example credentials.
-const ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
-const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const BUCKET = 'streamdelta';
 
 /** HMAC-SHA1 then base64, spelled out here: no code shared with the server. */
 function independentSignature(secret: string, toSign: string): string {
   return createHmac('sha1', Buffer.from(secret, 'utf8')).update(Buffer.from(toSign, 'utf8')).digest('base64');
-}
-
-function raw(headers: Record<string, string>): string[] {
-  return Object.entries(headers).flatMap(([k, v]) => [k, v]);
-}
-
-function exampleCredential(overrides: Partial<UploadCredential> = {}): UploadCredential {
-  return {
-    accessKeyId: ACCESS_KEY,
-    secretAccessKey: SECRET,
-    streamId: 'stream' as StreamId,
-    prefix: '',
-    expiresAt: '2030-01-01T00:00:00.000Z',
-    sessionTokenMatches: (t) => t === 'the-token',
-    ...overrides,
-  };
-}
-
-function authOptions(now: number, credential = exampleCredential()) {
-  return {
-    region: 'us-east-1',
-    now,
-    credential: async (id: string) => (id === credential.accessKeyId ? credential : undefined),
-    isExpired: (c: UploadCredential) => Date.parse(c.expiresAt) <= now,
-  };
-}
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => err instanceof S3Error && err.code === code);
 }
 
 describe('SigV2: the AWS documentation examples', () => {
@@ -159,7 +128,7 @@ describe('SigV2: the AWS documentation examples', () => {
   for (const example of examples) {
     test(example.what, () => {
       // The doc's example sends one header twice; a record key cannot repeat, so one carries a trailing space.
-      const headers = raw(example.headers).map((v, i) => (i % 2 === 0 ? v.trim() : v));
+      const headers = rawHeaders(example.headers).map((v, i) => (i % 2 === 0 ? v.trim() : v));
       const header = (name: string) => Object.entries(example.headers).find(([k]) => k.toLowerCase() === name)?.[1] ?? '';
       const text = stringToSignV2({
         method: example.method,
@@ -181,7 +150,7 @@ describe('SigV2: the AWS documentation examples', () => {
       method: 'DELETE',
       path: '/johnsmith/photos/puppy.jpg',
       query: '',
-      rawHeaders: raw({
+      rawHeaders: rawHeaders({
         'User-Agent': 'dotnet',
         Host: 's3.amazonaws.com',
         Date: 'Tue, 27 Mar 2007 21:20:27 +0000',
@@ -214,7 +183,7 @@ describe('SigV2: the AWS documentation examples', () => {
     // The same URL with a session token parameter (signed as an x-amz header) is accepted until it expires.
     const withToken = 'GET\n\n\n1175139620\nx-amz-security-token:the-token\n/johnsmith/photos/puppy.jpg';
     const query = `AWSAccessKeyId=${ACCESS_KEY}&Expires=1175139620&Signature=${encodeURIComponent(independentSignature(SECRET, withToken))}&x-amz-security-token=the-token`;
-    const request: IncomingS3Request = { method: 'GET', path: '/photos/puppy.jpg', query, rawHeaders: raw({ Host: 'johnsmith.s3.amazonaws.com' }), virtualHostBucket: 'johnsmith' };
+    const request: IncomingS3Request = { method: 'GET', path: '/photos/puppy.jpg', query, rawHeaders: rawHeaders({ Host: 'johnsmith.s3.amazonaws.com' }), virtualHostBucket: 'johnsmith' };
     assert.ok(await authenticate(request, authOptions(1175139620 * 1000 - 60_000)));
     await rejects(authenticate(request, authOptions(1175139620 * 1000 + 1000)), 'AccessDenied');
   });
@@ -254,7 +223,7 @@ describe('SigV2 building blocks and refusals', () => {
         path: '/app/u/s/index0.ts',
         query: '',
         virtualHostBucket: BUCKET,
-        rawHeaders: raw({
+        rawHeaders: rawHeaders({
           Host: `${BUCKET}.s3.amazonaws.com`,
           'Content-Type': 'video/mp2t',
           'Content-MD5': md5,

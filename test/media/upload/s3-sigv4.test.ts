@@ -6,12 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { UploadCredential } from '../../../src/core/uploads.js';
-import type { StreamId } from '../../../src/core/ids.js';
 import { authenticate, decodeBody, type IncomingS3Request } from '../../../src/media/upload/s3/auth.js';
 import { crc32c, crc64nvme, verifyChecksums } from '../../../src/media/upload/s3/checksums.js';
 import { decodeAwsChunked } from '../../../src/media/upload/s3/chunked.js';
-import { S3Error } from '../../../src/media/upload/s3/errors.js';
 import {
   canonicalHeaders,
   canonicalQuery,
@@ -26,10 +23,9 @@ import {
   uriEncode,
 } from '../../../src/media/upload/s3/sigv4.js';
 import { parseCompleteMultipartUpload } from '../../../src/media/upload/s3/xml.js';
+import { S3Error } from '../../../src/media/upload/s3/errors.js';
+import { ACCESS_KEY, authOptions, exampleCredential, rawHeaders, rejects, SECRET } from './aws-example.js';
 
-// The AWS documentation's example credentials.
-const ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
-const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const AMZ_DATE = '20130524T000000Z';
 const EXAMPLE_TIME = Date.UTC(2013, 4, 24, 0, 0, 0);
 const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -40,36 +36,6 @@ function independentSignature(secret: string, date: string, region: string, cano
   const key = h(h(h(h(`AWS4${secret}`, date), region), 's3'), 'aws4_request');
   const toSign = ['AWS4-HMAC-SHA256', amzDate, `${date}/${region}/s3/aws4_request`, createHash('sha256').update(canonical).digest('hex')].join('\n');
   return createHmac('sha256', key).update(toSign).digest('hex');
-}
-
-function rawHeaders(headers: Record<string, string>): string[] {
-  return Object.entries(headers).flatMap(([k, v]) => [k, v]);
-}
-
-/** An in-test credential store holding the AWS example key. */
-function exampleCredential(overrides: Partial<UploadCredential> = {}): UploadCredential {
-  return {
-    accessKeyId: ACCESS_KEY,
-    secretAccessKey: SECRET,
-    streamId: 'stream' as StreamId,
-    prefix: '',
-    expiresAt: '2013-05-25T00:00:00.000Z',
-    sessionTokenMatches: (t) => t === 'the-token',
-    ...overrides,
-  };
-}
-
-function authOptions(now = EXAMPLE_TIME, credential = exampleCredential()) {
-  return {
-    region: 'us-east-1',
-    now,
-    credential: async (id: string) => (id === credential.accessKeyId ? credential : undefined),
-    isExpired: (c: UploadCredential) => Date.parse(c.expiresAt) <= now,
-  };
-}
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => err instanceof S3Error && err.code === code);
 }
 
 describe('SigV4 building blocks', () => {
@@ -191,23 +157,23 @@ describe('the AWS documentation examples', () => {
       query: '',
       rawHeaders: rawHeaders({ ...example.headers, authorization, 'x-amz-security-token': 'the-token' }),
     };
-    const auth = await authenticate(request, authOptions());
+    const auth = await authenticate(request, authOptions(EXAMPLE_TIME));
     assert.equal(auth?.credential.accessKeyId, ACCESS_KEY);
 
-    await rejects(authenticate({ ...request, path: '/test2.txt' }, authOptions()), 'SignatureDoesNotMatch');
-    await rejects(authenticate({ ...request, method: 'DELETE' }, authOptions()), 'SignatureDoesNotMatch');
-    await rejects(authenticate({ ...request, query: 'x=1' }, authOptions()), 'SignatureDoesNotMatch');
-    await rejects(authenticate({ ...request, rawHeaders: rawHeaders({ ...example.headers, range: 'bytes=0-10', authorization, 'x-amz-security-token': 'the-token' }) }, authOptions()), 'SignatureDoesNotMatch');
+    await rejects(authenticate({ ...request, path: '/test2.txt' }, authOptions(EXAMPLE_TIME)), 'SignatureDoesNotMatch');
+    await rejects(authenticate({ ...request, method: 'DELETE' }, authOptions(EXAMPLE_TIME)), 'SignatureDoesNotMatch');
+    await rejects(authenticate({ ...request, query: 'x=1' }, authOptions(EXAMPLE_TIME)), 'SignatureDoesNotMatch');
+    await rejects(authenticate({ ...request, rawHeaders: rawHeaders({ ...example.headers, range: 'bytes=0-10', authorization, 'x-amz-security-token': 'the-token' }) }, authOptions(EXAMPLE_TIME)), 'SignatureDoesNotMatch');
     // The session token, the clock, the region, the key id and the expiry are each checked.
-    await rejects(authenticate({ ...request, rawHeaders: rawHeaders({ ...example.headers, authorization, 'x-amz-security-token': 'other' }) }, authOptions()), 'InvalidToken');
-    await rejects(authenticate({ ...request, rawHeaders: rawHeaders({ ...example.headers, authorization }) }, authOptions()), 'InvalidToken');
+    await rejects(authenticate({ ...request, rawHeaders: rawHeaders({ ...example.headers, authorization, 'x-amz-security-token': 'other' }) }, authOptions(EXAMPLE_TIME)), 'InvalidToken');
+    await rejects(authenticate({ ...request, rawHeaders: rawHeaders({ ...example.headers, authorization }) }, authOptions(EXAMPLE_TIME)), 'InvalidToken');
     await rejects(authenticate(request, authOptions(EXAMPLE_TIME + 16 * 60 * 1000)), 'RequestTimeTooSkewed');
-    await rejects(authenticate(request, { ...authOptions(), region: 'eu-west-1' }), 'AuthorizationHeaderMalformed');
-    await rejects(authenticate(request, { ...authOptions(), credential: async () => undefined }), 'InvalidAccessKeyId');
+    await rejects(authenticate(request, { ...authOptions(EXAMPLE_TIME), region: 'eu-west-1' }), 'AuthorizationHeaderMalformed');
+    await rejects(authenticate(request, { ...authOptions(EXAMPLE_TIME), credential: async () => undefined }), 'InvalidAccessKeyId');
     await rejects(authenticate(request, authOptions(EXAMPLE_TIME, exampleCredential({ expiresAt: '2013-05-23T23:59:00.000Z' }))), 'ExpiredToken');
     await rejects(authenticate(request, authOptions(EXAMPLE_TIME, exampleCredential({ secretAccessKey: SECRET.replace('K7', 'K8') }))), 'SignatureDoesNotMatch');
     // No signature at all is an anonymous request, for the caller to allow or refuse.
-    assert.equal(await authenticate({ ...request, rawHeaders: rawHeaders(example.headers) }, authOptions()), undefined);
+    assert.equal(await authenticate({ ...request, rawHeaders: rawHeaders(example.headers) }, authOptions(EXAMPLE_TIME)), undefined);
   });
 
   test('a presigned GET URL (query authentication): the published signature, then its expiry', async () => {
@@ -245,7 +211,7 @@ describe('the AWS documentation examples', () => {
     const request: IncomingS3Request = { method: 'GET', path: '/test.txt', query: rawQuery, rawHeaders: ['Host', 'examplebucket.s3.amazonaws.com'] };
     assert.ok(await authenticate(request, authOptions(EXAMPLE_TIME + 3600 * 1000)));
     await rejects(authenticate(request, authOptions(EXAMPLE_TIME + 86401 * 1000, exampleCredential({ expiresAt: '2014-01-01T00:00:00.000Z' }))), 'AccessDenied');
-    await rejects(authenticate({ ...request, path: '/other.txt' }, authOptions()), 'SignatureDoesNotMatch');
+    await rejects(authenticate({ ...request, path: '/other.txt' }, authOptions(EXAMPLE_TIME)), 'SignatureDoesNotMatch');
   });
 
   test('an aws-chunked upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD): the published seed and chunk signatures', async () => {
@@ -278,7 +244,7 @@ describe('the AWS documentation examples', () => {
     assert.equal(body.length, 66824);
     const authorization = `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature=${seed}`;
     const raw = rawHeaders({ ...headers, authorization, 'x-amz-security-token': 'the-token' });
-    const auth = await authenticate({ method: 'PUT', path: '/examplebucket/chunkObject.txt', query: '', rawHeaders: raw }, authOptions());
+    const auth = await authenticate({ method: 'PUT', path: '/examplebucket/chunkObject.txt', query: '', rawHeaders: raw }, authOptions(EXAMPLE_TIME));
     assert.ok(auth);
     assert.deepEqual(decodeBody(auth, body, raw), Buffer.concat([chunk1, chunk2]));
 

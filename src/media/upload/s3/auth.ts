@@ -1,3 +1,4 @@
+import { secretsEqual } from '../../../core/ids.js';
 import type { UploadCredential } from '../../../core/uploads.js';
 import { decodeAwsChunked, type ChunkSigning } from './chunked.js';
 import { verifyChecksums } from './checksums.js';
@@ -8,7 +9,6 @@ import {
   canonicalQuery,
   canonicalRequest,
   canonicalUri,
-  constantTimeEqual,
   credentialScope,
   parseAmzDate,
   parseAuthorizationHeader,
@@ -157,7 +157,7 @@ export async function authenticate(request: IncomingS3Request, options: AuthOpti
   });
   const key = signingKey(credential.secretAccessKey, auth.date, auth.region, auth.service);
   const expected = signature(key, stringToSign(amzDate, scope, text));
-  if (!constantTimeEqual(auth.signature, expected)) {
+  if (!secretsEqual(auth.signature, expected)) {
     throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
   }
   return { credential, payloadHash, chunkSigning: { key, amzDate, scope, seedSignature: expected } };
@@ -229,11 +229,11 @@ async function authenticateV2(request: IncomingS3Request, query: [string, string
         resource: canonicalizedResource(request.path, request.virtualHostBucket, query),
       }),
     );
-  let matches = constantTimeEqual(given, signed(date, canonicalizedAmzHeaders(request.rawHeaders, amzParameters)));
+  let matches = secretsEqual(given, signed(date, canonicalizedAmzHeaders(request.rawHeaders, amzParameters)));
   if (!matches && authorization !== undefined && amzDate !== undefined) {
     // AWS's own x-amz-date example signs that date in the Date position, without the header line.
     const others = request.rawHeaders.filter((_, i) => request.rawHeaders[i - (i % 2)]!.toLowerCase() !== 'x-amz-date');
-    matches = constantTimeEqual(given, signed(amzDate, canonicalizedAmzHeaders(others)));
+    matches = secretsEqual(given, signed(amzDate, canonicalizedAmzHeaders(others)));
   }
   if (!matches) {
     throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');

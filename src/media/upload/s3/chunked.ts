@@ -1,5 +1,6 @@
 import { S3Error } from './errors.js';
-import { chunkStringToSign, constantTimeEqual, signature, trailerStringToSign } from './sigv4.js';
+import { secretsEqual } from '../../../core/ids.js';
+import { chunkStringToSign, signature, trailerStringToSign } from './sigv4.js';
 
 /**
  * The aws-chunked body encoding (`Content-Encoding: aws-chunked`): chunks of
@@ -48,7 +49,7 @@ export function decodeAwsChunked(body: Buffer, signing: ChunkSigning | undefined
       const given = extensions.map((e) => e.trim()).find((e) => e.startsWith('chunk-signature='))?.slice('chunk-signature='.length);
       if (!given) throw new S3Error('SignatureDoesNotMatch', 'A chunk lacks its chunk-signature.');
       const expected = signature(signing.key, chunkStringToSign(signing.amzDate, signing.scope, previous, data));
-      if (!constantTimeEqual(given, expected)) {
+      if (!secretsEqual(given, expected)) {
         throw new S3Error('SignatureDoesNotMatch', 'The chunk signature we calculated does not match the signature you provided.');
       }
       previous = expected;
@@ -82,7 +83,7 @@ export function decodeAwsChunked(body: Buffer, signing: ChunkSigning | undefined
   if (signing && trailer) {
     if (trailerSignature === undefined) throw new S3Error('SignatureDoesNotMatch', 'The trailer lacks x-amz-trailer-signature.');
     const expected = signature(signing.key, trailerStringToSign(signing.amzDate, signing.scope, previous, canonicalTrailers));
-    if (!constantTimeEqual(trailerSignature, expected)) {
+    if (!secretsEqual(trailerSignature, expected)) {
       throw new S3Error('SignatureDoesNotMatch', 'The trailer signature we calculated does not match the signature you provided.');
     }
   }

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /**
  * AWS Signature Version 4, as S3 checks it: pure functions from a request's parts to the
@@ -14,18 +14,6 @@ export function sha256Hex(data: string | Uint8Array): string {
 
 export function hmac(key: string | Uint8Array, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-
-/** Equal strings, compared without a timing side channel on their contents. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const ba = Buffer.from(a, 'utf8');
-  const bb = Buffer.from(b, 'utf8');
-  if (ba.length !== bb.length) {
-    // Still spend the comparison, so the answer's timing says nothing but the length.
-    timingSafeEqual(ba, ba);
-    return false;
-  }
-  return timingSafeEqual(ba, bb);
 }
 
 /**
