@@ -30,9 +30,6 @@ export const STREAM_NOT_EDITABLE = 'unauthorized to edit stream';
 
 export const TEXT_MAX_LENGTH = 5000;
 
-/** A stream id that is never given to a stream (newId makes version-4 UUIDs). */
-const UNBORN_STREAM = '00000000-0000-0000-0000-000000000000' as StreamId;
-
 export interface AttachmentInput {
   id: number;
   settings?: Record<string, unknown>;
@@ -153,7 +150,7 @@ export class MultistreamService {
     const key = newStreamKey();
     const now = this.ctx.now();
     let number = 0;
-    await this.write(input.name, checked.webhooks === undefined ? undefined : { streamId: undefined, hooks: checked.webhooks }, async (tx) => {
+    await this.write(input.name, checked.webhooks === undefined ? undefined : { streamId, hooks: checked.webhooks }, async (tx) => {
       await ensureUser(tx, ownerId, now);
       if (await tx.msStreams.findBySlug(ownerId, checked.slug!)) throw new ConflictError(`Stream name conflicts with "${input.name}"`);
       number = await tx.sequences.next('ms_stream');
@@ -176,7 +173,7 @@ export class MultistreamService {
       events.push(...(await this.applyAttachments(tx, streamId, checked.attachments, now)));
       if (checked.shares) await this.applyShares(tx, streamId, checked.shares, now);
       return events;
-    }, streamId);
+    });
     return this.get(ownerId, number);
   }
 
@@ -362,34 +359,28 @@ export class MultistreamService {
    * and theirs writes nothing when it fails), and put back as they were if the stream's own
    * writes then fail, so a refused request changes nothing.
    */
+  /**
+   * Runs `work` and, when given, replaces the stream's webhooks, in one transaction: a refused
+   * request leaves neither the stream nor its hooks changed, and kept hooks keep their ids and
+   * secrets. The hooks are checked before anything is written.
+   */
   private async write(
     name: string,
-    webhooks: { streamId: StreamId | undefined; hooks: NewWebhook[] } | undefined,
+    webhooks: { streamId: StreamId; hooks: NewWebhook[] } | undefined,
     work: (tx: Repositories) => Promise<DomainEvent[]>,
-    newStreamId?: StreamId,
   ): Promise<void> {
-    const streamId = webhooks?.streamId;
-    let previous: Webhook[] | undefined;
-    if (webhooks && streamId) {
-      previous = await this.webhooks.list(streamId);
-      await this.webhooks.replace(streamId, webhooks.hooks);
-    } else if (webhooks) {
-      // A new stream: the hooks are stored once it exists, but checked now. WebhookService
-      // checks every hook before it looks the stream up, so a stream id that cannot exist gets
-      // the checks alone: a ValidationError for a bad hook, else NotFoundError.
-      await this.webhooks.replace(UNBORN_STREAM, webhooks.hooks).catch((err: unknown) => {
-        if (!(err instanceof NotFoundError)) throw err;
-      });
-    }
+    if (webhooks) this.webhooks.validate(webhooks.hooks);
     let events: DomainEvent[];
     try {
-      events = await this.ctx.store.transaction(work);
+      events = await this.ctx.store.transaction(async (tx) => {
+        const done = await work(tx);
+        if (webhooks) await this.webhooks.replaceIn(tx, webhooks.streamId, webhooks.hooks);
+        return done;
+      });
     } catch (err) {
-      if (previous && streamId) await this.webhooks.replace(streamId, previous.map((h) => ({ url: h.url, type: h.type, events: h.events, notes: h.notes })));
       if (isUniqueViolation(err)) throw new ConflictError(`Stream name conflicts with "${name}"`);
       throw err;
     }
-    if (webhooks && !streamId && newStreamId && webhooks.hooks.length > 0) await this.webhooks.replace(newStreamId, webhooks.hooks);
     for (const event of events) await emit(this.ctx, event);
   }
 

@@ -311,8 +311,11 @@ for (const kind of databaseKinds()) {
       it('changes nothing when any part of an update is refused (webhooks included)', async () => {
         const twitch = (await ms(server, 'POST', '/account', owner, { body: { network: 'twitch', settings: { name: 'AtomicTwitch', stream_key: 'k3' } } })).json.account;
         const s = await newStream(server, owner, { name: 'Atomic', webhooks: [{ url: 'https://hooks.example/a', type: 'discord', events: { 'stream:end': true }, notes: null }] });
+        await newStream(server, owner, { name: 'Atomic Taken' });
         const before = await server.snapshot();
         const bodies = [
+          // The name is taken: the hooks keep their ids and secrets.
+          { name: 'Atomic Taken', webhooks: [{ url: 'https://hooks.example/d', type: 'raw', events: {} }] },
           { name: 'Atomic Renamed', title: 'new', accounts: [{ id: twitch.id, settings: { title: 'only' } }], webhooks: [{ url: 'https://hooks.example/b', type: 'raw', events: {} }] },
           { name: 'Atomic Renamed', shares: [{ user: { id: friend.id }, chat_level: 1, metadata_level: 1 }], webhooks: [{ url: 'not a url', type: 'raw', events: {} }] },
           { title: 'x', webhooks: [{ url: 'https://hooks.example/c', type: 'raw', events: { 'stream:nope': true } }] },
