@@ -58,14 +58,8 @@ export class GoLiveService {
    */
   async setPushing(streamId: StreamId, on: boolean): Promise<GoLiveStatus> {
     await this.state(streamId);
-    if (on) {
-      await this.checkPushStart(streamId);
-      if (await this.ctx.store.goLive.setPushing(streamId, true)) {
-        await emit(this.ctx, { type: 'stream.push_started', streamId, at: this.ctx.now() });
-      }
-    } else if (await this.ctx.store.goLive.setPushing(streamId, false)) {
-      await emit(this.ctx, { type: 'stream.push_stopped', streamId, at: this.ctx.now() });
-    }
+    if (on) await this.checkPushStart(streamId);
+    await this.switchPushing(streamId, on);
     return this.status(streamId);
   }
 
@@ -76,10 +70,11 @@ export class GoLiveService {
    */
   async setSwitches(streamId: StreamId, switches: { pushing?: boolean; pulling?: boolean }): Promise<GoLiveStatus> {
     const state = await this.state(streamId);
-    if (switches.pulling === true && !state.pulling) await this.checkPullStart(streamId);
+    const startPuller = switches.pulling === true && !state.pulling;
+    if (startPuller) await this.checkPullStart(streamId);
     if (switches.pushing === true) await this.checkPushStart(streamId);
-    if (switches.pulling !== undefined) await this.setPulling(streamId, switches.pulling);
-    if (switches.pushing !== undefined) await this.setPushing(streamId, switches.pushing);
+    if (startPuller || switches.pulling === false) await this.switchPulling(streamId, switches.pulling!);
+    if (switches.pushing !== undefined) await this.switchPushing(streamId, switches.pushing);
     return this.status(streamId);
   }
 
@@ -89,15 +84,25 @@ export class GoLiveService {
    */
   async setPulling(streamId: StreamId, on: boolean): Promise<GoLiveStatus> {
     const state = await this.state(streamId);
-    if (on && !state.pulling) {
-      await this.checkPullStart(streamId);
-      if (await this.ctx.store.goLive.setPulling(streamId, true, this.nodeId)) {
-        await emit(this.ctx, { type: 'stream.pull_started', streamId, nodeId: this.nodeId, at: this.ctx.now() });
-      }
-    } else if (!on && (await this.ctx.store.goLive.setPulling(streamId, false, null))) {
-      await emit(this.ctx, { type: 'stream.pull_stopped', streamId, at: this.ctx.now() });
+    if (!on || !state.pulling) {
+      if (on) await this.checkPullStart(streamId);
+      await this.switchPulling(streamId, on);
     }
     return this.status(streamId);
+  }
+
+  /** Moves the push switch (checks made by the caller); the event only when it moved. */
+  private async switchPushing(streamId: StreamId, on: boolean): Promise<void> {
+    if (!(await this.ctx.store.goLive.setPushing(streamId, on))) return;
+    const at = this.ctx.now();
+    await emit(this.ctx, on ? { type: 'stream.push_started', streamId, at } : { type: 'stream.push_stopped', streamId, at });
+  }
+
+  /** Moves the pull switch (checks made by the caller); this node runs a puller switched on. */
+  private async switchPulling(streamId: StreamId, on: boolean): Promise<void> {
+    if (!(await this.ctx.store.goLive.setPulling(streamId, on, on ? this.nodeId : null))) return;
+    const at = this.ctx.now();
+    await emit(this.ctx, on ? { type: 'stream.pull_started', streamId, nodeId: this.nodeId, at } : { type: 'stream.pull_stopped', streamId, at });
   }
 
   /** Going live needs a broadcast in progress: there is nothing to push otherwise. */

@@ -128,6 +128,20 @@ export class MultistreamService {
     return { row, access };
   }
 
+  /** The stream a user may switch (go live, stop, the puller): metadata level 2, as in the original. */
+  async switchable(userId: AccountId, id: number): Promise<StreamId> {
+    const { row, access } = await this.resolve(userId, id);
+    if (!streamRules.editMetadata(access)) throw new NotFoundError(STREAM_NOT_USABLE);
+    return row.stream_id as StreamId;
+  }
+
+  /** The stream whose chat a user may inject messages into: chat level 2. */
+  async chatWritable(userId: AccountId, id: number): Promise<StreamId> {
+    const { row, access } = await this.resolve(userId, id);
+    if (!streamRules.postChat(access)) throw new NotFoundError(STREAM_NOT_USABLE);
+    return row.stream_id as StreamId;
+  }
+
   async list(userId: AccountId): Promise<StreamView[]> {
     const rows = await this.ctx.store.msStreams.visibleTo(userId);
     const views: StreamView[] = [];
@@ -253,12 +267,7 @@ export class MultistreamService {
       if (text === '') {
         out.pullArgs = null;
       } else {
-        try {
-          await this.goLive.checkPullArgs(text);
-        } catch (err) {
-          if (err instanceof ValidationError) throw new ValidationError(`ffmpeg_pull_args ${err.fields.ffmpeg_pull_args ?? 'is invalid'}`, err.fields);
-          throw err;
-        }
+        await this.goLive.checkPullArgs(text);
         out.pullArgs = text;
       }
     }

@@ -69,7 +69,7 @@ type Input =
 
 function refuser(): (problem: string) => never {
   return (problem) => {
-    throw new ValidationError('Invalid ffmpeg_pull_args', { ffmpeg_pull_args: problem });
+    throw new ValidationError(`ffmpeg_pull_args ${problem}`, { ffmpeg_pull_args: problem });
   };
 }
 

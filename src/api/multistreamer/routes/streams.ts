@@ -1,9 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { STREAM_NOT_USABLE, STREAM_NOT_VISIBLE } from '../../../core/multistreams.js';
-import { streamRules } from '../../../core/stream-access.js';
-import type { StreamId } from '../../../core/ids.js';
 import { liveSwitches, streamInput } from '../bodies.js';
-import { badRequest } from '../errors.js';
 import { idParam, type MsContext } from '../plugin.js';
 import { streamJson } from '../present.js';
 
@@ -33,19 +30,16 @@ export function streamRoutes(app: FastifyInstance, { core, caller, publicUrl }: 
 
   // Going live, stopping, and the puller switch need metadata level 2, as in the original.
   app.patch('/stream/:id', async (request) => {
-    const { row, access } = await core.multistreams.resolve(caller(request), idParam(request, STREAM_NOT_USABLE));
-    if (!streamRules.editMetadata(access)) throw badRequest(STREAM_NOT_USABLE);
+    const streamId = await core.multistreams.switchable(caller(request), idParam(request, STREAM_NOT_USABLE));
     const switches = liveSwitches(request.body);
-    const streamId = row.stream_id as StreamId;
     const status = await core.goLive.setSwitches(streamId, switches);
     return { status: { data_incoming: status.dataIncoming, data_pushing: status.dataPushing, data_pulling: status.dataPulling } };
   });
 
   // Injects a message into the stream's chat (not into the networks): chat level 2.
   app.post('/stream/:id/msg', async (request) => {
-    const { row, access } = await core.multistreams.resolve(caller(request), idParam(request, STREAM_NOT_USABLE));
-    if (!streamRules.postChat(access)) throw badRequest(STREAM_NOT_USABLE);
-    await core.chat.inject(row.stream_id as StreamId, request.body);
+    const streamId = await core.multistreams.chatWritable(caller(request), idParam(request, STREAM_NOT_USABLE));
+    await core.chat.inject(streamId, request.body);
     return { status: 'ok' };
   });
 }
