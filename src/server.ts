@@ -30,6 +30,7 @@ import { CHAT_SOCKET_SECRET_PATHS } from './api/multistreamer/chat-socket.js';
 import { multistreamerPlugin } from './api/multistreamer/plugin.js';
 import { ChatViewcounts } from './core/chat-viewcounts.js';
 import type { DomainEvent } from './core/events.js';
+import { UPLOAD_MOUNT } from './core/uploads.js';
 import { createLogger, type Logger } from './logging.js';
 import { MediaPlane } from './media/media-plane.js';
 import { UploadIngest } from './media/upload/ingest.js';
@@ -164,14 +165,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         // Root paths that are stream ids only (prefix '/' is the root, not a claim on the root's 404).
         { name: 'watch', prefix: '/', plugin: watchPlugin, options: { core, publicUrl: config.publicUrl } },
         // S3-compatible uploads (Kickflip's SDKs): path-style here, virtual-hosted style by the rewrite below.
-        { name: 's3', prefix: '/s3', plugin: s3Plugin, options: { core, ingest: uploadIngest, maxObjectSize: config.uploadMaxObjectSize, maxParts: config.uploadMaxParts } },
+        { name: 's3', prefix: UPLOAD_MOUNT, plugin: s3Plugin, options: { core, ingest: uploadIngest, maxObjectSize: config.uploadMaxObjectSize, maxParts: config.uploadMaxParts } },
         // `/o/token` and `/api/1.2/*` (its own 404 inside /api/1.2).
         { name: 'kickflip', prefix: '/', plugin: kickflipPlugin, options: { core, publicUrl: config.publicUrl, rtmpUrl: kickflipRtmpUrl, bodyLimit: config.bodyLimit } },
         // `<prefix>/api/v1/*` (its own 404 inside) and the chat socket `<prefix>/ws/:id`.
         { name: 'multistreamer', prefix: config.multistreamerPrefix || '/', plugin: multistreamerPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         { name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions },
       ],
-      rewriteUrl: [virtualHostRewrite({ bucket: config.uploadBucket, mount: '/s3', publicUrl: config.publicUrl })],
+      rewriteUrl: [virtualHostRewrite({ bucket: config.uploadBucket, mount: UPLOAD_MOUNT, publicUrl: config.publicUrl })],
     });
     closers.push(() => http.close());
     await http.listen({ host: config.httpHost, port: config.httpPort });

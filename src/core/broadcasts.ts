@@ -136,6 +136,28 @@ export class BroadcastService {
     return this.toBroadcast(row);
   }
 
+  /**
+   * Opens a broadcast fed by no media node (segment uploads), or joins the one such a feed
+   * already opened (another node's upload won the race, or this node stopped between opening it
+   * and noting it). InUseError when a node's RTMP publisher holds the stream.
+   */
+  async startOrJoinUnattended(streamId: StreamId): Promise<Broadcast> {
+    try {
+      return await this.start(streamId);
+    } catch (err) {
+      if (!(err instanceof InUseError)) throw err;
+      const open = await this.ctx.store.broadcasts.findOpen(streamId);
+      if (!open || open.node_id !== null) throw new InUseError('The stream is live from an encoder: uploads cannot feed it now');
+      return this.toBroadcast(open);
+    }
+  }
+
+  /** Ends the stream's open broadcast when it is `broadcastId`, not one opened since. */
+  async endIfCurrent(streamId: StreamId, broadcastId: BroadcastId): Promise<Broadcast | undefined> {
+    const open = await this.ctx.store.broadcasts.findOpen(streamId);
+    return open?.id === broadcastId ? this.end(streamId) : undefined;
+  }
+
   /** Ends the stream's open broadcast at once, publisher or not. */
   async end(streamId: StreamId): Promise<Broadcast | undefined> {
     const open = await this.ctx.store.broadcasts.findOpen(streamId);

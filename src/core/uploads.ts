@@ -94,6 +94,14 @@ export function encodeKeyPath(key: string): string {
     .join('/');
 }
 
+/** Where the S3-compatible upload endpoint is mounted, path-style, under the server's public URL. */
+export const UPLOAD_MOUNT = '/s3';
+
+/** The path-style URL of an object (or of a key prefix, to which a file name is appended). */
+export function objectUrl(publicUrl: string, bucket: string, key: string): string {
+  return `${publicUrl}${UPLOAD_MOUNT}/${encodeURIComponent(bucket)}/${encodeKeyPath(key)}`;
+}
+
 export class UploadService {
   private signingSecret: Promise<string> | undefined;
 
@@ -152,7 +160,7 @@ export class UploadService {
       bucket: this.options.bucket,
       region: this.options.region,
       prefix,
-      uploadUrl: `${this.options.publicUrl}/s3/${encodeURIComponent(this.options.bucket)}/${encodeKeyPath(prefix)}`,
+      uploadUrl: objectUrl(this.options.publicUrl, this.options.bucket, prefix),
     };
   }
 

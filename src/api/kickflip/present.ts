@@ -2,7 +2,7 @@ import type { ApiClient } from '../../core/api-clients.js';
 import type { SearchPage } from '../../core/stream-search.js';
 import type { TenantStream } from '../../core/tenant-streams.js';
 import type { TenantUser } from '../../core/tenant-users.js';
-import { encodeKeyPath, type UploadGrant } from '../../core/uploads.js';
+import { objectUrl, type UploadGrant } from '../../core/uploads.js';
 
 /**
  * Kickflip's JSON, typed as the Android SDK parses it (google-http-client): a JSON null in a
@@ -53,7 +53,7 @@ export function publicUserJson(client: ApiClient, user: TenantUser): Json {
 
 function uploadUrl(urls: Urls, stream: TenantStream): string | undefined {
   if (stream.uploadBucket === null || stream.uploadPrefix === null) return undefined;
-  return `${urls.publicUrl}/s3/${encodeURIComponent(stream.uploadBucket)}/${encodeKeyPath(stream.uploadPrefix)}`;
+  return objectUrl(urls.publicUrl, stream.uploadBucket, stream.uploadPrefix);
 }
 
 export function streamJson(urls: Urls, stream: TenantStream): Json {

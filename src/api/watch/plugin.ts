@@ -54,7 +54,8 @@ export const watchPlugin: FastifyPluginAsync<WatchOptions> = async (app, { core,
 
   app.get(`/${STREAM_ID_PARAM}`, async (request: FastifyRequest<{ Params: { streamId: string } }>, reply) => {
     const stream = await core.streams.findById(request.params.streamId);
-    if (!stream || stream.isPrivate) return page(reply, 404, renderNotFoundPage());
+    // The page carries no viewer token: only streams anyone may watch have one.
+    if (!stream || !(await core.viewing.mayWatch(stream.id, undefined))) return page(reply, 404, renderNotFoundPage());
     let state: WatchState = 'waiting';
     let playlistUrl: string | null = null;
     if (stream.isLive) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../../blob/blob-store.js';
 import type { Core } from '../../core/core.js';
-import { InUseError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
 import type { BroadcastId, StreamId } from '../../core/ids.js';
 import { isUniqueViolation } from '../../store/database.js';
 import type { UploadObjectRow } from '../../store/upload-object-repositories.js';
@@ -184,18 +184,7 @@ export class UploadIngest {
     const mapped = await this.store.uploadBroadcasts.findByStream(streamId);
     if (mapped) return mapped.broadcast_id as BroadcastId;
     if (!mayStart) return undefined;
-    let broadcastId: string;
-    try {
-      broadcastId = (await this.core.broadcasts.start(streamId)).id;
-    } catch (err) {
-      if (!(err instanceof InUseError)) throw err;
-      // A broadcast open with no media node is an upload's (another node's first playlist won
-      // the race, or this node stopped between starting it and noting it): join it. One held by
-      // a node is an RTMP publisher's.
-      const open = await this.store.broadcasts.findOpen(streamId);
-      if (!open || open.node_id !== null) throw new InUseError('The stream is live from an encoder: uploads cannot feed it now');
-      broadcastId = open.id;
-    }
+    const broadcastId = (await this.core.broadcasts.startOrJoinUnattended(streamId)).id;
     await this.store.uploadBroadcasts.insertIfNone({ stream_id: streamId, broadcast_id: broadcastId, created_at: this.core.ctx.now() });
     const row = await this.store.uploadBroadcasts.findByStream(streamId);
     return (row?.broadcast_id ?? broadcastId) as BroadcastId;
@@ -255,8 +244,7 @@ export class UploadIngest {
 
   /** vod.m3u8 is the broadcaster's last word: the broadcast ends if stream/stop has not ended it. */
   private async endIfOpen(streamId: StreamId, broadcastId: BroadcastId): Promise<void> {
-    const open = await this.store.broadcasts.findOpen(streamId);
-    if (open?.id === broadcastId) await this.core.broadcasts.end(streamId);
+    await this.core.broadcasts.endIfCurrent(streamId, broadcastId);
   }
 }
 

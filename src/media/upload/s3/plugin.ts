@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { InUseError, NotFoundError, ValidationError } from '../../../core/errors.js';
-import { encodeKeyPath, type UploadCredential } from '../../../core/uploads.js';
+import { objectUrl, type UploadCredential } from '../../../core/uploads.js';
 import type { UploadIngest } from '../ingest.js';
 import { authenticate, decodeBody, parseQueryOrFail, type Authenticated } from './auth.js';
 import { S3Error, errorXml } from './errors.js';
@@ -299,7 +299,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     const bytes = await core.multipartUploads.assemble(upload.id, requested.map((p) => p.partNumber));
     const { etag } = await store(target, upload.key, bytes, upload);
     await core.multipartUploads.remove(upload.id);
-    const location = `${uploads.options.publicUrl}${mount}/${encodeURIComponent(bucket)}/${encodeKeyPath(upload.key)}`;
+    const location = objectUrl(uploads.options.publicUrl, bucket, upload.key);
     return reply.status(200).header('content-type', CONTENT_TYPE_XML).send(completeMultipartUploadResult(location, bucket, upload.key, `"${etag}"`));
   }
 
