@@ -2,6 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../logging.js';
 
+/** The token of an `Authorization: Bearer <token>` header (the scheme in any case), or undefined. */
+export function bearerToken(headers: IncomingMessage['headers']): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
+}
+
 /** One HTTP dialect or service and where it is mounted. */
 export interface HttpAdapter<O extends object = object> {
   name: string;

@@ -10,7 +10,7 @@ import { newId, newStreamKey, type AccountId, type StreamId, type StreamKey } fr
 import { checkedFfmpegArgs, type NetworkAccountService, type NetworkAccountView } from './network-accounts.js';
 import { fieldValueProblem, network, type NetworkField, type NetworkName } from './networks.js';
 import { nameProblem, slugify } from './slugs.js';
-import { OWNER_ACCESS, isLevel, streamRules, type Level, type StreamAccess } from './stream-access.js';
+import { OWNER_ACCESS, isLevel, shareAccess, streamRules, type Level, type StreamAccess } from './stream-access.js';
 import { newStreamRow } from './streams.js';
 import type { NewWebhook, Webhook, WebhookService } from './webhooks.js';
 import { isUniqueViolation } from '../store/database.js';
@@ -395,10 +395,7 @@ export class MultistreamService {
 
   private async accessOf(userId: AccountId, row: MsStreamRow): Promise<StreamAccess | undefined> {
     if (row.owner_id === userId) return OWNER_ACCESS;
-    const share = await this.ctx.store.streamShares.find(row.stream_id, userId);
-    if (!share) return undefined;
-    const access: StreamAccess = { owner: false, chatLevel: Number(share.chat_level) as Level, metadataLevel: Number(share.metadata_level) as Level };
-    return streamRules.visible(access) ? access : undefined;
+    return shareAccess(await this.ctx.store.streamShares.find(row.stream_id, userId));
   }
 
   private async view(row: MsStreamRow, access: StreamAccess): Promise<StreamView> {

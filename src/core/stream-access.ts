@@ -46,15 +46,19 @@ export class StreamAccessService {
     const stream = await this.ctx.store.streams.findById(streamId.toLowerCase());
     if (!stream) return undefined;
     if (stream.owner_id === accountId) return OWNER_ACCESS;
-    const share = await this.ctx.store.streamShares.find(stream.id, accountId);
-    if (!share) return undefined;
-    const access: StreamAccess = {
-      owner: false,
-      chatLevel: clampLevel(share.chat_level),
-      metadataLevel: clampLevel(share.metadata_level),
-    };
-    return streamRules.visible(access) ? access : undefined;
+    return shareAccess(await this.ctx.store.streamShares.find(stream.id, accountId));
   }
+}
+
+/** What a share (of a stream the user does not own) allows; undefined when nothing. */
+export function shareAccess(share: { chat_level: number; metadata_level: number } | undefined): StreamAccess | undefined {
+  if (!share) return undefined;
+  const access: StreamAccess = {
+    owner: false,
+    chatLevel: clampLevel(share.chat_level),
+    metadataLevel: clampLevel(share.metadata_level),
+  };
+  return streamRules.visible(access) ? access : undefined;
 }
 
 function clampLevel(value: number): Level {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenHolder } from '../../core/api-clients.js';
 import type { Core } from '../../core/core.js';
+import { bearerToken } from '../http.js';
 import { DomainError } from '../../core/errors.js';
 import { fieldsOf, parseBody } from './fields.js';
 import { tokenRoutes } from './oauth.js';
@@ -28,11 +29,6 @@ function reasonOf(err: DomainError): string {
   const fields = 'fields' in err && typeof err.fields === 'object' && err.fields !== null ? (err.fields as Record<string, string>) : {};
   const detail = Object.entries(fields).map(([field, problem]) => `${field} ${problem}`);
   return detail.length > 0 ? `${err.message}: ${detail.join('; ')}` : err.message;
-}
-
-function bearer(request: FastifyRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1];
 }
 
 /**
@@ -64,7 +60,7 @@ export const kickflipPlugin: FastifyPluginAsync<KickflipOptions> = async (app: F
 
       // Before the body is read: a bad token is a 403 whatever the body holds.
       api.addHook('onRequest', async (request, reply) => {
-        const token = bearer(request);
+        const token = bearerToken(request.headers);
         const holder = token === undefined ? undefined : await core.apiClients.holder(token);
         if (!holder) {
           return reply

@@ -7,6 +7,7 @@ import type { Core } from '../../core/core.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { DomainEvent } from '../../core/events.js';
 import type { AccountId, StreamId } from '../../core/ids.js';
+import { bearerToken } from '../http.js';
 
 /**
  * The chat of one stream over a WebSocket, `GET /ws/:streamId` (the Multistreamer integer
@@ -46,8 +47,7 @@ interface Caller {
 function bearer(request: FastifyRequest): string | undefined {
   const query = request.query as Record<string, unknown> | undefined;
   if (typeof query?.token === 'string' && query.token !== '') return query.token;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1];
+  return bearerToken(request.headers);
 }
 
 export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (app: FastifyInstance, options: ChatSocketOptions) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
 import type { AccountId } from '../../core/ids.js';
+import { bearerToken } from '../http.js';
 import { chatSocketPlugin } from './chat-socket.js';
 import { badRequest, CONTENT_TYPE_REQUIRED, MsError, toMsError, unauthorized } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -28,8 +29,6 @@ export function idParam(request: FastifyRequest, unknown: string): number {
   if (!/^[1-9][0-9]{0,15}$/.test(value)) throw badRequest(unknown);
   return Number(value);
 }
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /**
  * The Multistreamer JSON API v1 at `<prefix>/api/v1` and its chat socket at `<prefix>/ws/:id`.
@@ -61,8 +60,8 @@ const apiV1: FastifyPluginAsync<MultistreamerOptions> = async (app, options) => 
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0]!.replace(/\/+$/, '');
     if (path.endsWith('/api/v1/auth')) return;
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    const accountId = match ? await core.accessTokens.accountOf(match[1]!) : undefined;
+    const token = bearerToken(request.headers);
+    const accountId = token ? await core.accessTokens.accountOf(token) : undefined;
     if (!accountId) throw unauthorized();
     callers.set(request, accountId);
     if (request.method === 'POST' && request.headers['content-type'] !== 'application/json') throw badRequest(CONTENT_TYPE_REQUIRED);
@@ -76,8 +75,8 @@ const apiV1: FastifyPluginAsync<MultistreamerOptions> = async (app, options) => 
 
   app.setNotFoundHandler(async (request, reply) => {
     // Unknown paths need credentials too, as every path of the original but /auth did.
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    if (!match || !(await core.accessTokens.accountOf(match[1]!))) return reply.status(401).send({ error: unauthorized().message });
+    const token = bearerToken(request.headers);
+    if (!token || !(await core.accessTokens.accountOf(token))) return reply.status(401).send({ error: unauthorized().message });
     return reply.status(404).send({ error: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` });
   });
 
