@@ -36,6 +36,11 @@ export interface UploadCredential {
   sessionTokenMatches(presented: string): boolean;
 }
 
+/** A credential writes objects under its stream's prefix only (the prefix itself is no object). */
+export function mayWrite(credential: UploadCredential, key: string): boolean {
+  return key.startsWith(credential.prefix) && key.length > credential.prefix.length;
+}
+
 export interface UploadOptions {
   bucket: string;
   region: string;
@@ -192,5 +197,11 @@ export class UploadService {
   /** Whether the credential has expired now. */
   isExpired(credential: UploadCredential): boolean {
     return Date.parse(credential.expiresAt) <= Date.parse(this.ctx.now());
+  }
+
+  /** Multipart uploads begun before this can never be completed: no credential lives that long. */
+  abandonedBefore(): string {
+    const longest = (this.options.lifetimeSeconds + this.options.graceSeconds) * 1000;
+    return new Date(Date.parse(this.ctx.now()) - longest).toISOString();
   }
 }

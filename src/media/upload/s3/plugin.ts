@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { InUseError, NotFoundError, ValidationError } from '../../../core/errors.js';
-import { objectUrl, type UploadCredential } from '../../../core/uploads.js';
+import { mayWrite, objectUrl, type UploadCredential } from '../../../core/uploads.js';
 import type { UploadIngest } from '../ingest.js';
 import { authenticate, decodeBody, parseQueryOrFail, type Authenticated } from './auth.js';
 import { S3Error, errorXml } from './errors.js';
@@ -166,8 +166,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     }
     if (WRITES.has(target.operation)) {
       if (!target.auth) throw new S3Error('AccessDenied', 'Access Denied');
-      const prefix = target.auth.credential.prefix;
-      if (!target.key.startsWith(prefix) || target.key.length === prefix.length) throw new S3Error('AccessDenied', 'Access Denied');
+      if (!mayWrite(target.auth.credential, target.key)) throw new S3Error('AccessDenied', 'Access Denied');
       if (header(request, 'x-amz-copy-source') !== undefined) throw new S3Error('NotImplemented', 'Copying objects is not implemented.');
       for (const name of ['content-length', 'x-amz-decoded-content-length']) {
         const declared = header(request, name);
@@ -244,10 +243,8 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
 
   async function createMultipartUpload(request: FastifyRequest, reply: FastifyReply, target: Target) {
     const credential = credentialOf(target);
-    // Uploads begun before the longest a credential lives can never be completed: drop a few.
-    const longest = (uploads.options.lifetimeSeconds + uploads.options.graceSeconds) * 1000;
-    const deadline = new Date(Date.parse(core.ctx.now()) - longest).toISOString();
-    await core.multipartUploads.removeBegunBefore(deadline, 10);
+    // Uploads no credential can complete any more: drop a few as new ones begin.
+    await core.multipartUploads.removeBegunBefore(uploads.abandonedBefore(), 10);
     const upload = await core.multipartUploads.begin({ streamId: credential.streamId, prefix: credential.prefix, key: target.key, ...metaOf(request) });
     return reply.status(200).header('content-type', CONTENT_TYPE_XML).send(initiateMultipartUploadResult(bucket, target.key, upload.id));
   }
