@@ -127,11 +127,6 @@ export class ApiClientService {
     return { client: toClient(client), tokenDigest, boundUser: row.account_id as AccountId | null };
   }
 
-  /** Remembers the user this token acts for (the one it created or logged in last). */
-  async bindUser(holder: TokenHolder, accountId: AccountId): Promise<void> {
-    await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, accountId);
-  }
-
   async get(id: string): Promise<ApiClient | undefined> {
     const row = await this.ctx.store.apiClients.findById(id);
     return row && row.kind === OAUTH_KIND ? toClient(row) : undefined;

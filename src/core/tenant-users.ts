@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { checkEmail, checkPassword, USERNAME_LENGTH } from './accounts.js';
-import type { ApiClient } from './api-clients.js';
+import type { ApiClient, TokenHolder } from './api-clients.js';
 import { emit, type CoreContext } from './context.js';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError, type FieldErrors } from './errors.js';
 import { isUuid, newId, secretsEqual, type AccountId } from './ids.js';
@@ -93,8 +93,12 @@ function randomUsername(app: string): string {
 export class TenantUserService {
   constructor(private readonly ctx: CoreContext) {}
 
-  /** A new user of the client; without a username one is made up. */
-  async create(client: ApiClient, input: NewTenantUser): Promise<TenantUser> {
+  /** A new user of the token's client (without a username one is made up); the token then acts for it. */
+  async create(holder: TokenHolder, input: NewTenantUser): Promise<TenantUser> {
+    return this.actFor(holder, await this.make(holder.client, input));
+  }
+
+  private async make(client: ApiClient, input: NewTenantUser): Promise<TenantUser> {
     const errors: FieldErrors = {};
     if (input.username !== undefined) checkTenantUsername(input.username, errors);
     if (input.password !== undefined) checkPassword(input.password, errors);
@@ -174,9 +178,20 @@ export class TenantUserService {
    * the user this access token created or logged in (`boundUser`) is meant when the request
    * names no other username: the Android SDK's user/change carries no identity at all, and the
    * token proves the request comes from the device that made the user. Otherwise a username
-   * and its password. A user of another client is never found.
+   * and its password. A user of another client is never found. The token then acts for the user.
    */
-  async identify(client: ApiClient, claim: UserClaim, boundUser: AccountId | null): Promise<TenantUser> {
+  async identify(holder: TokenHolder, claim: UserClaim): Promise<TenantUser> {
+    return this.actFor(holder, await this.whoIs(holder.client, claim, holder.boundUser));
+  }
+
+  /** The viewer of a public read: the user the request means when it names one (see identify), else anonymous. */
+  async viewer(holder: TokenHolder, claim: UserClaim): Promise<TenantUser | undefined> {
+    const named = claim.uuid !== undefined || (claim.username !== undefined && claim.password !== undefined);
+    if (!named && holder.boundUser === null) return undefined;
+    return this.identify(holder, claim);
+  }
+
+  private async whoIs(client: ApiClient, claim: UserClaim, boundUser: AccountId | null): Promise<TenantUser> {
     if (claim.uuid !== undefined) {
       const user = await this.byUuid(client, claim.uuid);
       if (!user || (claim.username !== undefined && claim.username !== user.username)) throw new AuthenticationError('Unknown user uuid');
@@ -195,7 +210,17 @@ export class TenantUserService {
    * name alone: the Android SDK keeps a password it made up and never sent, so its own user
    * could not log in otherwise; no other device can use that path.
    */
-  async loginFromDevice(client: ApiClient, username: string, password: string, boundUser: AccountId | null): Promise<TenantUser> {
+  async loginFromDevice(holder: TokenHolder, username: string, password: string): Promise<TenantUser> {
+    return this.actFor(holder, await this.deviceLogin(holder.client, username, password, holder.boundUser));
+  }
+
+  /** The token acts for `user` from now on: the user it created or logged in last. */
+  private async actFor(holder: TokenHolder, user: TenantUser): Promise<TenantUser> {
+    if (holder.boundUser !== user.id) await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, user.id);
+    return user;
+  }
+
+  private async deviceLogin(client: ApiClient, username: string, password: string, boundUser: AccountId | null): Promise<TenantUser> {
     if (boundUser !== null) {
       const bound = await this.byId(client, boundUser);
       if (bound && bound.username === username && !bound.hasPassword) return bound;

@@ -52,30 +52,21 @@ function metadata(fields: Fields): StreamMetadata {
 export function endpoints(core: Core, urls: Urls): Record<string, Endpoint> {
   const claim = (fields: Fields) => ({ uuid: text(fields, 'uuid'), username: text(fields, 'username'), password: text(fields, 'password') });
   /** The user the call acts as; the token remembers it for calls that name none (Android's user/change). */
-  const actingUser = async ({ fields, holder }: Call): Promise<TenantUser> => {
-    const user = await core.tenantUsers.identify(holder.client, claim(fields), holder.boundUser);
-    if (holder.boundUser !== user.id) await core.apiClients.bindUser(holder, user.id);
-    return user;
-  };
+  const actingUser = ({ fields, holder }: Call): Promise<TenantUser> => core.tenantUsers.identify(holder, claim(fields));
   /** The viewer of a public read: the named user if any is named, else anonymous. */
-  const viewer = async (call: Call): Promise<TenantUser | undefined> => {
-    const { uuid, username, password } = claim(call.fields);
-    if (uuid === undefined && (username === undefined || password === undefined) && call.holder.boundUser === null) return undefined;
-    return actingUser(call);
-  };
+  const viewer = ({ fields, holder }: Call): Promise<TenantUser | undefined> => core.tenantUsers.viewer(holder, claim(fields));
   const streamId = (fields: Fields) => required(fields, 'stream_id');
   const page = (fields: Fields) => paging(integer(fields, 'page'), integer(fields, 'results_per_page'));
 
   return {
     '/user/new': async ({ fields, holder }) => {
-      const user = await core.tenantUsers.create(holder.client, {
+      const user = await core.tenantUsers.create(holder, {
         username: text(fields, 'username'),
         password: text(fields, 'password'),
         email: text(fields, 'email'),
         displayName: text(fields, 'display_name'),
         extraInfo: jsonText(fields, 'extra_info'),
       });
-      await core.apiClients.bindUser(holder, user.id);
       return ownUserJson(holder.client, user);
     },
 
@@ -95,8 +86,7 @@ export function endpoints(core: Core, urls: Urls): Record<string, Endpoint> {
     },
 
     '/user/uuid': async ({ fields, holder }) => {
-      const user = await core.tenantUsers.loginFromDevice(holder.client, required(fields, 'username'), required(fields, 'password'), holder.boundUser);
-      if (holder.boundUser !== user.id) await core.apiClients.bindUser(holder, user.id);
+      const user = await core.tenantUsers.loginFromDevice(holder, required(fields, 'username'), required(fields, 'password'));
       return ownUserJson(holder.client, user);
     },
 
