@@ -24,7 +24,7 @@ export interface MultipartUpload {
 
 export interface UploadedPart {
   partNumber: number;
-  /** Quoted hex MD5, as S3 answers it. */
+  /** Hex MD5 of the part, unquoted as every stored ETag is (S3 headers and XML add the quotes). */
   etag: string;
   size: number;
 }
@@ -33,7 +33,7 @@ export interface UploadedPart {
 const PARTS_FOLDER = 'multipart';
 
 export function partEtag(body: Buffer): string {
-  return `"${createHash('md5').update(body).digest('hex')}"`;
+  return createHash('md5').update(body).digest('hex');
 }
 
 export class MultipartUploadService {

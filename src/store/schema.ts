@@ -358,7 +358,7 @@ export interface MultipartUploadsTable {
 export interface MultipartPartsTable {
   upload_id: string;
   part_number: number;
-  /** The part's ETag as S3 answers it: the quoted hex MD5 of its bytes. */
+  /** The hex MD5 of the part's bytes, without the quotes S3 puts around an ETag. */
   etag: string;
   size: number;
   blob_key: string;

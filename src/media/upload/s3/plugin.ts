@@ -269,7 +269,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     const upload = await uploadOf(target);
     const body = content(request, target);
     const part = await core.multipartUploads.putPart(upload, Number(number), body);
-    return reply.status(200).header('etag', part.etag).send('');
+    return reply.status(200).header('etag', `"${part.etag}"`).send('');
   }
 
   async function completeMultipartUpload(request: FastifyRequest, reply: FastifyReply, target: Target) {
@@ -283,7 +283,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     });
     const sizes = requested.map((part) => {
       const have = stored.get(part.partNumber);
-      if (!have || have.etag !== `"${part.etag}"`) {
+      if (!have || have.etag !== part.etag) {
         throw new S3Error('InvalidPart', "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.");
       }
       return have.size;
