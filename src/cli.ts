@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { LocalBlobStore } from './blob/local.js';
 import { ConfigError, describeDatabase, extractSettingFlags, loadConfig, SETTINGS, type Config } from './config.js';
 import { Core } from './core/core.js';
-import { DomainError, ValidationError, ConflictError } from './core/errors.js';
+import { DomainError, ValidationError, ConflictError } from './core/kernel/errors.js';
 import { MemoryBus } from './bus/memory.js';
-import type { DomainEvent } from './core/events.js';
+import type { DomainEvent } from './core/kernel/events.js';
 import { startServer } from './server.js';
 import { Store } from './store/store.js';
 

@@ -2,10 +2,10 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
 import type { DatabaseLocation } from './store/database.js';
-import { DEFAULT_INGEST_SERVERS, type IngestServers } from './core/destinations.js';
-import { DEFAULT_CHAT_SETTINGS, MAX_HISTORY, type ChatSettings } from './core/chat-input.js';
-import { parseChatRate } from './core/chat-rate.js';
-import { isAwsRegion, type AwsRegion } from './core/aws-regions.js';
+import { DEFAULT_INGEST_SERVERS, type IngestServers } from './core/relays/destinations.js';
+import { DEFAULT_CHAT_SETTINGS, MAX_HISTORY, type ChatSettings } from './core/chat/input.js';
+import { parseChatRate } from './core/chat/rate.js';
+import { isAwsRegion, type AwsRegion } from './core/uploads/aws-regions.js';
 
 /**
  * One typed configuration, read from command-line flags, then environment variables, then

@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { classifyAddress } from '../core/addresses.js';
+import { classifyAddress } from '../core/ffmpeg/addresses.js';
 
 /**
  * Downloads a user-supplied URL to a file, bounded in every way that matters for a server

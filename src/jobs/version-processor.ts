@@ -5,7 +5,7 @@ import { BundleError, DEFAULT_BUNDLE_LIMITS, readAppBundle, type AppBundle, type
 import { PlistError } from '../bundles/plist.js';
 import { DEFAULT_ZIP_LIMITS, ZipArchive, ZipError, type ByteSource, type ZipLimits } from '../bundles/zip.js';
 import type { Core } from '../core/core.js';
-import type { BundleFacts, VersionJob } from '../core/version-queue.js';
+import type { BundleFacts, VersionJob } from '../core/dialects/kickfolio/version-queue.js';
 import { downloadToFile, FetchError, type FetchLimits } from './fetch.js';
 
 export interface ProcessorLogger {

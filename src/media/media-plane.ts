@@ -1,6 +1,6 @@
 import type { Core } from '../core/core.js';
-import { DisabledError, InUseError, NotFoundError } from '../core/errors.js';
-import type { BroadcastId, StreamId } from '../core/ids.js';
+import { DisabledError, InUseError, NotFoundError } from '../core/kernel/errors.js';
+import type { BroadcastId, StreamId } from '../core/kernel/ids.js';
 import type { BlobStore } from '../blob/blob-store.js';
 import { HlsRecorder } from './hls/recorder.js';
 import { LiveStream } from './live/live-stream.js';

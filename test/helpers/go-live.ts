@@ -4,9 +4,9 @@
  * HTTP receiver of webhooks, and a recorder of the bus's go-live events.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AccountId, StreamId } from '../../src/core/ids.js';
-import type { DomainEvent } from '../../src/core/events.js';
-import type { NewWebhook } from '../../src/core/webhooks.js';
+import type { AccountId, StreamId } from '../../src/core/kernel/ids.js';
+import type { DomainEvent } from '../../src/core/kernel/events.js';
+import type { NewWebhook } from '../../src/core/dialects/multistreamer/webhooks.js';
 import type { TestServer } from './server.js';
 
 let users = 0;

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classifyAddress } from '../../src/core/addresses.js';
+import { classifyAddress } from '../../src/core/ffmpeg/addresses.js';
 import { downloadToFile, FetchError, type FetchLimits } from '../../src/jobs/fetch.js';
 import { BundleHost } from '../api/kickfolio/support.js';
 

@@ -13,7 +13,7 @@ import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { NETWORK_PROTOCOLS } from '../../src/core/pull-args.js';
+import { NETWORK_PROTOCOLS } from '../../src/core/ffmpeg/pull-args.js';
 import { assertError, ms, msUser, newStream } from '../api/multistreamer/support.js';
 import { msStream } from '../helpers/go-live.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

@@ -1,4 +1,4 @@
-import type { Recording } from '../../core/broadcasts.js';
+import type { Recording } from '../../core/broadcasts/broadcasts.js';
 import { renderLivePlaylist, targetDurationOf } from '../../media/hls/playlist.js';
 import { segmentFileName } from '../../media/hls/recorder.js';
 

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../core/kernel/errors.js';
 
 /**
  * Reading Kickflip request fields. The SDKs post form-encoded bodies (every value a string:

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { TokenHolder } from '../../core/api-clients.js';
+import type { TokenHolder } from '../../core/dialects/kickflip/oauth-clients.js';
 import type { Core } from '../../core/core.js';
 import { bearerToken } from '../http.js';
-import { DomainError } from '../../core/errors.js';
+import { DomainError } from '../../core/kernel/errors.js';
 import { fieldsOf, parseBody } from './fields.js';
 import { tokenRoutes } from './oauth.js';
 import type { Urls } from './present.js';

@@ -1,8 +1,8 @@
-import type { ApiClient } from '../../core/api-clients.js';
-import type { SearchPage } from '../../core/stream-search.js';
-import type { TenantStream } from '../../core/tenant-streams.js';
-import type { TenantUser } from '../../core/tenant-users.js';
-import { objectUrl, type UploadGrant } from '../../core/uploads.js';
+import type { ApiClient } from '../../core/dialects/kickflip/oauth-clients.js';
+import type { SearchPage } from '../../core/dialects/kickflip/stream-search.js';
+import type { TenantStream } from '../../core/dialects/kickflip/tenant-streams.js';
+import type { TenantUser } from '../../core/dialects/kickflip/tenant-users.js';
+import { objectUrl, type UploadGrant } from '../../core/uploads/credentials.js';
 
 /**
  * Kickflip's JSON, typed as the Android SDK parses it (google-http-client): a JSON null in a

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TokenHolder } from '../../core/api-clients.js';
+import type { TokenHolder } from '../../core/dialects/kickflip/oauth-clients.js';
 import type { Core } from '../../core/core.js';
-import { ValidationError } from '../../core/errors.js';
-import { paging } from '../../core/stream-search.js';
-import type { Location, StreamMetadata } from '../../core/tenant-streams.js';
-import type { TenantUser } from '../../core/tenant-users.js';
+import { ValidationError } from '../../core/kernel/errors.js';
+import { paging } from '../../core/dialects/kickflip/stream-search.js';
+import type { Location, StreamMetadata } from '../../core/dialects/kickflip/tenant-streams.js';
+import type { TenantUser } from '../../core/dialects/kickflip/tenant-users.js';
 import { boolean, integer, jsonText, location, number, text, type Fields } from './fields.js';
 import { hlsStreamAnswer, ownUserJson, publicUserJson, streamAnswer, streamListAnswer, type Json, type Urls } from './present.js';
 

@@ -1,5 +1,5 @@
 import type { FastifySchemaValidationError } from 'fastify';
-import { NotFoundError, ValidationError, type FieldErrors } from '../../core/errors.js';
+import { NotFoundError, ValidationError, type FieldErrors } from '../../core/kernel/errors.js';
 
 /**
  * Kickfolio's error schema: `{"message", "code", "errors"?}`, where `errors` (only with

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchema, HTTPMethods } from 'fastify';
-import type { Account } from '../../core/accounts.js';
+import type { Account } from '../../core/accounts/accounts.js';
 import type { Core } from '../../core/core.js';
-import type { AccountId } from '../../core/ids.js';
+import type { AccountId } from '../../core/kernel/ids.js';
 import { attributes, parseBody, topLevelString } from './bodies.js';
 import { KickfolioCode, KickfolioError, toKickfolioError, type Resource } from './errors.js';
 import { appRoutes } from './routes/apps.js';

@@ -1,4 +1,4 @@
-import type { App, Comment, Version, VersionFileKind } from '../../core/apps.js';
+import type { App, Comment, Version, VersionFileKind } from '../../core/dialects/kickfolio/apps.js';
 
 /**
  * Kickfolio's JSON shapes, field order as the API document shows them. Beyond the document:

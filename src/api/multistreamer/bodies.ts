@@ -1,7 +1,7 @@
-import type { NetworkAccountChanges, NewNetworkAccount } from '../../core/network-accounts.js';
-import type { AttachmentInput, ShareInput, StreamInput } from '../../core/multistreams.js';
-import type { NewWebhook } from '../../core/webhooks.js';
-import { isLevel } from '../../core/stream-access.js';
+import type { NetworkAccountChanges, NewNetworkAccount } from '../../core/dialects/multistreamer/network-accounts.js';
+import type { AttachmentInput, ShareInput, StreamInput } from '../../core/dialects/multistreamer/multistreams.js';
+import type { NewWebhook } from '../../core/dialects/multistreamer/webhooks.js';
+import { isLevel } from '../../core/streams/sharing.js';
 import { badRequest } from './errors.js';
 
 /**

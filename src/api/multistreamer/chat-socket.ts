@@ -1,12 +1,12 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import type { ChatMessage } from '../../core/chat-message.js';
-import { RateLimitedError } from '../../core/chat-rate.js';
+import type { ChatMessage } from '../../core/chat/message.js';
+import { RateLimitedError } from '../../core/chat/rate.js';
 import type { Core } from '../../core/core.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
-import type { DomainEvent } from '../../core/events.js';
-import type { AccountId, StreamId } from '../../core/ids.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../core/kernel/errors.js';
+import type { DomainEvent } from '../../core/kernel/events.js';
+import type { AccountId, StreamId } from '../../core/kernel/ids.js';
 import { bearerToken } from '../http.js';
 
 /**

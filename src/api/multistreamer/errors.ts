@@ -1,6 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
-import { RateLimitedError } from '../../core/chat-rate.js';
-import { AuthenticationError, ConflictError, DomainError, ForbiddenError, InUseError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { RateLimitedError } from '../../core/chat/rate.js';
+import { AuthenticationError, ConflictError, DomainError, ForbiddenError, InUseError, NotFoundError, ValidationError } from '../../core/kernel/errors.js';
 
 /**
  * Multistreamer's errors: `{"error": "..."}`, HTTP 400 for nearly everything (an unknown or

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
-import type { AccountId } from '../../core/ids.js';
+import type { AccountId } from '../../core/kernel/ids.js';
 import { bearerToken } from '../http.js';
 import { chatSocketPlugin } from './chat-socket.js';
 import { badRequest, CONTENT_TYPE_REQUIRED, MsError, toMsError, unauthorized } from './errors.js';

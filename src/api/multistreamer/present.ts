@@ -1,6 +1,6 @@
-import type { AccessProfile, AccessUser } from '../../core/access-tokens.js';
-import type { NetworkAccountView } from '../../core/network-accounts.js';
-import type { AttachedAccountView, StreamView } from '../../core/multistreams.js';
+import type { AccessProfile, AccessUser } from '../../core/dialects/multistreamer/access-tokens.js';
+import type { NetworkAccountView } from '../../core/dialects/multistreamer/network-accounts.js';
+import type { AttachedAccountView, StreamView } from '../../core/dialects/multistreamer/multistreams.js';
 
 /**
  * The JSON the Multistreamer API answers with, shaped as its document shows: integer ids and

@@ -7,7 +7,7 @@ import {
   InUseError,
   NotFoundError,
   ValidationError,
-} from '../../core/errors.js';
+} from '../../core/kernel/errors.js';
 import { RigCode, RigError } from './envelope.js';
 
 /**

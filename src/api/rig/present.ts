@@ -1,6 +1,6 @@
-import type { Destination } from '../../core/destinations.js';
-import type { RelayStatus } from '../../core/relays.js';
-import type { Stream, StreamWithDestinations } from '../../core/streams.js';
+import type { Destination } from '../../core/relays/destinations.js';
+import type { RelayStatus } from '../../core/relays/status-board.js';
+import type { Stream, StreamWithDestinations } from '../../core/streams/streams.js';
 
 /** rig's JSON shapes of the core's streams and destinations, field order as rig's documents show it. */
 export interface RigDestination {

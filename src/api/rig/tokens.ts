@@ -1,5 +1,5 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import { isUuid, type AccountId } from '../../core/ids.js';
+import { isUuid, type AccountId } from '../../core/kernel/ids.js';
 
 /**
  * rig's JWTs: HS256, `{ist, iss, sub, aud: "rig.xplex.me", exp, iat}`. A user token has

@@ -1,5 +1,5 @@
 import type { Core } from '../../core/core.js';
-import type { DomainEvent } from '../../core/events.js';
+import type { DomainEvent } from '../../core/kernel/events.js';
 
 /**
  * The callbacks StreamAPI made to a site, queued in the outbox as their events happen on

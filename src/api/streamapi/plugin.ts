@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
-import { ForbiddenError, NotFoundError, ValidationError, ConflictError } from '../../core/errors.js';
-import type { SiteSession } from '../../core/site-sessions.js';
-import type { Site } from '../../core/sites.js';
+import { ForbiddenError, NotFoundError, ValidationError, ConflictError } from '../../core/kernel/errors.js';
+import type { SiteSession } from '../../core/dialects/streamapi/site-sessions.js';
+import type { Site } from '../../core/dialects/streamapi/sites.js';
 import type { MediaPlane } from '../../media/media-plane.js';
 import { signatureValid } from './signature.js';
 import { fields, xmlResponse, type XmlElement } from './xml.js';

@@ -1,6 +1,6 @@
 import type { BlobStore } from '../../blob/blob-store.js';
 import type { Core } from '../../core/core.js';
-import type { BroadcastId, StreamId } from '../../core/ids.js';
+import type { BroadcastId, StreamId } from '../../core/kernel/ids.js';
 import { parseAudioTag, parseVideoTag } from '../flv.js';
 import { MediaFormatError } from '../format-error.js';
 import type { MediaOutput } from '../live/live-stream.js';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ValidationError } from '../../core/errors.js';
-import type { StreamId } from '../../core/ids.js';
-import { redactUrls } from '../../core/pull-args.js';
+import { ValidationError } from '../../core/kernel/errors.js';
+import type { StreamId } from '../../core/kernel/ids.js';
+import { redactUrls } from '../../core/ffmpeg/pull-args.js';
 
 export interface PullerLogger {
   info(obj: object, msg: string): void;

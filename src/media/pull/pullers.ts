@@ -1,6 +1,6 @@
 import type { Core } from '../../core/core.js';
-import type { DomainEvent } from '../../core/events.js';
-import type { StreamId } from '../../core/ids.js';
+import type { DomainEvent } from '../../core/kernel/events.js';
+import type { StreamId } from '../../core/kernel/ids.js';
 import { Puller, type PullerLogger, type PullerOptions } from './puller.js';
 
 export interface PullersOptions extends PullerOptions {

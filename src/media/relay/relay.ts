@@ -1,5 +1,5 @@
-import type { Destination } from '../../core/destinations.js';
-import type { RelayState, RelayStatus } from '../../core/relays.js';
+import type { Destination } from '../../core/relays/destinations.js';
+import type { RelayState, RelayStatus } from '../../core/relays/status-board.js';
 import type { LiveStream } from '../live/live-stream.js';
 import type { PlaySubscription } from '../rtmp/connection.js';
 import type { RtmpMessage } from '../rtmp/messages.js';

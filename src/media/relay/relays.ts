@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Core } from '../../core/core.js';
-import type { Destination } from '../../core/destinations.js';
-import type { DestinationId, StreamId } from '../../core/ids.js';
+import type { Destination } from '../../core/relays/destinations.js';
+import type { DestinationId, StreamId } from '../../core/kernel/ids.js';
 import type { LiveStream } from '../live/live-stream.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { FfmpegTransport, RtmpTransport } from './transport.js';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { ConnectionOptions } from 'node:tls';
-import { parsePublishUrl } from '../../core/publish-url.js';
+import { parsePublishUrl } from '../../core/relays/publish-url.js';
 import { flvFileHeader, flvTag } from '../flv-file.js';
 import { RtmpPublisher } from '../rtmp/client.js';
 import { MessageType, type RtmpMessage } from '../rtmp/messages.js';

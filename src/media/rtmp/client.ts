@@ -1,5 +1,5 @@
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
-import type { PublishUrl } from '../../core/publish-url.js';
+import type { PublishUrl } from '../../core/relays/publish-url.js';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from './chunks.js';
 import { commandMessage, decodeCommand } from './commands.js';

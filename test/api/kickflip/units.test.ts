@@ -4,9 +4,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appSlug } from '../../../src/core/api-clients.js';
-import { ValidationError } from '../../../src/core/errors.js';
-import { MAX_PER_PAGE, paging } from '../../../src/core/stream-search.js';
+import { appSlug } from '../../../src/core/dialects/kickflip/oauth-clients.js';
+import { ValidationError } from '../../../src/core/kernel/errors.js';
+import { MAX_PER_PAGE, paging } from '../../../src/core/dialects/kickflip/stream-search.js';
 import { boolean, jsonText, location, number, parseBody, text } from '../../../src/api/kickflip/fields.js';
 import { kickflipDate } from '../../../src/api/kickflip/present.js';
 

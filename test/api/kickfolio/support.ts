@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { AccountId } from '../../../src/core/ids.js';
+import type { AccountId } from '../../../src/core/kernel/ids.js';
 import type { Reply, RequestOptions, TestServer } from '../../helpers/server.js';
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import type { StreamId } from '../../../src/core/ids.js';
+import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { assertError, basic, ms, msUser, newStream, PASSWORD, rtmpAccount, TIMESTAMP, type MsUser } from './support.js';
 
 for (const kind of databaseKinds()) {

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { chatSocketPlugin } from '../../../src/api/multistreamer/chat-socket.js';
-import type { AccountId, StreamId } from '../../../src/core/ids.js';
+import type { AccountId, StreamId } from '../../../src/core/kernel/ids.js';
 import type { TestServer } from '../../helpers/server.js';
 
 export interface ChatUser {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
-import type { StreamId } from '../../../src/core/ids.js';
+import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { alive, ffmpegMissing, makeFlv, tempDir } from '../../media/support.js';
 import { waitFor } from '../../media/relay/support.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseFfmpegArgs } from '../../../src/core/ffmpeg-args.js';
+import { parseFfmpegArgs } from '../../../src/core/relays/ffmpeg-args.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { assertError, ms, msUser, newStream, rtmpAccount, type MsUser } from './support.js';
 

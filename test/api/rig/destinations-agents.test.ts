@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import type { StreamId } from '../../../src/core/ids.js';
+import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { addDestination, assertRigError, assertSuccess, BEARER_MESSAGE, newStream, newUser, STREAM_KEY } from './support.js';
 
 const UNKNOWN_UUID = '30960952-cf23-46f8-bf91-9f738c27be2e';

@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import type { AccountId, StreamId } from '../../../src/core/ids.js';
+import type { AccountId, StreamId } from '../../../src/core/kernel/ids.js';
 import {
   addDestination,
   assertRigError,

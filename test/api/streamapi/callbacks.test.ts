@@ -8,7 +8,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { StreamId } from '../../../src/core/ids.js';
+import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import {

@@ -8,7 +8,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DomainEvent } from '../../../src/core/events.js';
+import type { DomainEvent } from '../../../src/core/kernel/events.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { assertPublished, assertRefused, ffmpegMissing, parsePlaylist, publish, run } from '../../media/e2e/support.js';
 import {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import type { BroadcastId } from '../../../src/core/ids.js';
+import type { BroadcastId } from '../../../src/core/kernel/ids.js';
 import {
   assertLatestRecording,
   assertPublished,

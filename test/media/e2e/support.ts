@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { DomainEvent } from '../../../src/core/events.js';
-import type { StreamId } from '../../../src/core/ids.js';
+import type { DomainEvent } from '../../../src/core/kernel/events.js';
+import type { StreamId } from '../../../src/core/kernel/ids.js';
 import type { TestServer } from '../../helpers/server.js';
 import { newStream, newUser, type RigStreamJson, type User } from '../../api/rig/support.js';
 

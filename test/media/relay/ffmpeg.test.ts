@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import type { DestinationId } from '../../../src/core/ids.js';
+import type { DestinationId } from '../../../src/core/kernel/ids.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { tempDir } from '../support.js';
 import {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { InUseError, NotFoundError, ValidationError } from '../../../src/core/errors.js';
-import type { StreamId } from '../../../src/core/ids.js';
+import { InUseError, NotFoundError, ValidationError } from '../../../src/core/kernel/errors.js';
+import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { ffmpegMissing, tempDir } from '../support.js';

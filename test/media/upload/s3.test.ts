@@ -22,8 +22,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { StreamId } from '../../../src/core/ids.js';
-import type { UploadGrant } from '../../../src/core/uploads.js';
+import type { StreamId } from '../../../src/core/kernel/ids.js';
+import type { UploadGrant } from '../../../src/core/uploads/credentials.js';
 import { virtualHostRewrite } from '../../../src/media/upload/s3/virtual-host.js';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StreamId } from '../../../src/core/ids.js';
+import type { StreamId } from '../../../src/core/kernel/ids.js';
 import type { UploadMeta, UploadScope } from '../../../src/media/upload/ingest.js';
 import type { TestServer } from '../../helpers/server.js';
 import { ffmpeg, SOURCE_ARGS } from '../support.js';

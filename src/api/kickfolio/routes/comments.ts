@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { CommentScope } from '../../../core/apps.js';
+import type { CommentScope } from '../../../core/dialects/kickfolio/apps.js';
 import { queryList, queryString } from '../bodies.js';
 import { fromDomainError } from '../errors.js';
 import type { KickfolioContext } from '../plugin.js';

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { VERSION_FILES, type VersionScope } from '../../../core/apps.js';
+import { VERSION_FILES, type VersionScope } from '../../../core/dialects/kickfolio/apps.js';
 import { queryList, queryString } from '../bodies.js';
 import { fromDomainError, notFound } from '../errors.js';
 import type { KickfolioContext } from '../plugin.js';

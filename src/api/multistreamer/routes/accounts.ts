@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ACCOUNT_NOT_USABLE, ACCOUNT_NOT_VISIBLE } from '../../../core/network-accounts.js';
+import { ACCOUNT_NOT_USABLE, ACCOUNT_NOT_VISIBLE } from '../../../core/dialects/multistreamer/network-accounts.js';
 import { accountChanges, accountCreation } from '../bodies.js';
 import { badRequest } from '../errors.js';
 import { idParam, type MsContext } from '../plugin.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { STREAM_NOT_USABLE, STREAM_NOT_VISIBLE } from '../../../core/multistreams.js';
+import { STREAM_NOT_USABLE, STREAM_NOT_VISIBLE } from '../../../core/dialects/multistreamer/multistreams.js';
 import { liveSwitches, streamInput } from '../bodies.js';
 import { idParam, type MsContext } from '../plugin.js';
 import { streamJson } from '../present.js';

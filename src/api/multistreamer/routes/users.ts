@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AuthenticationError } from '../../../core/errors.js';
+import { AuthenticationError } from '../../../core/kernel/errors.js';
 import { unauthorized } from '../errors.js';
 import type { MsContext } from '../plugin.js';
 import { profileJson, userListJson } from '../present.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { checkEmail } from '../../../core/accounts.js';
-import type { FieldErrors } from '../../../core/errors.js';
+import { checkEmail } from '../../../core/accounts/accounts.js';
+import type { FieldErrors } from '../../../core/kernel/errors.js';
 import { RigCode, RigError, success } from '../envelope.js';
 import { fromDomainError } from '../errors.js';
 import type { RigContext } from '../plugin.js';

@@ -1,5 +1,5 @@
-import { secretsEqual } from '../../../core/ids.js';
-import type { UploadCredential } from '../../../core/uploads.js';
+import { secretsEqual } from '../../../core/kernel/ids.js';
+import type { UploadCredential } from '../../../core/uploads/credentials.js';
 import { decodeAwsChunked, type ChunkSigning } from './chunked.js';
 import { verifyChecksums } from './checksums.js';
 import { S3Error } from './errors.js';

@@ -1,5 +1,5 @@
 import { S3Error } from './errors.js';
-import { secretsEqual } from '../../../core/ids.js';
+import { secretsEqual } from '../../../core/kernel/ids.js';
 import { chunkStringToSign, signature, trailerStringToSign } from './sigv4.js';
 
 /**

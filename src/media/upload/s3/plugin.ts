@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../../core/core.js';
-import { InUseError, NotFoundError, ValidationError } from '../../../core/errors.js';
-import { mayWrite, objectUrl, type UploadCredential } from '../../../core/uploads.js';
+import { InUseError, NotFoundError, ValidationError } from '../../../core/kernel/errors.js';
+import { mayWrite, objectUrl, type UploadCredential } from '../../../core/uploads/credentials.js';
 import type { UploadIngest } from '../ingest.js';
 import { authenticate, decodeBody, parseQueryOrFail, type Authenticated } from './auth.js';
 import { S3Error, errorXml } from './errors.js';

@@ -1,0 +1,151 @@
+import { ConflictError, AuthenticationError, NotFoundError, ValidationError, type FieldErrors } from '../kernel/errors.js';
+import { emit, type CoreContext } from '../kernel/context.js';
+import { newId, isUuid, type AccountId } from '../kernel/ids.js';
+import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import { isUniqueViolation } from '../../store/database.js';
+import type { AccountRow } from '../../store/repositories.js';
+
+/** A person who can log in and own streams. */
+export interface Account {
+  id: AccountId;
+  username: string;
+  email: string | null;
+  isActive: boolean;
+  createdAt: string;
+}
+
+/** The platform's own accounts; users of an API client (a Kickflip app, a StreamAPI site) get its id. */
+export const PLATFORM_TENANT = '';
+
+export const USERNAME_LENGTH = { min: 3, max: 64 } as const;
+export const EMAIL_LENGTH = { min: 3, max: 64 } as const;
+/** The upper bound keeps the KDF's work per request bounded. */
+export const PASSWORD_LENGTH = { min: 8, max: 1024 } as const;
+
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/;
+// Printable characters only: a username shows up in URLs, logs and chat.
+const CONTROL_OR_SPACE = /[\s\p{Cc}\p{Cf}]/u;
+
+function lengthBetween(value: string, range: { min: number; max: number }): boolean {
+  const length = [...value].length;
+  return length >= range.min && length <= range.max;
+}
+
+export function checkUsername(username: string, errors: FieldErrors): void {
+  if (!lengthBetween(username, USERNAME_LENGTH)) {
+    errors.username = `must be ${USERNAME_LENGTH.min} to ${USERNAME_LENGTH.max} characters`;
+  } else if (CONTROL_OR_SPACE.test(username)) {
+    errors.username = 'must not contain spaces or control characters';
+  }
+}
+
+export function checkEmail(email: string, errors: FieldErrors): void {
+  if (!lengthBetween(email, EMAIL_LENGTH)) {
+    errors.email = `must be ${EMAIL_LENGTH.min} to ${EMAIL_LENGTH.max} characters`;
+  } else if (!EMAIL_SHAPE.test(email)) {
+    errors.email = 'must be an email address';
+  }
+}
+
+export function checkPassword(password: string, errors: FieldErrors, field = 'password'): void {
+  if (!lengthBetween(password, PASSWORD_LENGTH)) {
+    errors[field] = `must be ${PASSWORD_LENGTH.min} to ${PASSWORD_LENGTH.max} characters`;
+  }
+}
+
+function emailKey(email: string): string {
+  return email.toLowerCase();
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id as AccountId,
+    username: row.username,
+    email: row.email,
+    isActive: row.is_active === 1,
+    createdAt: row.created_at,
+  };
+}
+
+export interface NewAccount {
+  username: string;
+  password: string;
+  /** Optional for accounts made by an operator; rig's sign-up always has one. */
+  email?: string | null;
+}
+
+export class AccountService {
+  constructor(private readonly ctx: CoreContext) {}
+
+  async create(input: NewAccount, tenant: string = PLATFORM_TENANT): Promise<Account> {
+    const errors: FieldErrors = {};
+    checkUsername(input.username, errors);
+    const email = input.email ?? null;
+    if (email !== null) checkEmail(email, errors);
+    checkPassword(input.password, errors);
+    if (Object.keys(errors).length > 0) throw new ValidationError('Invalid account details', errors);
+
+    const passwordHash = await hashPassword(input.password);
+    const now = this.ctx.now();
+    const id = newId<'AccountId'>();
+    try {
+      await this.ctx.store.transaction(async (tx) => {
+        const taken: FieldErrors = {};
+        if (await tx.accounts.findByUsername(tenant, input.username)) taken.username = 'is already taken';
+        if (email !== null && (await tx.accounts.findByEmailKey(tenant, emailKey(email)))) taken.email = 'is already registered';
+        if (Object.keys(taken).length > 0) throw new ConflictError('Account already exists', taken);
+        await tx.accounts.insert({
+          id,
+          tenant,
+          username: input.username,
+          email,
+          email_key: email === null ? null : emailKey(email),
+          password_hash: passwordHash,
+          is_active: 1,
+          created_at: now,
+          updated_at: now,
+        });
+      });
+    } catch (err) {
+      // Two requests for the same name can both pass the check; the unique index stops the second.
+      if (isUniqueViolation(err)) throw new ConflictError('Account already exists');
+      throw err;
+    }
+    await emit(this.ctx, { type: 'account.created', accountId: id });
+    return { id, username: input.username, email, isActive: true, createdAt: now };
+  }
+
+  /** The account whose username and password these are; the same error for an unknown name and a wrong password. */
+  async authenticate(username: string, password: string, tenant: string = PLATFORM_TENANT): Promise<Account> {
+    const row = await this.ctx.store.accounts.findByUsername(tenant, username);
+    const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
+    if (!row || !ok) throw new AuthenticationError('Invalid credentials');
+    return toAccount(row);
+  }
+
+  async changePassword(id: AccountId, oldPassword: string, newPassword: string): Promise<Account> {
+    const errors: FieldErrors = {};
+    checkPassword(newPassword, errors, 'newPassword');
+    if (Object.keys(errors).length > 0) throw new ValidationError('Invalid password', errors);
+    const row = await this.ctx.store.accounts.findById(id);
+    if (!row) throw new NotFoundError('No such account');
+    if (!(await verifyPassword(oldPassword, row.password_hash))) throw new AuthenticationError('Invalid credentials');
+    await this.ctx.store.accounts.updatePassword(id, await hashPassword(newPassword), this.ctx.now());
+    return toAccount(row);
+  }
+
+  async get(id: string): Promise<Account | undefined> {
+    if (!isUuid(id)) return undefined;
+    const row = await this.ctx.store.accounts.findById(id);
+    return row ? toAccount(row) : undefined;
+  }
+
+  async findByEmail(email: string, tenant: string = PLATFORM_TENANT): Promise<Account | undefined> {
+    const row = await this.ctx.store.accounts.findByEmailKey(tenant, emailKey(email));
+    return row ? toAccount(row) : undefined;
+  }
+
+  async list(tenant: string = PLATFORM_TENANT): Promise<Account[]> {
+    return (await this.ctx.store.accounts.list(tenant)).map(toAccount);
+  }
+}

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import type { CoreContext } from '../../kernel/context.js';
+import { NotFoundError, ValidationError } from '../../kernel/errors.js';
+import { newId, secretsEqual, secretDigest, type AccountId } from '../../kernel/ids.js';
+import { slugify } from '../../kernel/slugs.js';
+import type { ApiClientRow } from '../../../store/repositories.js';
+
+/**
+ * OAuth2 API clients (Kickflip "apps"): a client id and a secret, the secret shown once and
+ * kept only as its sha256 digest (it is 256 random bits, so a slow hash would add nothing).
+ * A client trades its credentials for access tokens (the client_credentials grant); tokens are
+ * 256 random bits too, kept by digest, and die with their client.
+ */
+export type ApiClientId = string & { readonly __brand: 'ApiClientId' };
+
+export interface ApiClient {
+  id: ApiClientId;
+  clientId: string;
+  name: string;
+  /** The name as it appears in upload paths and usernames (`<app>/<username>/<stream_id>/`). */
+  app: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface AccessToken {
+  token: string;
+  expiresIn: number;
+  expiresAt: string;
+}
+
+/** Who presented an access token: its client and the user the token last created or logged in. */
+export interface TokenHolder {
+  client: ApiClient;
+  tokenDigest: string;
+  boundUser: AccountId | null;
+}
+
+export const OAUTH_KIND = 'oauth';
+export const CLIENT_NAME_MAX = 128;
+/** Presented credentials longer than this are refused before they are hashed. */
+const MAX_PRESENTED_LENGTH = 256;
+
+/** The client's name reduced to what is safe in a path segment: `My App!` is `my-app`. */
+export function appSlug(name: string): string {
+  return slugify(name).slice(0, 48).replace(/-+$/, '') || 'app';
+}
+
+function toClient(row: ApiClientRow): ApiClient {
+  return { id: row.id as ApiClientId, clientId: row.client_id, name: row.name, app: appSlug(row.name), createdAt: row.created_at, revokedAt: row.revoked_at };
+}
+
+export class ApiClientService {
+  constructor(
+    private readonly ctx: CoreContext,
+    /** Seconds an access token lives. */
+    private readonly tokenTtl: number,
+  ) {}
+
+  /** A new client; the secret is returned here and never again. */
+  async create(name: string): Promise<{ client: ApiClient; secret: string }> {
+    if (name.trim() === '' || [...name].length > CLIENT_NAME_MAX) {
+      throw new ValidationError('Invalid client', { name: `must be 1 to ${CLIENT_NAME_MAX} characters` });
+    }
+    const clientId = randomBytes(20).toString('base64url');
+    const secret = randomBytes(32).toString('base64url');
+    const row: ApiClientRow = {
+      id: newId<'ApiClientId'>(),
+      kind: OAUTH_KIND,
+      name,
+      client_id: clientId,
+      secret_hash: secretDigest(secret),
+      secret: null,
+      callback_url: null,
+      last_rid: null,
+      created_at: this.ctx.now(),
+      revoked_at: null,
+    };
+    await this.ctx.store.apiClients.insert(row);
+    return { client: toClient(row), secret };
+  }
+
+  async list(): Promise<ApiClient[]> {
+    return (await this.ctx.store.apiClients.list(OAUTH_KIND)).map(toClient);
+  }
+
+  /** Revokes the client: its credentials and every token it holds stop working at once. */
+  async revoke(clientId: string): Promise<ApiClient> {
+    const row = await this.ctx.store.apiClients.findByClientId(clientId);
+    if (!row || row.kind !== OAUTH_KIND) throw new NotFoundError('No API client with that client id');
+    const now = this.ctx.now();
+    await this.ctx.store.transaction(async (tx) => {
+      await tx.apiClients.revoke(row.id, now);
+      await tx.oauthTokens.deleteForClient(row.id);
+    });
+    return toClient({ ...row, revoked_at: row.revoked_at ?? now });
+  }
+
+  /** The live client these credentials belong to, or undefined (the same for every kind of mismatch). */
+  async authenticate(clientId: string, secret: string): Promise<ApiClient | undefined> {
+    if (clientId.length > MAX_PRESENTED_LENGTH || secret.length > MAX_PRESENTED_LENGTH) return undefined;
+    const row = await this.ctx.store.apiClients.findByClientId(clientId);
+    // Compared in constant time whether or not the client exists.
+    const matches = secretsEqual(row?.secret_hash ?? '', secretDigest(secret));
+    if (!row || row.kind !== OAUTH_KIND || row.revoked_at !== null || !matches) return undefined;
+    return toClient(row);
+  }
+
+  /** A new access token for the client (client_credentials grant). */
+  async issueToken(client: ApiClient): Promise<AccessToken> {
+    const token = randomBytes(32).toString('base64url');
+    const now = this.ctx.now();
+    const expiresAt = new Date(Date.parse(now) + this.tokenTtl * 1000).toISOString();
+    await this.ctx.store.oauthTokens.deleteExpired(now);
+    await this.ctx.store.oauthTokens.insert({ token_digest: secretDigest(token), api_client_id: client.id, account_id: null, created_at: now, expires_at: expiresAt });
+    return { token, expiresIn: this.tokenTtl, expiresAt };
+  }
+
+  /** Who holds this access token; undefined for an unknown, expired or revoked one. */
+  async holder(token: string): Promise<TokenHolder | undefined> {
+    if (token === '' || token.length > MAX_PRESENTED_LENGTH) return undefined;
+    const tokenDigest = secretDigest(token);
+    const row = await this.ctx.store.oauthTokens.findByDigest(tokenDigest);
+    if (!row || row.expires_at <= this.ctx.now()) return undefined;
+    const client = await this.ctx.store.apiClients.findById(row.api_client_id);
+    if (!client || client.kind !== OAUTH_KIND || client.revoked_at !== null) return undefined;
+    return { client: toClient(client), tokenDigest, boundUser: row.account_id as AccountId | null };
+  }
+
+  async get(id: string): Promise<ApiClient | undefined> {
+    const row = await this.ctx.store.apiClients.findById(id);
+    return row && row.kind === OAUTH_KIND ? toClient(row) : undefined;
+  }
+}

@@ -1,0 +1,46 @@
+import type { AccountId, AppId, BroadcastId, CommentId, DestinationId, StreamId, VersionId } from './ids.js';
+import type { RelayStatus } from '../relays/status-board.js';
+import type { ChatMessage } from '../chat/message.js';
+
+/**
+ * What happens in the domain, as the bus carries it. Adapters, the media plane, webhooks
+ * and chat listen; none of these events carries a secret (no stream keys).
+ */
+export type DomainEvent =
+  | { type: 'account.created'; accountId: AccountId }
+  | { type: 'stream.created'; streamId: StreamId; ownerId: AccountId }
+  | { type: 'stream.key_changed'; streamId: StreamId }
+  | { type: 'destination.added'; streamId: StreamId; destinationId: DestinationId }
+  | { type: 'destination.updated'; streamId: StreamId; destinationId: DestinationId }
+  | { type: 'destination.removed'; streamId: StreamId; destinationId: DestinationId }
+  | { type: 'relay.status'; status: RelayStatus }
+  | { type: 'site.theme_added'; siteId: string; themeId: number }
+  | { type: 'broadcast.started'; streamId: StreamId; broadcastId: BroadcastId; at: string }
+  | { type: 'broadcast.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
+  | { type: 'publish.started'; streamId: StreamId; broadcastId: BroadcastId; resumed: boolean; at: string }
+  | { type: 'publish.ended'; streamId: StreamId; broadcastId: BroadcastId; at: string }
+  /** Relays to the stream's destinations were switched on (at publish, or by "go live" after a preview). */
+  | { type: 'stream.push_started'; streamId: StreamId; at: string }
+  /** Relays were switched off ("stop", or the broadcast ended while they were on). */
+  | { type: 'stream.push_stopped'; streamId: StreamId; at: string }
+  /** A puller was switched on; `nodeId` is the node that runs it. */
+  | { type: 'stream.pull_started'; streamId: StreamId; nodeId: string; at: string }
+  /** A puller was switched off (by a user, or after it failed too often); the node running it stops it. */
+  | { type: 'stream.pull_stopped'; streamId: StreamId; at: string }
+  | { type: 'segment.written'; streamId: StreamId; broadcastId: BroadcastId; sequence: number; duration: number }
+  | { type: 'api_token.issued'; accountId: AccountId; rotated: boolean }
+  | { type: 'app.created'; appId: AppId; ownerId: AccountId }
+  | { type: 'app.updated'; appId: AppId }
+  | { type: 'app.deleted'; appId: AppId; ownerId: AccountId }
+  | { type: 'version.created'; versionId: VersionId; appId: AppId }
+  | { type: 'version.updated'; versionId: VersionId; appId: AppId }
+  | { type: 'version.state_changed'; versionId: VersionId; appId: AppId; state: 'pending' | 'processing' | 'ready' | 'failed' }
+  | { type: 'version.deleted'; versionId: VersionId; appId: AppId }
+  | { type: 'comment.created'; commentId: CommentId; versionId: VersionId }
+  | { type: 'comment.deleted'; commentId: CommentId; versionId: VersionId }
+  /** A chat message was stored (posted, injected, or a status line); every node's chat sockets deliver it. */
+  | { type: 'chat.message'; streamId: StreamId; message: ChatMessage }
+  /** How many watch a stream now, from the node that holds its publisher; not stored. */
+  | { type: 'chat.viewcount'; streamId: StreamId; viewers: number; at: string };
+
+export type DomainEventType = DomainEvent['type'];

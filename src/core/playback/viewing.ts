@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import type { CoreContext } from '../kernel/context.js';
+import { isUuid } from '../kernel/ids.js';
+import { signViewerToken, verifyViewerToken } from './viewer-tokens.js';
+
+/** How long a token minted by the server after an admission stays valid. */
+export const ADMISSION_TOKEN_TTL_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * Who may watch a stream: anyone, for a public stream; for a private one, whoever holds a
+ * viewer token signed with the secret of the stream's site (or the server's own, for streams
+ * of the platform's accounts).
+ */
+export class ViewingService {
+  private serverSecret: Promise<string> | undefined;
+
+  constructor(private readonly ctx: CoreContext) {}
+
+  private async secretFor(tenant: string): Promise<string> {
+    if (tenant !== '') {
+      const site = await this.ctx.store.apiClients.findById(tenant);
+      if (site?.secret) return site.secret;
+    }
+    this.serverSecret ??= this.ctx.store.settings.getOrInit('secret:viewer-token', randomBytes(32).toString('base64url'));
+    return this.serverSecret;
+  }
+
+  /** Whether the stream is private; undefined when there is no such stream. */
+  async isPrivate(streamId: string): Promise<boolean | undefined> {
+    if (!isUuid(streamId)) return undefined;
+    const stream = await this.ctx.store.streams.findById(streamId.toLowerCase());
+    return stream ? stream.is_private === 1 : undefined;
+  }
+
+  async mayWatch(streamId: string, token: string | undefined): Promise<boolean> {
+    if (!isUuid(streamId)) return false;
+    const stream = await this.ctx.store.streams.findById(streamId.toLowerCase());
+    if (!stream) return false;
+    if (stream.is_private !== 1) return true;
+    if (token === undefined) return false;
+    return verifyViewerToken(await this.secretFor(stream.tenant), stream.id, token, Date.parse(this.ctx.now()));
+  }
+
+  /** A token for an admitted viewer of the stream. */
+  async mintToken(streamId: string, ttlMs = ADMISSION_TOKEN_TTL_MS): Promise<string | undefined> {
+    const stream = isUuid(streamId) ? await this.ctx.store.streams.findById(streamId.toLowerCase()) : undefined;
+    if (!stream) return undefined;
+    return signViewerToken(await this.secretFor(stream.tenant), stream.id, Date.parse(this.ctx.now()) + ttlMs);
+  }
+}

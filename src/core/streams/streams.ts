@@ -1,0 +1,253 @@
+import { emit, type CoreContext } from '../kernel/context.js';
+import {
+  destinationKeyProblem,
+  isDestinationService,
+  toDestination,
+  DESTINATION_SERVICES,
+  type Destination,
+  type IngestServers,
+} from '../relays/destinations.js';
+import { DisabledError, InUseError, NotFoundError, ValidationError, type FieldErrors } from '../kernel/errors.js';
+import {
+  isUuid,
+  newId,
+  newStreamKey,
+  secretsEqual,
+  secretDigest,
+  type AccountId,
+  type DestinationId,
+  type StreamId,
+  type StreamKey,
+} from '../kernel/ids.js';
+import type { StreamRow } from '../../store/repositories.js';
+
+/**
+ * The row a new stream starts as, whichever API makes it: its key kept beside the digest it is
+ * found by, enabled, public, with nothing else said about it yet. Callers set what their API adds.
+ */
+export function newStreamRow(init: { id: StreamId; ownerId: AccountId; tenant: string; key: string; now: string }): StreamRow {
+  return {
+    id: init.id,
+    owner_id: init.ownerId,
+    tenant: init.tenant,
+    stream_key: init.key,
+    key_digest: secretDigest(init.key),
+    title: null,
+    description: null,
+    is_private: 0,
+    enabled: 1,
+    latitude: null,
+    longitude: null,
+    created_at: init.now,
+    updated_at: init.now,
+    deleted_at: null,
+    public_host_id: null,
+    private_host_id: null,
+    fme_key: null,
+    end_latitude: null,
+    end_longitude: null,
+    city: null,
+    state: null,
+    country: null,
+    extra_info: null,
+    thumbnail_url: null,
+    upload_bucket: null,
+    upload_prefix: null,
+    stopped_at: null,
+  };
+}
+
+/** A persistent stream: what a publisher's key points at, and what viewers watch. */
+export interface Stream {
+  id: StreamId;
+  ownerId: AccountId;
+  key: StreamKey;
+  title: string | null;
+  description: string | null;
+  isPrivate: boolean;
+  /** A disabled stream accepts no publisher. */
+  enabled: boolean;
+  /** A broadcast of it is in progress. */
+  isLive: boolean;
+  createdAt: string;
+}
+
+export interface StreamWithDestinations extends Stream {
+  destinations: Destination[];
+}
+
+export interface NewDestination {
+  service: string;
+  streamKey: string;
+}
+
+function toStream(row: StreamRow, isLive: boolean): Stream {
+  return {
+    id: row.id as StreamId,
+    ownerId: row.owner_id as AccountId,
+    key: row.stream_key as StreamKey,
+    title: row.title,
+    description: row.description,
+    isPrivate: row.is_private === 1,
+    enabled: row.enabled === 1,
+    isLive,
+    createdAt: row.created_at,
+  };
+}
+
+export class StreamService {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly ingestServers: IngestServers,
+  ) {}
+
+  async create(ownerId: AccountId): Promise<Stream> {
+    const now = this.ctx.now();
+    const id = newId<'StreamId'>();
+    const key = newStreamKey();
+    await this.ctx.store.streams.insert(newStreamRow({ id, ownerId, tenant: '', key, now }));
+    await emit(this.ctx, { type: 'stream.created', streamId: id, ownerId });
+    return { id, ownerId, key, title: null, description: null, isPrivate: false, enabled: true, isLive: false, createdAt: now };
+  }
+
+  async listOwned(ownerId: AccountId): Promise<Stream[]> {
+    const rows = await this.ctx.store.streams.listByOwner(ownerId);
+    const live = await this.ctx.store.broadcasts.liveStreamIds(rows.map((r) => r.id));
+    return rows.map((row) => toStream(row, live.has(row.id)));
+  }
+
+  /** A stream of `ownerId`; another owner's stream is as absent as a stream that never existed. */
+  async getOwned(ownerId: AccountId, streamId: string): Promise<StreamWithDestinations> {
+    const row = await this.ownedRow(ownerId, streamId);
+    const [open, destinations] = await Promise.all([
+      this.ctx.store.broadcasts.findOpen(row.id),
+      this.ctx.store.destinations.listByStream(row.id),
+    ]);
+    return {
+      ...toStream(row, open !== undefined),
+      destinations: destinations.map((d) => toDestination(d, this.ingestServers)),
+    };
+  }
+
+  /** Gives the stream a new key; the old one stops working at once. */
+  async changeKey(ownerId: AccountId, streamId: string): Promise<Stream> {
+    const row = await this.ownedRow(ownerId, streamId);
+    const key = newStreamKey();
+    await this.ctx.store.streams.updateKey(row.id, key, secretDigest(key), this.ctx.now());
+    await emit(this.ctx, { type: 'stream.key_changed', streamId: row.id as StreamId });
+    const open = await this.ctx.store.broadcasts.findOpen(row.id);
+    return toStream({ ...row, stream_key: key }, open !== undefined);
+  }
+
+  async addDestination(ownerId: AccountId, streamId: string, input: NewDestination): Promise<Destination> {
+    const errors: FieldErrors = {};
+    if (!isDestinationService(input.service)) {
+      errors.service = `must be one of ${DESTINATION_SERVICES.join(', ')}`;
+    } else {
+      const keyProblem = destinationKeyProblem(input.service, input.streamKey);
+      if (keyProblem) errors.streamKey = keyProblem;
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationError('Invalid destination', errors);
+
+    const row = await this.ownedRow(ownerId, streamId);
+    const id = newId<'DestinationId'>();
+    const destination = await this.ctx.store.transaction(async (tx) => {
+      const number = await tx.sequences.next('destination');
+      const inserted = {
+        id,
+        number,
+        stream_id: row.id,
+        service: input.service,
+        stream_key: input.streamKey,
+        url: null,
+        enabled: 1 as const,
+        ffmpeg_args: null,
+        created_at: this.ctx.now(),
+      };
+      await tx.destinations.insert(inserted);
+      return toDestination(inserted, this.ingestServers);
+    });
+    await emit(this.ctx, { type: 'destination.added', streamId: row.id as StreamId, destinationId: id as DestinationId });
+    return destination;
+  }
+
+  /** Switches a destination on or off; a live stream's relay follows at once. */
+  async setDestinationEnabled(ownerId: AccountId, destinationId: DestinationId, enabled: boolean): Promise<Destination> {
+    const row = await this.ownedDestinationRow(ownerId, destinationId);
+    await this.ctx.store.destinations.setEnabled(row.id, enabled);
+    await emit(this.ctx, { type: 'destination.updated', streamId: row.stream_id as StreamId, destinationId });
+    return toDestination({ ...row, enabled: enabled ? 1 : 0 }, this.ingestServers);
+  }
+
+  /** Removes a destination; a live stream's relay to it stops at once. */
+  async removeDestination(ownerId: AccountId, destinationId: DestinationId): Promise<void> {
+    const row = await this.ownedDestinationRow(ownerId, destinationId);
+    await this.ctx.store.destinations.delete(row.id);
+    await emit(this.ctx, { type: 'destination.removed', streamId: row.stream_id as StreamId, destinationId });
+  }
+
+  /** A stream's destinations, for the media plane that relays to them. */
+  async destinationsOf(streamId: StreamId): Promise<Destination[]> {
+    return (await this.ctx.store.destinations.listByStream(streamId)).map((d) => toDestination(d, this.ingestServers));
+  }
+
+  private async ownedDestinationRow(ownerId: AccountId, destinationId: DestinationId) {
+    const row = isUuid(destinationId) ? await this.ctx.store.destinations.findById(destinationId) : undefined;
+    if (!row) throw new NotFoundError('No such destination');
+    await this.ownedRow(ownerId, row.stream_id);
+    return row;
+  }
+
+  /**
+   * The stream a publisher's key opens, with its destinations: what an agent asks when an
+   * encoder connects. Unknown key: NotFoundError; disabled stream: DisabledError; a stream
+   * already live from another encoder: InUseError.
+   */
+  async relayPlan(key: string): Promise<StreamWithDestinations> {
+    const row = await this.rowByKey(key);
+    if (!row) throw new NotFoundError('No stream with that key');
+    if (row.enabled !== 1) throw new DisabledError('The stream is disabled');
+    const [open, destinations] = await Promise.all([
+      this.ctx.store.broadcasts.findOpen(row.id),
+      this.ctx.store.destinations.listByStream(row.id),
+    ]);
+    if (open) throw new InUseError('The stream is already live');
+    return { ...toStream(row, false), destinations: destinations.map((d) => toDestination(d, this.ingestServers)) };
+  }
+
+  /** The stream a publisher's key opens, or undefined. */
+  async findByKey(key: string): Promise<Stream | undefined> {
+    const row = await this.rowByKey(key);
+    if (!row) return undefined;
+    const open = await this.ctx.store.broadcasts.findOpen(row.id);
+    return toStream(row, open !== undefined);
+  }
+
+  /** The stream with this Multistreamer integer id, or undefined. */
+  async findByNumber(n: number): Promise<Stream | undefined> {
+    if (!Number.isSafeInteger(n) || n < 1) return undefined;
+    const ms = await this.ctx.store.msStreams.findByNumber(n);
+    return ms ? this.findById(ms.stream_id) : undefined;
+  }
+
+  /** A stream anyone may know the id of (viewers play by id); undefined when it does not exist. */
+  async findById(streamId: string): Promise<Stream | undefined> {
+    if (!isUuid(streamId)) return undefined;
+    const row = await this.ctx.store.streams.findById(streamId.toLowerCase());
+    if (!row) return undefined;
+    const open = await this.ctx.store.broadcasts.findOpen(row.id);
+    return toStream(row, open !== undefined);
+  }
+
+  private async rowByKey(key: string): Promise<StreamRow | undefined> {
+    const row = await this.ctx.store.streams.findByKeyDigest(secretDigest(key));
+    // The digest found the row; the constant-time comparison is what accepts the key.
+    return row && secretsEqual(row.stream_key, key) ? row : undefined;
+  }
+
+  private async ownedRow(ownerId: AccountId, streamId: string): Promise<StreamRow> {
+    const row = isUuid(streamId) ? await this.ctx.store.streams.findById(streamId.toLowerCase()) : undefined;
+    if (!row || row.owner_id !== ownerId) throw new NotFoundError('No such stream');
+    return row;
+  }
+}

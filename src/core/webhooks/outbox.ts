@@ -1,0 +1,121 @@
+import { newId } from '../kernel/ids.js';
+import type { CoreContext } from '../kernel/context.js';
+
+/**
+ * The outbox of HTTP callbacks to outside systems (StreamAPI sites, stream webhooks). A callback
+ * is written here in the same breath as what caused it and delivered by a worker with retries,
+ * so none is lost to a failed request or a restart.
+ */
+export interface OutgoingCallback {
+  id: string;
+  url: string;
+  /** The body, of type `contentType`. */
+  body: string;
+  /** application/x-www-form-urlencoded (StreamAPI) or application/json (webhooks). */
+  contentType: string;
+  /** Extra request headers. */
+  headers: Record<string, string>;
+  /** When set, each attempt is signed with it (see src/webhooks/signature.ts). A secret: never logged. */
+  signingSecret: string | null;
+  event: string;
+  attempts: number;
+}
+
+export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+export interface JsonCallbackOptions {
+  /** Callbacks with the same key are delivered in the order they were queued, one at a time. */
+  orderingKey?: string;
+  signingSecret?: string;
+  headers?: Record<string, string>;
+}
+
+export const CALLBACK_MAX_ATTEMPTS = 10;
+
+/** Seconds to wait after the n-th failed attempt: 2, 4, 8, … up to five minutes. */
+export function callbackRetryDelay(attempts: number): number {
+  return Math.min(300, 2 ** attempts);
+}
+
+export class CallbackOutbox {
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly ctx: CoreContext) {}
+
+  async enqueue(url: string, event: string, params: Record<string, string>): Promise<void> {
+    await this.queue(url, event, new URLSearchParams(params).toString(), null, {});
+  }
+
+  /**
+   * Queues a JSON POST. With an ordering key, the callback gets the next number of one
+   * cluster-wide sequence, and waits until every earlier callback with its key is delivered or
+   * given up on.
+   */
+  async enqueueJson(url: string, event: string, body: unknown, options: JsonCallbackOptions = {}): Promise<void> {
+    await this.queue(url, event, JSON.stringify(body), 'application/json', options);
+  }
+
+  private async queue(url: string, event: string, body: string, contentType: string | null, options: JsonCallbackOptions): Promise<void> {
+    const now = this.ctx.now();
+    const row = (orderSeq: number | null) => ({
+      id: newId<'CallbackId'>(),
+      url,
+      body,
+      event,
+      attempts: 0,
+      next_attempt_at: now,
+      delivered_at: null,
+      failed_at: null,
+      last_error: null,
+      created_at: now,
+      content_type: contentType,
+      headers: options.headers ? JSON.stringify(options.headers) : null,
+      signing_secret: options.signingSecret ?? null,
+      ordering_key: options.orderingKey ?? null,
+      order_seq: orderSeq,
+    });
+    // Only an ordered callback needs a transaction: its number and its row land together.
+    if (options.orderingKey === undefined) await this.ctx.store.callbacks.insert(row(null));
+    else await this.ctx.store.transaction(async (tx) => tx.callbacks.insert(row(await tx.sequences.next('callback_order'))));
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const wake of this.waiters) wake();
+  }
+
+  /** Calls `wake` whenever a callback is queued on this node, so a worker need not wait for its next poll. */
+  onEnqueue(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+
+  async due(limit = 20): Promise<OutgoingCallback[]> {
+    const rows = await this.ctx.store.callbacks.due(this.ctx.now(), limit);
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      body: r.body,
+      contentType: r.content_type ?? FORM_CONTENT_TYPE,
+      headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+      signingSecret: r.signing_secret,
+      event: r.event,
+      attempts: Number(r.attempts),
+    }));
+  }
+
+  async delivered(callback: OutgoingCallback): Promise<void> {
+    await this.ctx.store.callbacks.delivered(callback.id, this.ctx.now(), callback.attempts + 1);
+  }
+
+  /** Records a failed attempt: retried later, or given up after CALLBACK_MAX_ATTEMPTS. */
+  async failed(callback: OutgoingCallback, error: string): Promise<void> {
+    const attempts = callback.attempts + 1;
+    if (attempts >= CALLBACK_MAX_ATTEMPTS) {
+      await this.ctx.store.callbacks.gaveUp(callback.id, attempts, this.ctx.now(), error);
+      return;
+    }
+    const next = new Date(Date.parse(this.ctx.now()) + callbackRetryDelay(attempts) * 1000).toISOString();
+    await this.ctx.store.callbacks.retryLater(callback.id, attempts, next, error);
+  }
+}
