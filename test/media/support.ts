@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { crc32Mpeg2 } from '../../src/media/mpegts/crc.js';
+import { crc32Mpeg2 } from '../../src/media/wire/mpegts/crc.js';
 
 export interface RunResult {
   status: number | null;

@@ -3,7 +3,7 @@ import type { BlobStore } from '../../blob/blob-store.js';
 import type { Core } from '../../core/core.js';
 import type { Broadcast } from '../../core/broadcasts/broadcasts.js';
 import { isUuid } from '../../core/kernel/ids.js';
-import { renderLivePlaylist, renderVodPlaylist, type PlaylistEntry } from '../../media/hls/playlist.js';
+import { renderLivePlaylist, renderVodPlaylist, type PlaylistEntry } from '../../media/wire/hls/playlist.js';
 import { segmentFileName } from '../../media/hls/recorder.js';
 import type { MediaPlane } from '../../media/media-plane.js';
 import { recordedLivePlaylist } from './recorded-live.js';

@@ -1,5 +1,5 @@
 import type { Recording } from '../../core/broadcasts/broadcasts.js';
-import { renderLivePlaylist, targetDurationOf } from '../../media/hls/playlist.js';
+import { renderLivePlaylist, targetDurationOf } from '../../media/wire/hls/playlist.js';
 import { segmentFileName } from '../../media/hls/recorder.js';
 
 /**

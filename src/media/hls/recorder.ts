@@ -1,12 +1,12 @@
 import type { BlobStore } from '../../blob/blob-store.js';
 import type { Core } from '../../core/core.js';
 import type { BroadcastId, StreamId } from '../../core/kernel/ids.js';
-import { parseAudioTag, parseVideoTag } from '../flv.js';
-import { MediaFormatError } from '../format-error.js';
+import { parseAudioTag, parseVideoTag } from '../wire/flv.js';
+import { MediaFormatError } from '../wire/format-error.js';
 import type { MediaOutput } from '../live/live-stream.js';
-import { MessageType, type RtmpMessage } from '../rtmp/messages.js';
+import { MessageType, type RtmpMessage } from '../wire/rtmp/messages.js';
 import type { Logger } from '../rtmp/connection.js';
-import { LivePlaylist } from './playlist.js';
+import { LivePlaylist } from '../wire/hls/playlist.js';
 import { HlsSegmenter, type HlsSegment } from './segmenter.js';
 
 export interface HlsRecorderOptions {

@@ -16,8 +16,8 @@
  * carries on across discontinuities (a reconnected publisher restarting its clock) and 32-bit
  * wraps, so segment times never go backwards.
  */
-import { MediaFormatError } from '../format-error.js';
-import type { AudioTag, VideoTag } from '../flv.js';
+import { MediaFormatError } from '../wire/format-error.js';
+import type { AudioTag, VideoTag } from '../wire/flv.js';
 import {
   parseAvcDecoderConfig,
   parseSps,
@@ -25,9 +25,9 @@ import {
   summarizeAccessUnit,
   type AvcDecoderConfig,
   type SpsInfo,
-} from '../codecs/h264.js';
-import { adtsFrame, adtsHeader, frameDurationSeconds, parseAudioSpecificConfig, type AudioSpecificConfig } from '../codecs/aac.js';
-import { TsMuxer, type TsTracks } from '../mpegts/muxer.js';
+} from '../wire/codecs/h264.js';
+import { adtsFrame, adtsHeader, frameDurationSeconds, parseAudioSpecificConfig, type AudioSpecificConfig } from '../wire/codecs/aac.js';
+import { TsMuxer, type TsTracks } from '../wire/mpegts/muxer.js';
 
 export interface HlsSegment {
   /** Media sequence number: consecutive from firstSequence. */

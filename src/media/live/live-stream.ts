@@ -1,6 +1,6 @@
-import { parseAudioTag, parseVideoTag } from '../flv.js';
-import { MediaFormatError } from '../format-error.js';
-import { MessageType, type RtmpMessage } from '../rtmp/messages.js';
+import { parseAudioTag, parseVideoTag } from '../wire/flv.js';
+import { MediaFormatError } from '../wire/format-error.js';
+import { MessageType, type RtmpMessage } from '../wire/rtmp/messages.js';
 import type { PlaySubscription, RtmpViewer } from '../rtmp/connection.js';
 
 /** Something fed every message of a live stream as it arrives: the HLS packager, later relays. */

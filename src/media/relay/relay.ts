@@ -2,7 +2,7 @@ import type { Destination } from '../../core/relays/destinations.js';
 import type { RelayState, RelayStatus } from '../../core/relays/status-board.js';
 import type { LiveStream } from '../live/live-stream.js';
 import type { PlaySubscription } from '../rtmp/connection.js';
-import type { RtmpMessage } from '../rtmp/messages.js';
+import type { RtmpMessage } from '../wire/rtmp/messages.js';
 import type { RelayTransport } from './transport.js';
 
 export interface RelayOptions {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { ConnectionOptions } from 'node:tls';
 import { parsePublishUrl } from '../../core/relays/publish-url.js';
-import { flvFileHeader, flvTag } from '../flv-file.js';
+import { flvFileHeader, flvTag } from '../wire/flv-file.js';
 import { RtmpPublisher } from '../rtmp/client.js';
-import { MessageType, type RtmpMessage } from '../rtmp/messages.js';
+import { MessageType, type RtmpMessage } from '../wire/rtmp/messages.js';
 
 /** One connection of a relay to its destination: a push over RTMP(S), or an ffmpeg child. */
 export interface RelayTransport {

@@ -1,10 +1,10 @@
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import type { PublishUrl } from '../../core/relays/publish-url.js';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from './chunks.js';
-import { commandMessage, decodeCommand } from './commands.js';
-import { clientHandshakeC0C1, HANDSHAKE_SIZE } from './handshake.js';
-import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from './messages.js';
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from '../wire/rtmp/chunks.js';
+import { commandMessage, decodeCommand } from '../wire/rtmp/commands.js';
+import { clientHandshakeC0C1, HANDSHAKE_SIZE } from '../wire/rtmp/handshake.js';
+import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
 
 export type RtmpTarget = PublishUrl;
 

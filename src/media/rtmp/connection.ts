@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
-import { Amf0Error } from '../amf0.js';
-import { ChunkDecoder, ChunkEncoder, ChunkError, type ChunkLimits } from './chunks.js';
-import { CommandError, commandMessage, decodeCommand, metadataOf, onStatus, type Command } from './commands.js';
-import { HANDSHAKE_SIZE, HandshakeError, serverHandshake } from './handshake.js';
-import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from './messages.js';
+import { Amf0Error } from '../wire/amf0.js';
+import { ChunkDecoder, ChunkEncoder, ChunkError, type ChunkLimits } from '../wire/rtmp/chunks.js';
+import { CommandError, commandMessage, decodeCommand, metadataOf, onStatus, type Command } from '../wire/rtmp/commands.js';
+import { HANDSHAKE_SIZE, HandshakeError, serverHandshake } from '../wire/rtmp/handshake.js';
+import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
 
 /** Where a publisher's media goes once its publish is authorized. */
 export interface PublishSink {

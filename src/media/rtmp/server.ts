@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { DEFAULT_CHUNK_LIMITS } from './chunks.js';
+import { DEFAULT_CHUNK_LIMITS } from '../wire/rtmp/chunks.js';
 import { RtmpConnection, type ConnectionLimits, type Logger, type RtmpHooks } from './connection.js';
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {

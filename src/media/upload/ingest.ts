@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../../core/kernel/errors.js';
 import type { BroadcastId, StreamId } from '../../core/kernel/ids.js';
 import { isUniqueViolation } from '../../store/database.js';
 import type { UploadObjectRow } from '../../store/upload-object-repositories.js';
-import { parseUploadedPlaylist, PlaylistFormatError, segmentSequenceOf, type ListedSegment, type UploadedPlaylist } from './uploaded-playlist.js';
+import { parseUploadedPlaylist, PlaylistFormatError, segmentSequenceOf, type ListedSegment, type UploadedPlaylist } from '../wire/hls/uploaded-playlist.js';
 
 /** Where a broadcaster may write: its stream, and the bucket prefix its credentials cover. */
 export interface UploadScope {

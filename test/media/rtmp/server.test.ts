@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Amf0EcmaArray, type Amf0Value } from '../../../src/media/amf0.js';
-import { ChunkDecoder, ChunkEncoder, MAX_CHUNK_SIZE } from '../../../src/media/rtmp/chunks.js';
-import { commandMessage, dataMessage, decodeCommand, type Command } from '../../../src/media/rtmp/commands.js';
+import { Amf0EcmaArray, type Amf0Value } from '../../../src/media/wire/amf0.js';
+import { ChunkDecoder, ChunkEncoder, MAX_CHUNK_SIZE } from '../../../src/media/wire/rtmp/chunks.js';
+import { commandMessage, dataMessage, decodeCommand, type Command } from '../../../src/media/wire/rtmp/commands.js';
 import {
   RtmpRejection,
   type ConnectionLimits,
@@ -16,8 +16,8 @@ import {
   type RtmpViewer,
   type StreamRequest,
 } from '../../../src/media/rtmp/connection.js';
-import { clientHandshakeC0C1, findClientDigest, HANDSHAKE_SIZE, serverDigestValid, serverS2Valid } from '../../../src/media/rtmp/handshake.js';
-import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../../../src/media/rtmp/messages.js';
+import { clientHandshakeC0C1, findClientDigest, HANDSHAKE_SIZE, serverDigestValid, serverS2Valid } from '../../../src/media/wire/rtmp/handshake.js';
+import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../../../src/media/wire/rtmp/messages.js';
 import { RtmpServer } from '../../../src/media/rtmp/server.js';
 
 const LIMITS: ConnectionLimits = {

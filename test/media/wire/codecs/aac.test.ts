@@ -10,10 +10,10 @@ import {
   frameDurationSeconds,
   parseAudioSpecificConfig,
   type AudioSpecificConfig,
-} from '../../src/media/codecs/aac.js';
-import { MediaFormatError } from '../../src/media/format-error.js';
-import { parseAudioTag, FlvTagType } from '../../src/media/flv.js';
-import { ffmpeg, ffmpegMissing, ffprobeJson, readFlvFile, SOURCE_ARGS, tempDir } from './support.js';
+} from '../../../../src/media/wire/codecs/aac.js';
+import { MediaFormatError } from '../../../../src/media/wire/format-error.js';
+import { parseAudioTag, FlvTagType } from '../../../../src/media/wire/flv.js';
+import { ffmpeg, ffmpegMissing, ffprobeJson, readFlvFile, SOURCE_ARGS, tempDir } from '../../support.js';
 
 function isAacError(err: unknown): boolean {
   return err instanceof MediaFormatError && err.format === 'aac';

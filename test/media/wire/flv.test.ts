@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAudioTag, parseVideoTag, FlvTagType, type AvcVideoTag } from '../../src/media/flv.js';
-import { MediaFormatError } from '../../src/media/format-error.js';
-import { ffmpegMissing, makeFlv, readFlvFile, tempDir, type FlvFileTag } from './support.js';
+import { parseAudioTag, parseVideoTag, FlvTagType, type AvcVideoTag } from '../../../src/media/wire/flv.js';
+import { MediaFormatError } from '../../../src/media/wire/format-error.js';
+import { ffmpegMissing, makeFlv, readFlvFile, tempDir, type FlvFileTag } from '../support.js';
 
 const bytes = (...values: number[]): Buffer => Buffer.from(values);
 

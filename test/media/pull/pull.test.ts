@@ -13,13 +13,13 @@ import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { NETWORK_PROTOCOLS } from '../../src/core/ffmpeg/pull-args.js';
-import { assertError, ms, msUser, newStream } from '../api/multistreamer/support.js';
-import { msStream } from '../helpers/go-live.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { run } from './e2e/support.js';
-import { alive, ffmpeg, ffmpegMissing, makeFlv, tempDir } from './support.js';
-import { sleep, waitFor } from './relay/support.js';
+import { NETWORK_PROTOCOLS } from '../../../src/core/ffmpeg/pull-args.js';
+import { assertError, ms, msUser, newStream } from '../../api/multistreamer/support.js';
+import { msStream } from '../../helpers/go-live.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { run } from '../e2e/support.js';
+import { alive, ffmpeg, ffmpegMissing, makeFlv, tempDir } from '../support.js';
+import { sleep, waitFor } from '../relay/support.js';
 
 describe('pullers', { skip: ffmpegMissing }, () => {
   const dir = tempDir('pull');

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HlsSegmenter, type HlsSegment, type SegmenterOptions } from '../../src/media/hls/segmenter.js';
-import { renderVodPlaylist } from '../../src/media/hls/playlist.js';
-import { parseAudioTag, parseVideoTag, FlvTagType, type AudioTag, type VideoTag } from '../../src/media/flv.js';
-import { MediaFormatError } from '../../src/media/format-error.js';
-import { assertContinuity, demuxTs, ffmpegMissing, ffprobeJson, makeFlv, readFlvFile, run, tempDir, type FlvFileTag } from './support.js';
+import { HlsSegmenter, type HlsSegment, type SegmenterOptions } from '../../../src/media/hls/segmenter.js';
+import { renderVodPlaylist } from '../../../src/media/wire/hls/playlist.js';
+import { parseAudioTag, parseVideoTag, FlvTagType, type AudioTag, type VideoTag } from '../../../src/media/wire/flv.js';
+import { MediaFormatError } from '../../../src/media/wire/format-error.js';
+import { assertContinuity, demuxTs, ffmpegMissing, ffprobeJson, makeFlv, readFlvFile, run, tempDir, type FlvFileTag } from '../support.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const SPS = hex('6764000dacd94141fb0110000003001000000303c0f1429960');

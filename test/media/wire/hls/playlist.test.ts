@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LivePlaylist, renderLivePlaylist, renderVodPlaylist, targetDurationOf, type PlaylistEntry } from '../../src/media/hls/playlist.js';
+import { LivePlaylist, renderLivePlaylist, renderVodPlaylist, targetDurationOf, type PlaylistEntry } from '../../../../src/media/wire/hls/playlist.js';
 
 function entry(sequence: number, duration: number, discontinuity = false): PlaylistEntry {
   return { sequence, uri: `seg-${String(sequence).padStart(5, '0')}.ts`, duration, discontinuity };

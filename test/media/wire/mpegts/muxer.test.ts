@@ -2,10 +2,10 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32Mpeg2 } from '../../src/media/mpegts/crc.js';
-import { TsMuxer, TS_PACKET_SIZE, StreamType } from '../../src/media/mpegts/muxer.js';
-import { MediaFormatError } from '../../src/media/format-error.js';
-import { assertContinuity, demuxTs, ffmpeg, ffmpegMissing, SOURCE_ARGS, tempDir } from './support.js';
+import { crc32Mpeg2 } from '../../../../src/media/wire/mpegts/crc.js';
+import { TsMuxer, TS_PACKET_SIZE, StreamType } from '../../../../src/media/wire/mpegts/muxer.js';
+import { MediaFormatError } from '../../../../src/media/wire/format-error.js';
+import { assertContinuity, demuxTs, ffmpeg, ffmpegMissing, SOURCE_ARGS, tempDir } from '../../support.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const packet = (start: string): Buffer => Buffer.concat([hex(start), Buffer.alloc(TS_PACKET_SIZE - hex(start).length, 0xff)]);

@@ -13,11 +13,11 @@ import {
   removeEmulationPrevention,
   splitAvcc,
   summarizeAccessUnit,
-} from '../../src/media/codecs/h264.js';
-import { BitReader } from '../../src/media/codecs/bit-reader.js';
-import { MediaFormatError } from '../../src/media/format-error.js';
-import { parseVideoTag, FlvTagType, type AvcVideoTag } from '../../src/media/flv.js';
-import { ffmpeg, ffmpegMissing, ffprobeJson, makeFlv, readFlvFile, tempDir } from './support.js';
+} from '../../../../src/media/wire/codecs/h264.js';
+import { BitReader } from '../../../../src/media/wire/codecs/bit-reader.js';
+import { MediaFormatError } from '../../../../src/media/wire/format-error.js';
+import { parseVideoTag, FlvTagType, type AvcVideoTag } from '../../../../src/media/wire/flv.js';
+import { ffmpeg, ffmpegMissing, ffprobeJson, makeFlv, readFlvFile, tempDir } from '../../support.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Amf0EcmaArray, Amf0Error, decodeAmf0 } from '../../../src/media/amf0.js';
-import { ChunkDecoder, ChunkEncoder, ChunkError, type ChunkLimits } from '../../../src/media/rtmp/chunks.js';
-import { CommandError, commandMessage, dataMessage, decodeCommand, metadataOf } from '../../../src/media/rtmp/commands.js';
-import { splitAggregate } from '../../../src/media/rtmp/connection.js';
-import { controlMessages, MessageType, type RtmpMessage } from '../../../src/media/rtmp/messages.js';
+import { Amf0EcmaArray, Amf0Error, decodeAmf0 } from '../../../../src/media/wire/amf0.js';
+import { ChunkDecoder, ChunkEncoder, ChunkError, type ChunkLimits } from '../../../../src/media/wire/rtmp/chunks.js';
+import { CommandError, commandMessage, dataMessage, decodeCommand, metadataOf } from '../../../../src/media/wire/rtmp/commands.js';
+import { splitAggregate } from '../../../../src/media/rtmp/connection.js';
+import { controlMessages, MessageType, type RtmpMessage } from '../../../../src/media/wire/rtmp/messages.js';
 
 /**
  * Fuzzing of the chunk decoder and the AMF0 command decoding behind it. The seed is random per

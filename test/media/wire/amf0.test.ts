@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Amf0EcmaArray, Amf0Error, decodeAmf0, encodeAmf0, type Amf0Value } from '../../../src/media/amf0.js';
-import { CommandError, decodeCommand, metadataOf } from '../../../src/media/rtmp/commands.js';
-import { MessageType, type RtmpMessage } from '../../../src/media/rtmp/messages.js';
+import { Amf0EcmaArray, Amf0Error, decodeAmf0, encodeAmf0, type Amf0Value } from '../../../src/media/wire/amf0.js';
+import { CommandError, decodeCommand, metadataOf } from '../../../src/media/wire/rtmp/commands.js';
+import { MessageType, type RtmpMessage } from '../../../src/media/wire/rtmp/messages.js';
 
 /**
  * AMF0 written by hand from the spec (AMF0 File Format Specification, section 2), independent of

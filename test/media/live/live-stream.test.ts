@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LiveStream } from '../../../src/media/live/live-stream.js';
-import { Amf0EcmaArray, encodeAmf0 } from '../../../src/media/amf0.js';
-import { MessageType, type RtmpMessage } from '../../../src/media/rtmp/messages.js';
+import { Amf0EcmaArray, encodeAmf0 } from '../../../src/media/wire/amf0.js';
+import { MessageType, type RtmpMessage } from '../../../src/media/wire/rtmp/messages.js';
 import type { RtmpViewer } from '../../../src/media/rtmp/connection.js';
 
 /** FLV tag bodies written by hand (FLV spec, E.4.2 and E.4.3). */

@@ -10,7 +10,7 @@ import {
   serverDigestValid,
   serverHandshake,
   serverS2Valid,
-} from '../../../src/media/rtmp/handshake.js';
+} from '../../../../src/media/wire/rtmp/handshake.js';
 
 /** S0, S1 and S2 of a server answer. */
 function split(answer: Buffer): { s0: number; s1: Buffer; s2: Buffer } {

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ChunkDecoder, ChunkEncoder, ChunkError, DEFAULT_CHUNK_LIMITS, MAX_CHUNK_SIZE, type ChunkLimits } from '../../../src/media/rtmp/chunks.js';
-import { controlMessages, MessageType, type RtmpMessage } from '../../../src/media/rtmp/messages.js';
+import { ChunkDecoder, ChunkEncoder, ChunkError, DEFAULT_CHUNK_LIMITS, MAX_CHUNK_SIZE, type ChunkLimits } from '../../../../src/media/wire/rtmp/chunks.js';
+import { controlMessages, MessageType, type RtmpMessage } from '../../../../src/media/wire/rtmp/messages.js';
 
 /** Deterministic bytes (xorshift32), so a failure reproduces. */
 function pseudoRandomBytes(length: number, seed: number): Buffer {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveStream } from '../../src/media/live/live-stream.js';
-import { MessageType, type RtmpMessage } from '../../src/media/rtmp/messages.js';
+import { LiveStream } from '../../../src/media/live/live-stream.js';
+import { MessageType, type RtmpMessage } from '../../../src/media/wire/rtmp/messages.js';
 
 function video(timestamp: number, keyframe: boolean): RtmpMessage {
   // 0x17 / 0x27: keyframe / inter frame, AVC; packet type 1 (NALU); composition time 0; one empty NAL.
