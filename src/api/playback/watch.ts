@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
-import { hlsJsAsset, playerAsset, type Asset } from './assets.js';
-import { renderNotFoundPage, renderWatchPage, type WatchState } from './page.js';
+import { hlsJsAsset, playerAsset, type Asset } from './player-assets.js';
+import { renderNotFoundPage, renderWatchPage, type WatchState } from './watch-page.js';
 
 export interface WatchOptions {
   core: Core;

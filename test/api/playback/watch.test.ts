@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { escapeHtml } from '../../src/api/watch/html.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { ffmpegMissing, tempDir } from '../media/support.js';
-import { makeHlsFiles, PLAYLIST_META, uploadLive, uploadStream, type HlsFiles } from '../media/upload/support.js';
+import { escapeHtml } from '../../../src/api/playback/html.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { ffmpegMissing, tempDir } from '../../media/support.js';
+import { makeHlsFiles, PLAYLIST_META, uploadLive, uploadStream, type HlsFiles } from '../../media/upload/support.js';
 
 const HOSTILE_TITLE = `</title><script>alert("t")</script><img src=x onerror='alert(1)'>`;
 const HOSTILE_DESCRIPTION = `"><script>alert(2)</script>&amp; <b>bold</b> \`tick\``;
