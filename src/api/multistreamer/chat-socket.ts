@@ -1,7 +1,7 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import type { ChatMessage } from '../../core/chat/message.js';
+import type { ChatMessage } from '../../core/kernel/events.js';
 import { RateLimitedError } from '../../core/chat/rate.js';
 import type { Core } from '../../core/core.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../core/kernel/errors.js';

@@ -1,5 +1,5 @@
 import type { Destination } from '../../core/relays/destinations.js';
-import type { RelayStatus } from '../../core/relays/status-board.js';
+import type { RelayStatus } from '../../core/kernel/events.js';
 import type { Stream, StreamWithDestinations } from '../../core/streams/streams.js';
 
 /** rig's JSON shapes of the core's streams and destinations, field order as rig's documents show it. */

@@ -1,7 +1,8 @@
 import type { AccountService } from '../accounts/accounts.js';
 import { emit, type CoreContext } from '../kernel/context.js';
 import { DEFAULT_CHAT_SETTINGS, readHistoryLimit, readInjection, readPost, type ChatSettings } from './input.js';
-import { LOCAL_NETWORK, toChatMessage, type ChatMessage, type ChatStatus } from './message.js';
+import type { ChatMessage, ChatStatus } from '../kernel/events.js';
+import { LOCAL_NETWORK, toChatMessage } from './message.js';
 import { checkChatRate, rateWindowStart } from './rate.js';
 import { ForbiddenError, NotFoundError } from '../kernel/errors.js';
 import { isUuid, type AccountId, type StreamId } from '../kernel/ids.js';

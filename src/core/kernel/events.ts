@@ -1,6 +1,53 @@
 import type { AccountId, AppId, BroadcastId, CommentId, DestinationId, StreamId, VersionId } from './ids.js';
-import type { RelayStatus } from '../relays/status-board.js';
-import type { ChatMessage } from '../chat/message.js';
+
+/*
+ * The event contract is a leaf of the core: every type an event carries is declared here, so
+ * the services that emit or hear events depend on this file and it depends on none of them.
+ */
+
+/** Where a relay to one destination stands. */
+export type RelayState = 'idle' | 'connecting' | 'live' | 'error';
+
+export interface RelayStatus {
+  destinationId: DestinationId;
+  streamId: StreamId;
+  state: RelayState;
+  /** Why the last attempt failed, or null. Never contains the destination's key. */
+  lastError: string | null;
+  /** Bytes pushed to the destination during the current broadcast. */
+  bytesSent: number;
+  /** Connections made again after the first, during the current broadcast. */
+  reconnects: number;
+  /** When the relay entered its state (ISO-8601). */
+  since: string;
+}
+
+/** What a chat message is: words, an action ("/me waves"), or a line the server writes itself. */
+export type ChatMessageKind = 'text' | 'emote' | 'status';
+
+/** What a status message reports. */
+export type ChatStatus = 'live' | 'ended';
+
+/** A stored chat message, as the bus carries it (plain JSON, no secrets). */
+export interface ChatMessage {
+  streamId: StreamId;
+  /** Numbered per stream from 1 in the order the messages were stored. */
+  id: number;
+  kind: ChatMessageKind;
+  from: {
+    name: string;
+    /** The account that posted it; null for injected and status messages. */
+    accountId: AccountId | null;
+    picture: string | null;
+  };
+  network: { name: string; icon: string | null; iconCss: string | null };
+  text: string;
+  markdown: string | null;
+  /** Set on status messages only. */
+  status: ChatStatus | null;
+  /** When it was stored, ISO-8601 UTC. */
+  at: string;
+}
 
 /**
  * What happens in the domain, as the bus carries it. Adapters, the media plane, webhooks

@@ -1,22 +1,6 @@
 import { emit, type CoreContext } from '../kernel/context.js';
+import type { RelayStatus } from '../kernel/events.js';
 import type { DestinationId, StreamId } from '../kernel/ids.js';
-
-/** Where a relay to one destination stands. */
-export type RelayState = 'idle' | 'connecting' | 'live' | 'error';
-
-export interface RelayStatus {
-  destinationId: DestinationId;
-  streamId: StreamId;
-  state: RelayState;
-  /** Why the last attempt failed, or null. Never contains the destination's key. */
-  lastError: string | null;
-  /** Bytes pushed to the destination during the current broadcast. */
-  bytesSent: number;
-  /** Connections made again after the first, during the current broadcast. */
-  reconnects: number;
-  /** When the relay entered its state (ISO-8601). */
-  since: string;
-}
 
 /**
  * The status of every relay, as the media plane reports it. Each change is an event on the

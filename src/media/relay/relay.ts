@@ -1,5 +1,5 @@
 import type { Destination } from '../../core/relays/destinations.js';
-import type { RelayState, RelayStatus } from '../../core/relays/status-board.js';
+import type { RelayState, RelayStatus } from '../../core/kernel/events.js';
 import type { LiveStream } from '../live/live-stream.js';
 import type { PlaySubscription } from '../rtmp/connection.js';
 import type { RtmpMessage } from '../wire/rtmp/messages.js';

@@ -10,7 +10,7 @@ import { createServer, connect as tcpConnect, type Server, type Socket } from 'n
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import type { AccountId, DestinationId } from '../../../src/core/kernel/ids.js';
-import type { RelayState, RelayStatus } from '../../../src/core/relays/status-board.js';
+import type { RelayState, RelayStatus } from '../../../src/core/kernel/events.js';
 import { ChunkDecoder } from '../../../src/media/wire/rtmp/chunks.js';
 import { decodeCommand } from '../../../src/media/wire/rtmp/commands.js';
 import { HANDSHAKE_SIZE } from '../../../src/media/wire/rtmp/handshake.js';

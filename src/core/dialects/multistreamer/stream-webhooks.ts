@@ -1,5 +1,5 @@
 import type { Core } from '../../core.js';
-import type { ChatMessage } from '../../chat/message.js';
+import type { ChatMessage } from '../../kernel/events.js';
 import type { DomainEvent } from '../../kernel/events.js';
 import type { AccountId, StreamId } from '../../kernel/ids.js';
 import { isNetworkName, network } from '../../relays/networks.js';
