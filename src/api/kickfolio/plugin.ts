@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchema, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Account } from '../../core/accounts/accounts.js';
 import type { Core } from '../../core/core.js';
-import type { AccountId } from '../../core/kernel/ids.js';
 import { attributes, parseBody, topLevelString } from './bodies.js';
-import { KickfolioCode, KickfolioError, toKickfolioError, type Resource } from './errors.js';
+import { KickfolioCode, KickfolioError, toKickfolioError } from './errors.js';
+import type { KickfolioContext, RouteConfig } from './context.js';
 import { appRoutes } from './routes/apps.js';
 import { commentRoutes } from './routes/comments.js';
 import { versionRoutes } from './routes/versions.js';
@@ -20,32 +20,6 @@ export const KICKFOLIO_SECRET_PATHS = [/([?&]auth_token=)[^&#]*/g];
 
 /** The only version there is; `Accept: application/vnd.kickfolio.v1` (or no vendor type at all) selects it. */
 export const API_VERSION = 'v1';
-
-interface RouteConfig {
-  resource: Resource;
-  /** The key a body may be wrapped in (`{"app": {...}}`). */
-  root?: 'app' | 'version' | 'comment';
-  /** Served without credentials (images, which an `<img>` fetches without them). */
-  public?: boolean;
-}
-
-export interface KickfolioRoute extends RouteConfig {
-  method: HTTPMethods;
-  /** The path without `.json`; the suffixed path is routed too. */
-  url: string;
-  schema?: FastifySchema;
-  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-}
-
-/** What every Kickfolio route module is given. */
-export interface KickfolioContext {
-  core: Core;
-  /** Where this API is reachable from outside: `<publicUrl>/api`. */
-  base: string;
-  route(route: KickfolioRoute): void;
-  /** The caller, authenticated before the handler ran. */
-  user(request: FastifyRequest): AccountId;
-}
 
 /** `ids`, app and version references never contain a dot, so `.json` ending a path parameter is the format suffix. */
 function stripJsonSuffix(params: unknown): void {

@@ -4,6 +4,7 @@ import type { AccountId } from '../../core/kernel/ids.js';
 import { bearerToken } from '../http.js';
 import { chatSocketPlugin } from './chat-socket.js';
 import { badRequest, CONTENT_TYPE_REQUIRED, MsError, toMsError, unauthorized } from './errors.js';
+import type { MsContext } from './context.js';
 import { accountRoutes } from './routes/accounts.js';
 import { streamRoutes } from './routes/streams.js';
 import { userRoutes } from './routes/users.js';
@@ -13,21 +14,6 @@ export interface MultistreamerOptions {
   bodyLimit: number;
   /** Base of the URLs handed out (the HLS preview). */
   publicUrl: string;
-}
-
-/** What every route module is given. */
-export interface MsContext {
-  core: Core;
-  publicUrl: string;
-  /** The caller, authenticated by their Bearer token before the handler ran. */
-  caller(request: FastifyRequest): AccountId;
-}
-
-/** A path parameter that must be an integer id; anything else is as unknown as a missing id. */
-export function idParam(request: FastifyRequest, unknown: string): number {
-  const value = (request.params as Record<string, string>).id ?? '';
-  if (!/^[1-9][0-9]{0,15}$/.test(value)) throw badRequest(unknown);
-  return Number(value);
 }
 
 /**

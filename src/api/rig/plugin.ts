@@ -7,20 +7,13 @@ import { accountRoutes } from './routes/accounts.js';
 import { agentRoutes } from './routes/agents.js';
 import { streamRoutes } from './routes/streams.js';
 import { responses } from './schemas.js';
-import { RigTokens, type UserClaims } from './tokens.js';
+import type { RigContext } from './context.js';
+import type { RigTokens } from './tokens.js';
 
 export interface RigOptions {
   core: Core;
   tokens: RigTokens;
   bodyLimit: number;
-}
-
-/** What every rig route handler is given. */
-export interface RigContext {
-  core: Core;
-  tokens: RigTokens;
-  /** The caller of a route that needs a user: from `Authorization: Bearer <jwt>`, or a 1003 error. */
-  authenticate(request: FastifyRequest): Promise<UserClaims>;
 }
 
 /** Paths of the rig API that carry a secret, redacted from logs. */

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { queryList } from '../bodies.js';
 import { fromDomainError } from '../errors.js';
-import type { KickfolioContext } from '../plugin.js';
+import type { KickfolioContext } from '../context.js';
 import { presentApp, presentVersion } from '../present.js';
 import { bodies, responses } from '../schemas.js';
 

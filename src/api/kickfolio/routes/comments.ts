@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { CommentScope } from '../../../core/dialects/kickfolio/apps.js';
 import { queryList, queryString } from '../bodies.js';
 import { fromDomainError } from '../errors.js';
-import type { KickfolioContext } from '../plugin.js';
+import type { KickfolioContext } from '../context.js';
 import { presentComment } from '../present.js';
 import { bodies, responses } from '../schemas.js';
 

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { VERSION_FILES, type VersionScope } from '../../../core/dialects/kickfolio/apps.js';
 import { queryList, queryString } from '../bodies.js';
 import { fromDomainError, notFound } from '../errors.js';
-import type { KickfolioContext } from '../plugin.js';
+import type { KickfolioContext } from '../context.js';
 import { FILE_NAMES, presentVersion } from '../present.js';
 import { bodies, responses } from '../schemas.js';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ACCOUNT_NOT_USABLE, ACCOUNT_NOT_VISIBLE } from '../../../core/dialects/multistreamer/network-accounts.js';
 import { accountChanges, accountCreation } from '../bodies.js';
 import { badRequest } from '../errors.js';
-import { idParam, type MsContext } from '../plugin.js';
+import { idParam, type MsContext } from '../context.js';
 import { accountJson } from '../present.js';
 
 /** Network accounts: list, one, create (an extension: the original linked them through OAuth), update, delete or leave. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { STREAM_NOT_USABLE, STREAM_NOT_VISIBLE } from '../../../core/dialects/multistreamer/multistreams.js';
 import { liveSwitches, streamInput } from '../bodies.js';
-import { idParam, type MsContext } from '../plugin.js';
+import { idParam, type MsContext } from '../context.js';
 import { streamJson } from '../present.js';
 
 /** Streams: list (own and shared), one, create, update, delete, go-live control and chat injection. */

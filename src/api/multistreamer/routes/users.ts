@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthenticationError } from '../../../core/kernel/errors.js';
 import { unauthorized } from '../errors.js';
-import type { MsContext } from '../plugin.js';
+import type { MsContext } from '../context.js';
 import { profileJson, userListJson } from '../present.js';
 
 /** `Authorization: Basic base64(username:password)`, or undefined. */

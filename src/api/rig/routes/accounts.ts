@@ -3,7 +3,7 @@ import { checkEmail } from '../../../core/accounts/accounts.js';
 import type { FieldErrors } from '../../../core/kernel/errors.js';
 import { RigCode, RigError, success } from '../envelope.js';
 import { fromDomainError } from '../errors.js';
-import type { RigContext } from '../plugin.js';
+import type { RigContext } from '../context.js';
 import { bodies, responses } from '../schemas.js';
 
 interface Credentials {

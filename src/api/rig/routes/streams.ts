@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { RigCode, RigError, success } from '../envelope.js';
 import { fromDomainError } from '../errors.js';
-import type { RigContext } from '../plugin.js';
+import type { RigContext } from '../context.js';
 import { rigDestination, rigStream, rigStreamDetail } from '../present.js';
 import { bodies, responses } from '../schemas.js';
 
