@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TokenHolder } from '../../core/dialects/kickflip/oauth-clients.js';
 import type { Core } from '../../core/core.js';
 import { bearerToken } from '../http.js';

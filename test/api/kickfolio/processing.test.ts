@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { appZip, binaryPlist, buildZip, DEMO_PLIST, png, xmlPlist } from '../../bundles/support.js';
+import { appZip, buildZip, DEMO_PLIST, png, xmlPlist } from '../../bundles/support.js';
 import { assertError, BundleHost, createApp, createVersion, kf, newUser, pathOf, PRIVATE_FETCH, storedFiles, temporaryFiles, waitForState, type User } from './support.js';
 
 /** A port on 127.0.0.1 that nothing listens on. */

@@ -22,7 +22,6 @@ import {
   startFfmpegReceiver,
   statusesFromApi,
   userWithStream,
-  waitFor,
   type StatusEvent,
 } from './support.js';
 
