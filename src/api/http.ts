@@ -7,6 +7,45 @@ export function bearerToken(headers: IncomingMessage['headers']): string | undef
   return /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
 }
 
+/**
+ * A route path as a pattern that matches the path as requested: a `:param` matches one
+ * segment, a trailing slash may be there or not, and `suffix` (Kickfolio's `.json`) may end
+ * the path. Dialects answer 405 rather than 404 for a known path asked with the wrong method.
+ */
+export function routePattern(url: string, suffix?: string): RegExp {
+  const body = url
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : escapeRegExp(part)))
+    .join('/');
+  return new RegExp(`^${body}${suffix === undefined ? '' : `(${escapeRegExp(suffix)})?`}/?$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Replaces a plugin's body parsers with one: every body of the given content types (any, by
+ * default) is read as text up to `bodyLimit` bytes and handed to `parse` with the request's
+ * content type; what `parse` returns is the body, what it throws is the request's error, in
+ * the dialect's own style.
+ */
+export function parseBodiesWith(
+  app: FastifyInstance,
+  options: { bodyLimit: number; types?: string | string[] },
+  parse: (text: string, contentType: string | undefined) => unknown,
+): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(options.types ?? '*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (request, text, done) => {
+    try {
+      done(null, parse(String(text), request.headers['content-type']));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}
+
 /** One HTTP dialect or service and where it is mounted. */
 export interface HttpAdapter<O extends object = object> {
   name: string;

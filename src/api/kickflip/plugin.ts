@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TokenHolder } from '../../core/dialects/kickflip/oauth-clients.js';
 import type { Core } from '../../core/core.js';
-import { bearerToken } from '../http.js';
+import { bearerToken, parseBodiesWith } from '../http.js';
 import { DomainError } from '../../core/kernel/errors.js';
 import { fieldsOf, parseBody } from './fields.js';
 import { tokenRoutes } from './oauth.js';
@@ -43,14 +43,7 @@ export const kickflipPlugin: FastifyPluginAsync<KickflipOptions> = async (app: F
   const urls: Urls = { publicUrl: options.publicUrl, rtmpUrl: (key) => options.rtmpUrl(key) };
 
   // Scoped to this plugin: form bodies (what the SDKs send), JSON, an empty JSON body, no body.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (request, body, done) => {
-    try {
-      done(null, parseBody(String(body), request.headers['content-type']));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  parseBodiesWith(app, { bodyLimit: options.bodyLimit }, parseBody);
 
   tokenRoutes(app, core);
 

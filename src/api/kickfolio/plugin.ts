@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Account } from '../../core/accounts/accounts.js';
 import type { Core } from '../../core/core.js';
+import { parseBodiesWith, routePattern } from '../http.js';
 import { attributes, parseBody, topLevelString } from './bodies.js';
 import { KickfolioCode, KickfolioError, toKickfolioError } from './errors.js';
 import type { KickfolioContext, RouteConfig } from './context.js';
@@ -57,16 +58,6 @@ function presentedToken(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** A route path as a pattern matching it with or without `.json` and a trailing slash. */
-function routePattern(url: string): RegExp {
-  const body = url
-    .replace(/\/+$/, '')
-    .split('/')
-    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('/');
-  return new RegExp(`^${body}(\\.json)?/?$`);
-}
-
 /**
  * The Kickfolio API v1 as a Fastify plugin at `/api`: JSON answers wrapped in their root,
  * JSON or form bodies (wrapped or bare), `.json` paths, `Accept: application/vnd.kickfolio.v1`,
@@ -80,18 +71,11 @@ export const kickfolioPlugin: FastifyPluginAsync<KickfolioOptions> = async (app:
 
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD' && method !== 'OPTIONS') routes.push({ method, pattern: routePattern(route.url) });
+      if (method !== 'HEAD' && method !== 'OPTIONS') routes.push({ method, pattern: routePattern(route.url, '.json') });
     }
   });
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (request, text, done) => {
-    try {
-      done(null, parseBody(String(text), request.headers['content-type']));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  parseBodiesWith(app, { bodyLimit: options.bodyLimit }, parseBody);
 
   app.addHook('onRequest', async (request) => {
     checkAccept(request.headers.accept);

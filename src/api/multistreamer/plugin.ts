@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
 import type { AccountId } from '../../core/kernel/ids.js';
-import { bearerToken } from '../http.js';
+import { bearerToken, parseBodiesWith } from '../http.js';
 import { chatSocketPlugin } from './chat-socket.js';
 import { badRequest, CONTENT_TYPE_REQUIRED, MsError, toMsError, unauthorized } from './errors.js';
 import type { MsContext } from './context.js';
@@ -31,14 +31,12 @@ const apiV1: FastifyPluginAsync<MultistreamerOptions> = async (app, options) => 
   const { core } = options;
   const callers = new WeakMap<FastifyRequest, AccountId>();
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, text, done) => {
-    const body = String(text);
-    if (body.trim() === '') return done(null, undefined);
+  parseBodiesWith(app, { bodyLimit: options.bodyLimit }, (body) => {
+    if (body.trim() === '') return undefined;
     try {
-      done(null, JSON.parse(body));
+      return JSON.parse(body);
     } catch {
-      done(badRequest('request body is not valid JSON'), undefined);
+      throw badRequest('request body is not valid JSON');
     }
   });
 

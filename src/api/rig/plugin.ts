@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
+import { parseBodiesWith, routePattern } from '../http.js';
 import { RigCode, RigError, success } from './envelope.js';
 import { toRigError } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -30,16 +31,6 @@ function carriesBody(request: FastifyRequest): boolean {
 function refusePrototypeKeys(key: string, value: unknown): unknown {
   if (key === '__proto__' || key === 'constructor') throw new RigError(RigCode.InvalidInput, `Invalid key ${key} in body`);
   return value;
-}
-
-/** A route path as a pattern that also matches the path with or without its trailing slash. */
-function routePattern(url: string): RegExp {
-  const body = url
-    .replace(/\/+$/, '')
-    .split('/')
-    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('/');
-  return new RegExp(`^${body}/?$`);
 }
 
 /**
@@ -77,14 +68,12 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
     }
   });
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, text, done) => {
-    const body = String(text);
-    if (body.trim() === '') return done(null, undefined);
+  parseBodiesWith(app, { bodyLimit: options.bodyLimit, types: 'application/json' }, (body) => {
+    if (body.trim() === '') return undefined;
     try {
-      done(null, JSON.parse(body, refusePrototypeKeys));
+      return JSON.parse(body, refusePrototypeKeys);
     } catch (err) {
-      done(err instanceof RigError ? err : new RigError(RigCode.InvalidInput, 'Malformed JSON body'), undefined);
+      throw err instanceof RigError ? err : new RigError(RigCode.InvalidInput, 'Malformed JSON body');
     }
   });
 

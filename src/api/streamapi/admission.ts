@@ -1,5 +1,5 @@
 import type { Core } from '../../core/core.js';
-import { postForm } from '../../jobs/callback-dispatcher.js';
+import { postForm } from '../../jobs/post.js';
 
 /** Answers cached per viewer, so a player polling its playlist does not call the site every time. */
 const ADMISSION_CACHE_MS = 60_000;
