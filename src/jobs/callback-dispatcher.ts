@@ -1,27 +1,11 @@
 import type { CallbackOutbox, OutgoingCallback } from '../core/webhooks/outbox.js';
 import { signedHeaders } from '../core/webhooks/signature.js';
+import { Poller } from './poller.js';
+import { post } from './post.js';
 
 export interface DispatcherLogger {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
-}
-
-/** POSTs a form body; resolves with the status and text, rejects on network failure or timeout. */
-export function postForm(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
-  return post(url, body, { 'content-type': 'application/x-www-form-urlencoded' }, timeoutMs);
-}
-
-/** POSTs a body; resolves with the status and text, rejects on network failure or timeout. */
-export async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers,
-    body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = (await response.text()).slice(0, 65536);
-  return { status: response.status, text };
 }
 
 /**
@@ -31,10 +15,7 @@ export async function post(url: string, body: string, headers: Record<string, st
  * nodes may run one: a callback delivered twice is possible, lost is not.
  */
 export class CallbackDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly poller: Poller;
   private readonly stopWaking: () => void;
 
   constructor(
@@ -42,43 +23,18 @@ export class CallbackDispatcher {
     private readonly log: DispatcherLogger,
     private readonly options: { pollMs: number; timeoutMs: number } = { pollMs: 1000, timeoutMs: 5000 },
   ) {
-    this.stopWaking = outbox.onEnqueue(() => this.kick());
+    this.poller = new Poller(() => this.deliverDue(), { intervalMs: options.pollMs, onError: (err) => log.error({ err }, 'delivering callbacks failed') });
+    this.stopWaking = outbox.onEnqueue(() => this.poller.kick());
   }
 
   start(): void {
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => this.kick(), this.options.pollMs);
-    this.timer.unref();
-  }
-
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.timer);
-    this.running = this.deliverDue()
-      .catch((err) => this.log.error({ err }, 'delivering callbacks failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        } else {
-          this.schedule();
-        }
-      });
+    this.poller.start();
   }
 
   private async deliverDue(): Promise<void> {
     for (;;) {
       const due = await this.outbox.due();
-      if (due.length === 0 || this.stopped) return;
+      if (due.length === 0 || this.poller.isStopped) return;
       await Promise.all(due.map((callback) => this.deliver(callback)));
     }
   }
@@ -104,9 +60,7 @@ export class CallbackDispatcher {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.stopWaking();
-    clearTimeout(this.timer);
-    await this.running;
+    await this.poller.stop();
   }
 }

@@ -7,6 +7,7 @@ import { DEFAULT_ZIP_LIMITS, ZipArchive, ZipError, type ByteSource, type ZipLimi
 import type { Core } from '../core/core.js';
 import type { BundleFacts, VersionJob } from '../core/dialects/kickfolio/version-queue.js';
 import { downloadToFile, FetchError, type FetchLimits } from './fetch.js';
+import { Poller } from './poller.js';
 
 export interface ProcessorLogger {
   info(obj: object, msg: string): void;
@@ -88,17 +89,16 @@ class Stopping extends Error {
 export class VersionProcessor {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly concurrency: number;
-  private readonly pollMs: number;
-  private timer: NodeJS.Timeout | undefined;
-  private filling: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly poller: Poller;
   private lastRecovery = 0;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: VersionProcessorOptions) {
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    this.poller = new Poller(() => this.fill(), {
+      intervalMs: options.pollMs ?? DEFAULT_POLL_MS,
+      onError: (err) => options.log.error({ err }, 'claiming versions to process failed'),
+    });
   }
 
   async start(): Promise<void> {
@@ -106,16 +106,15 @@ export class VersionProcessor {
     await rm(this.options.tempDir, { recursive: true, force: true });
     await mkdir(this.options.tempDir, { recursive: true });
     await this.recover();
-    this.unsubscribe = this.options.core.apps.onQueued(() => this.kick());
-    this.kick();
+    this.unsubscribe = this.options.core.apps.onQueued(() => this.poller.kick());
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    clearTimeout(this.timer);
+    const filling = this.poller.stop();
     for (const { controller } of this.running.values()) controller.abort(new Stopping('the node is stopping'));
-    await this.filling;
+    await filling;
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
@@ -126,34 +125,13 @@ export class VersionProcessor {
     if (requeued > 0) this.options.log.info({ requeued }, 'resuming interrupted version processing');
   }
 
-  /** Claims pending versions until every slot is busy; called on a timer, when a version is queued and when a job ends. */
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.filling) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.timer);
-    this.filling = this.fill()
-      .catch((err: unknown) => this.options.log.error({ err }, 'claiming versions to process failed'))
-      .finally(() => {
-        this.filling = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        } else if (!this.stopped) {
-          this.timer = setTimeout(() => this.kick(), this.pollMs);
-          this.timer.unref();
-        }
-      });
-  }
-
+  /** Claims pending versions until every slot is busy; run by the poller on a timer, when a version is queued and when a job ends. */
   private async fill(): Promise<void> {
     if (Date.now() - this.lastRecovery > RECOVERY_INTERVAL_MS) await this.recover();
-    while (!this.stopped && this.running.size < this.concurrency) {
+    while (!this.poller.isStopped && this.running.size < this.concurrency) {
       const job = await this.options.core.versionQueue.claimNext(this.options.nodeId);
       if (!job) return;
-      if (this.stopped) {
+      if (this.poller.isStopped) {
         await this.options.core.versionQueue.release(job);
         return;
       }
@@ -162,7 +140,7 @@ export class VersionProcessor {
         .catch((err: unknown) => this.options.log.error({ err, versionId: job.versionId }, 'version processing could not record its outcome'))
         .finally(() => {
           this.running.delete(job.versionId);
-          this.kick();
+          this.poller.kick();
         });
       this.running.set(job.versionId, { controller, done });
     }
