@@ -72,10 +72,10 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
     const accountId = token === undefined ? undefined : await core.accessTokens.accountOf(token);
     if (!accountId) return void reply.code(401).send({ error: 'endpoint requires authorization' });
     const { streamId: raw } = request.params as { streamId: string };
-    const stream = /^\d{1,15}$/.test(raw) ? await core.streams.findByNumber(Number(raw)) : undefined;
-    if (!stream) return void reply.code(404).send({ error: 'stream not found' });
-    if ((await core.chat.levelOf(accountId, stream.id)) === 0) return void reply.code(403).send({ error: 'unauthorized to use that stream' });
-    callers.set(request, { accountId, streamId: stream.id });
+    const streamId = /^\d{1,15}$/.test(raw) ? await core.multistreams.streamIdOf(Number(raw)) : undefined;
+    if (!streamId) return void reply.code(404).send({ error: 'stream not found' });
+    if ((await core.chat.levelOf(accountId, streamId)) === 0) return void reply.code(403).send({ error: 'unauthorized to use that stream' });
+    callers.set(request, { accountId, streamId });
   }
 
   /** The Multistreamer user id of a message's author, for `from.id`. */

@@ -223,13 +223,6 @@ export class StreamService {
     return toStream(row, open !== undefined);
   }
 
-  /** The stream with this Multistreamer integer id, or undefined. */
-  async findByNumber(n: number): Promise<Stream | undefined> {
-    if (!Number.isSafeInteger(n) || n < 1) return undefined;
-    const ms = await this.ctx.store.msStreams.findByNumber(n);
-    return ms ? this.findById(ms.stream_id) : undefined;
-  }
-
   /** A stream anyone may know the id of (viewers play by id); undefined when it does not exist. */
   async findById(streamId: string): Promise<Stream | undefined> {
     if (!isUuid(streamId)) return undefined;

@@ -8,7 +8,6 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { assertError, basic, ms, msUser, newStream, PASSWORD, rtmpAccount, TIMESTAMP, type MsUser } from './support.js';
 
 for (const kind of databaseKinds()) {
@@ -183,7 +182,7 @@ for (const kind of databaseKinds()) {
       it('lets the owner alone change settings, ffmpeg_args and shares; the relays of attached streams follow', async () => {
         const account = await rtmpAccount(server, owner, 'Movable', 'rtmp://127.0.0.1/live/first');
         const stream = await newStream(server, owner, { name: 'Follows Account', accounts: [{ id: account.id }] });
-        const streamId = (await server.running.core.streams.findByNumber(stream.id))!.id;
+        const streamId = (await server.running.core.multistreams.streamIdOf(stream.id))!;
         let [destination] = await server.running.core.streams.destinationsOf(streamId);
         assert.equal(destination!.rtmpUrl, 'rtmp://127.0.0.1/live/first');
         assert.equal(destination!.ffmpegArgs, null);
@@ -219,8 +218,8 @@ for (const kind of databaseKinds()) {
         const account = await rtmpAccount(server, owner, 'Leaving', 'rtmp://127.0.0.1/live/leave', { shares: [{ user: { id: friend.id } }] });
         const friendStream = await newStream(server, friend, { name: 'Friend Uses Shared', accounts: [{ id: account.id }] });
         const ownerStream = await newStream(server, owner, { name: 'Owner Uses Own', accounts: [{ id: account.id }] });
-        const friendStreamId = (await server.running.core.streams.findByNumber(friendStream.id))!.id as StreamId;
-        const ownerStreamId = (await server.running.core.streams.findByNumber(ownerStream.id))!.id as StreamId;
+        const friendStreamId = (await server.running.core.multistreams.streamIdOf(friendStream.id))!;
+        const ownerStreamId = (await server.running.core.multistreams.streamIdOf(ownerStream.id))!;
         assert.equal((await server.running.core.streams.destinationsOf(friendStreamId)).length, 1);
         assert.deepEqual(
           (await server.running.core.networkAccounts.ofStream(friendStreamId)).map((a) => ({ id: a.id, network: a.network, networkDisplayName: a.networkDisplayName, httpUrl: a.httpUrl })),
@@ -251,7 +250,7 @@ for (const kind of databaseKinds()) {
             { id: tube.json.account.id, settings: { title: 'Y', privacy: 'unlisted' } },
           ],
         });
-        const streamId = (await server.running.core.streams.findByNumber(stream.id))!.id;
+        const streamId = (await server.running.core.multistreams.streamIdOf(stream.id))!;
         const destinations = await server.running.core.streams.destinationsOf(streamId);
         assert.deepEqual(
           destinations.map((d) => [d.rtmpUrl, d.ffmpegArgs]),

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
-import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { alive, ffmpegMissing, makeFlv, tempDir } from '../../media/support.js';
 import { waitFor } from '../../media/relay/support.js';
@@ -42,7 +41,7 @@ describe('multistreamer go-live switches', () => {
     const source = join(dir.path, 'loop.flv');
     makeFlv(source, 'av', 2);
     const s = await newStream(server, owner, { name: 'Deleted While Pulling', ffmpeg_pull_args: `-re -stream_loop -1 -i '${source}' -c copy` });
-    const streamId = (await server.running.core.streams.findByNumber(s.id))!.id as StreamId;
+    const streamId = (await server.running.core.multistreams.streamIdOf(s.id))!;
     const on = await ms(server, 'PATCH', `/stream/${s.id}`, owner, { body: { data_pulling: true } });
     assert.equal(on.status, 200, on.text);
     await waitFor('the puller to publish', async () => (await server.running.core.goLive.status(streamId)).dataIncoming, 15_000);

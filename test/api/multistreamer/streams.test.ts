@@ -8,7 +8,6 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { assertError, basic, ms, msUser, newStream, PASSWORD, rtmpAccount, TIMESTAMP, type MsUser } from './support.js';
 
 const LEVELS = [0, 1, 2] as const;
@@ -19,7 +18,7 @@ for (const kind of databaseKinds()) {
     let owner: MsUser;
     let friend: MsUser;
     let stranger: MsUser;
-    const streamIdOf = async (id: number) => (await server.running.core.streams.findByNumber(id))!.id as StreamId;
+    const streamIdOf = async (id: number) => (await server.running.core.multistreams.streamIdOf(id))!;
     before(async () => {
       server = await startTestServer(kind);
       owner = await msUser(server, 'owner');
@@ -349,7 +348,7 @@ for (const kind of databaseKinds()) {
         assertError(await ms(server, 'GET', `/stream/${s.id}`, owner), 400, 'unauthorized to access that stream');
         assertError(await ms(server, 'GET', `/stream/${s.id}`, friend), 400, 'unauthorized to access that stream');
         assert.equal(await server.running.core.streams.findByKey(s.uuid), undefined);
-        assert.equal(await server.running.core.streams.findByNumber(s.id), undefined);
+        assert.equal(await server.running.core.multistreams.streamIdOf(s.id), undefined);
         assert.deepEqual(await server.running.core.streams.destinationsOf(streamId), []);
         assert.equal(await server.running.core.streamAccess.of((await server.running.core.accessTokens.accountOf(friend.token))!, streamId), undefined);
         // The name is free again.

@@ -75,6 +75,11 @@ export class AccessTokenService {
     return (await this.ctx.store.msUsers.list(PLATFORM_TENANT)).map(toUser);
   }
 
+  /** The account's integer id if it has been given one (none is made here), else undefined. */
+  async idOf(accountId: AccountId): Promise<number | undefined> {
+    return (await this.ctx.store.msUsers.byAccounts([accountId])).get(accountId)?.number;
+  }
+
   /** The user with this integer id, or undefined. */
   async byId(id: number): Promise<AccessUser | undefined> {
     if (!Number.isSafeInteger(id) || id < 1) return undefined;

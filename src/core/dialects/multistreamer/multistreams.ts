@@ -120,6 +120,18 @@ export class MultistreamService {
     private readonly broadcasts: BroadcastService,
   ) {}
 
+  /** The stream with this integer id, or undefined (whoever asks: the caller checks what they may do with it). */
+  async streamIdOf(id: number): Promise<StreamId | undefined> {
+    const row = Number.isSafeInteger(id) && id > 0 ? await this.ctx.store.msStreams.findByNumber(id) : undefined;
+    return row ? (row.stream_id as StreamId) : undefined;
+  }
+
+  /** A stream's integer id, slug and name, and its owner's account, for what is said of it outside (webhooks). */
+  async describe(streamId: StreamId): Promise<{ id: number; slug: string; name: string; ownerId: AccountId } | undefined> {
+    const row = await this.ctx.store.msStreams.findByStream(streamId);
+    return row ? { id: Number(row.number), slug: row.slug, name: row.name, ownerId: row.owner_id as AccountId } : undefined;
+  }
+
   /** What `userId` may do with the stream with this integer id; NotFoundError(`notVisible`) when nothing. */
   async resolve(userId: AccountId, id: number, notVisible = STREAM_NOT_USABLE): Promise<{ row: MsStreamRow; access: StreamAccess }> {
     const row = Number.isSafeInteger(id) && id > 0 ? await this.ctx.store.msStreams.findByNumber(id) : undefined;

@@ -1,9 +1,12 @@
-import type { Core } from '../../core.js';
 import type { ChatMessage } from '../../kernel/events.js';
 import type { DomainEvent } from '../../kernel/events.js';
-import type { AccountId, StreamId } from '../../kernel/ids.js';
+import type { StreamId } from '../../kernel/ids.js';
 import { isNetworkName, network } from '../../relays/networks.js';
-import type { Webhook, WebhookEvent } from './webhooks.js';
+import type { CallbackOutbox } from '../../webhooks/outbox.js';
+import type { AccessTokenService } from './access-tokens.js';
+import type { MultistreamService } from './multistreams.js';
+import type { NetworkAccountService } from './network-accounts.js';
+import type { Webhook, WebhookEvent, WebhookService } from './webhooks.js';
 
 /** Who and what a stream's webhook payloads name: its owner and the stream, by Multistreamer ids. */
 interface Subject {
@@ -23,7 +26,7 @@ function networkDisplayName(name: string): string {
  * a picture); raw gets the event as data.
  */
 export const payloads = {
-  start(type: Webhook['type'], s: Subject, accounts: Awaited<ReturnType<Core['networkAccounts']['ofStream']>>): unknown {
+  start(type: Webhook['type'], s: Subject, accounts: Awaited<ReturnType<NetworkAccountService['ofStream']>>): unknown {
     if (type === 'discord') {
       const urls = accounts.map((a) => a.httpUrl).filter((u): u is string => !!u);
       return { content: `${s.user.username} is now streaming!${urls.length > 0 ? ` ${urls.join(' ')}` : ''}`, username: s.user.username };
@@ -77,13 +80,19 @@ export const payloads = {
  * relays go on, `stream:end` when they go off, `comment:in` for each text or emote chat
  * message. The outbox delivers them signed, with retries, and in order per webhook.
  */
-export function streamWebhooks(core: Core) {
+export function streamWebhooks(core: {
+  webhooks: WebhookService;
+  callbacks: CallbackOutbox;
+  multistreams: MultistreamService;
+  networkAccounts: NetworkAccountService;
+  accessTokens: AccessTokenService;
+}) {
   const subjectOf = async (streamId: StreamId): Promise<Subject | undefined> => {
-    const ms = await core.ctx.store.msStreams.findByStream(streamId);
-    if (!ms) return undefined;
-    const owner = await core.accessTokens.profile(ms.owner_id as AccountId);
+    const stream = await core.multistreams.describe(streamId);
+    if (!stream) return undefined;
+    const owner = await core.accessTokens.profile(stream.ownerId);
     if (!owner) return undefined;
-    return { user: { id: owner.id, username: owner.username }, stream: { id: Number(ms.number), slug: ms.slug, name: ms.name } };
+    return { user: { id: owner.id, username: owner.username }, stream: { id: stream.id, slug: stream.slug, name: stream.name } };
   };
 
   const send = async (streamId: StreamId, event: WebhookEvent, body: (hook: Webhook, s: Subject) => Promise<unknown> | unknown) => {
@@ -108,8 +117,7 @@ export function streamWebhooks(core: Core) {
       await send(event.streamId, 'stream:end', (hook, s) => payloads.end(hook.type, s));
     } else if (event.type === 'chat.message' && (event.message.kind === 'text' || event.message.kind === 'emote')) {
       const message = event.message;
-      let fromId: number | null = null;
-      if (message.from.accountId) fromId = (await core.ctx.store.msUsers.byAccounts([message.from.accountId])).get(message.from.accountId)?.number ?? null;
+      const fromId = message.from.accountId ? ((await core.accessTokens.idOf(message.from.accountId)) ?? null) : null;
       await send(event.streamId, 'comment:in', (hook, s) => payloads.comment(hook.type, s, message, fromId));
     }
   };
