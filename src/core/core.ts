@@ -4,7 +4,9 @@ import { AppService } from './dialects/kickfolio/apps.js';
 import type { BlobStore } from '../blob/blob-store.js';
 import { CallbackOutbox } from './webhooks/outbox.js';
 import { BroadcastService } from './broadcasts/broadcasts.js';
+import type { Bus } from '../bus/bus.js';
 import type { CoreContext } from './kernel/context.js';
+import type { DomainEvent } from './kernel/events.js';
 import type { IngestServers } from './relays/destinations.js';
 import { RelayStatusBoard } from './relays/status-board.js';
 import { SiteSessionService } from './dialects/streamapi/site-sessions.js';
@@ -15,6 +17,7 @@ import { ViewingService } from './playback/viewing.js';
 import { GoLiveService } from './broadcasts/go-live.js';
 import { WebhookService } from './dialects/multistreamer/webhooks.js';
 import { MultipartUploadService } from './uploads/multipart.js';
+import { UploadObjectService } from './uploads/objects.js';
 import { DEFAULT_UPLOAD_OPTIONS, UploadService, type UploadOptions } from './uploads/credentials.js';
 import { ChatService } from './chat/chat.js';
 import type { ChatSettings } from './chat/input.js';
@@ -34,6 +37,8 @@ export const DEFAULT_TOKEN_TTL = 30 * 24 * 3600;
 
 /** The domain services, wired once and handed to every adapter and to the media plane. */
 export class Core {
+  /** The events of the domain (this node's and, over Redis, every node's), for those who follow them. */
+  readonly events: Bus<DomainEvent>;
   readonly accounts: AccountService;
   readonly streams: StreamService;
   readonly broadcasts: BroadcastService;
@@ -49,6 +54,8 @@ export class Core {
   readonly uploads: UploadService;
   /** Multipart uploads in progress through the S3-compatible endpoint. */
   readonly multipartUploads: MultipartUploadService;
+  /** Uploaded objects, and the broadcasts and recordings they make. */
+  readonly uploadObjects: UploadObjectService;
   /** Go live after a preview (relays on/off) and the puller switch. */
   readonly goLive: GoLiveService;
   /** A stream's webhooks (Multistreamer). */
@@ -76,6 +83,7 @@ export class Core {
     readonly ctx: CoreContext,
     options: { ingestServers: IngestServers; blobs: BlobStore; uploads?: UploadOptions; nodeId?: string; chat?: Partial<ChatSettings>; tokenTtl?: number; pull?: PullSourcePolicy },
   ) {
+    this.events = ctx.bus;
     this.accounts = new AccountService(ctx);
     this.accessTokens = new AccessTokenService(ctx);
     this.streamAccess = new StreamAccessService(ctx);
@@ -92,6 +100,7 @@ export class Core {
     this.versionQueue = new VersionQueue(ctx, options.blobs);
     this.uploads = new UploadService(ctx, options.uploads ?? DEFAULT_UPLOAD_OPTIONS, (name, make) => this.secret(name, make));
     this.multipartUploads = new MultipartUploadService(ctx, options.blobs);
+    this.uploadObjects = new UploadObjectService(ctx, this.broadcasts, this.viewing);
     // A puller switched on through this core runs on this node (a CLI core has none to run it).
     this.goLive = new GoLiveService(ctx, options.nodeId ?? 'cli', options.pull);
     this.webhooks = new WebhookService(ctx);

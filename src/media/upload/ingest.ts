@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../../blob/blob-store.js';
-import type { Core } from '../../core/core.js';
+import type { BroadcastService } from '../../core/broadcasts/broadcasts.js';
 import { NotFoundError, ValidationError } from '../../core/kernel/errors.js';
 import type { BroadcastId, StreamId } from '../../core/kernel/ids.js';
-import { isUniqueViolation } from '../../store/database.js';
-import type { UploadObjectRow } from '../../store/upload-object-repositories.js';
+import type { UploadObjectService } from '../../core/uploads/objects.js';
 import { parseUploadedPlaylist, PlaylistFormatError, segmentSequenceOf, type ListedSegment, type UploadedPlaylist } from '../wire/hls/uploaded-playlist.js';
 
 /** Where a broadcaster may write: its stream, and the bucket prefix its credentials cover. */
@@ -92,13 +91,9 @@ export class UploadIngest {
   private readonly queues = new Map<StreamId, Promise<unknown>>();
 
   constructor(
-    private readonly core: Core,
+    private readonly core: { uploadObjects: UploadObjectService; broadcasts: Pick<BroadcastService, 'get' | 'recording' | 'endIfCurrent'> },
     private readonly blobs: BlobStore,
   ) {}
-
-  private get store() {
-    return this.core.ctx.store;
-  }
 
   /** Stores `body` as `<prefix><name>` and applies what it means to the stream's broadcast. */
   put(scope: UploadScope, name: string, body: Buffer, meta: UploadMeta): Promise<{ etag: string }> {
@@ -112,19 +107,17 @@ export class UploadIngest {
   async get(bucketKey: string): Promise<StoredObject | undefined> {
     // An upload may replace the object between reading its row and opening its bytes: look again once.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const row = await this.store.uploadObjects.findByBucketKey(bucketKey);
-      if (!row || row.public_read !== 1) return undefined;
-      // Private streams play only with a viewer token; their uploads are no side door around it.
-      if ((await this.core.viewing.isPrivate(row.stream_id)) !== false) return undefined;
-      const blob = await this.blobs.open(row.blob_key);
+      const object = await this.core.uploadObjects.publicObject(bucketKey);
+      if (!object) return undefined;
+      const blob = await this.blobs.open(object.blobKey);
       if (!blob) continue;
       return {
         stream: blob.stream,
         size: blob.size,
-        contentType: row.content_type,
-        ...(row.cache_control !== null ? { cacheControl: row.cache_control } : {}),
-        etag: row.etag,
-        lastModified: row.last_modified,
+        contentType: object.contentType,
+        ...(object.cacheControl !== null ? { cacheControl: object.cacheControl } : {}),
+        etag: object.etag,
+        lastModified: object.lastModified,
       };
     }
     return undefined;
@@ -149,23 +142,22 @@ export class UploadIngest {
     const { streamId } = scope;
     const isPlaylist = name === LIVE_PLAYLIST || name === VOD_PLAYLIST;
     const playlist = isPlaylist ? parsePlaylist(name, body) : undefined;
-    if (!(await this.store.streams.findById(streamId))) throw new NotFoundError('No such stream');
-    const broadcastId = await this.broadcastOf(streamId, isPlaylist);
+    if (!(await this.core.uploadObjects.streamExists(streamId))) throw new NotFoundError('No such stream');
+    const broadcastId = await this.core.uploadObjects.broadcastOf(streamId, isPlaylist);
 
     const etag = createHash('md5').update(body).digest('hex');
     const blobKey = blobKeyOf(streamId, name);
     await this.blobs.put(blobKey, body);
-    await this.store.uploadObjects.upsert({
-      bucket_key: scope.prefix + name,
-      stream_id: streamId,
+    await this.core.uploadObjects.save({
+      bucketKey: scope.prefix + name,
+      streamId,
       name,
-      blob_key: blobKey,
-      content_type: contentTypeOf(name, meta.contentType),
-      cache_control: meta.cacheControl ?? null,
+      blobKey,
+      contentType: contentTypeOf(name, meta.contentType),
+      cacheControl: meta.cacheControl ?? null,
       etag,
       size: body.length,
-      public_read: meta.publicRead ? 1 : 0,
-      last_modified: this.core.ctx.now(),
+      publicRead: meta.publicRead,
     });
 
     if (broadcastId !== undefined) {
@@ -176,25 +168,11 @@ export class UploadIngest {
     return { etag };
   }
 
-  /**
-   * The broadcast the stream's uploads feed; a playlist starts one when there is none. Throws
-   * InUseError when an RTMP publisher holds the stream.
-   */
-  private async broadcastOf(streamId: StreamId, mayStart: boolean): Promise<BroadcastId | undefined> {
-    const mapped = await this.store.uploadBroadcasts.findByStream(streamId);
-    if (mapped) return mapped.broadcast_id as BroadcastId;
-    if (!mayStart) return undefined;
-    const broadcastId = (await this.core.broadcasts.startOrJoinUnattended(streamId)).id;
-    await this.store.uploadBroadcasts.insertIfNone({ stream_id: streamId, broadcast_id: broadcastId, created_at: this.core.ctx.now() });
-    const row = await this.store.uploadBroadcasts.findByStream(streamId);
-    return (row?.broadcast_id ?? broadcastId) as BroadcastId;
-  }
-
   /** What the stored playlists say about the segment `name` (the live one first, then the VOD one). */
   private async listingsOf(streamId: StreamId, name: string): Promise<ListedSegment[]> {
     for (const playlistName of [LIVE_PLAYLIST, VOD_PLAYLIST]) {
-      const row = await this.store.uploadObjects.findByName(streamId, playlistName);
-      const text = row ? await this.blobs.get(row.blob_key) : undefined;
+      const object = await this.core.uploadObjects.latest(streamId, playlistName);
+      const text = object ? await this.blobs.get(object.blobKey) : undefined;
       if (text === undefined) continue;
       let playlist: UploadedPlaylist;
       try {
@@ -217,28 +195,19 @@ export class UploadIngest {
     const recorded = new Set((await this.core.broadcasts.recording(broadcast)).segments.map((s) => s.sequence));
     const pending = candidates.filter((s) => !recorded.has(segmentSequenceOf(s.name)!));
     if (pending.length === 0) return;
-    const stored = new Map<string, UploadObjectRow>();
-    for (const row of await this.store.uploadObjects.listByNames(streamId, pending.map((s) => s.name))) {
-      const known = stored.get(row.name);
-      if (!known || row.last_modified > known.last_modified) stored.set(row.name, row);
-    }
+    const stored = await this.core.uploadObjects.latestOf(streamId, pending.map((s) => s.name));
     for (const segment of pending) {
       const sequence = segmentSequenceOf(segment.name)!;
       const object = stored.get(segment.name);
       if (!object || recorded.has(sequence)) continue;
       recorded.add(sequence);
-      try {
-        await this.core.broadcasts.recordSegment(broadcastId, {
-          sequence,
-          duration: segment.duration,
-          discontinuity: segment.discontinuity,
-          blobKey: object.blob_key,
-          size: Number(object.size),
-        });
-      } catch (err) {
-        // Another node recorded it first.
-        if (!isUniqueViolation(err)) throw err;
-      }
+      await this.core.uploadObjects.recordSegmentOnce(broadcastId, {
+        sequence,
+        duration: segment.duration,
+        discontinuity: segment.discontinuity,
+        blobKey: object.blobKey,
+        size: object.size,
+      });
     }
   }
 
