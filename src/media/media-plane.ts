@@ -1,4 +1,8 @@
-import type { Core } from '../core/core.js';
+import type { Bus } from '../bus/bus.js';
+import type { BroadcastService } from '../core/broadcasts/broadcasts.js';
+import type { GoLiveService } from '../core/broadcasts/go-live.js';
+import type { DomainEvent } from '../core/kernel/events.js';
+import type { ViewingService } from '../core/playback/viewing.js';
 import { DisabledError, InUseError, NotFoundError } from '../core/kernel/errors.js';
 import type { BroadcastId, StreamId } from '../core/kernel/ids.js';
 import type { BlobStore } from '../blob/blob-store.js';
@@ -6,10 +10,23 @@ import { HlsRecorder } from './hls/recorder.js';
 import { LiveStream } from './live/live-stream.js';
 import { RtmpRejection, type Logger, type PublishSink, type RtmpHooks, type StreamRequest } from './rtmp/connection.js';
 import { RtmpServer } from './rtmp/server.js';
-import { RelaySet, type RelaySetOptions } from './relay/relays.js';
+import { RelaySet, type RelayCore, type RelaySetOptions } from './relay/relays.js';
+
+/**
+ * What the media plane needs from the core, and nothing more (as each MediaMTX server declares
+ * the few calls it makes of its path manager): the events it follows, the decisions it asks
+ * for (may this key publish, may this viewer play, does the stream push), and the facts it
+ * reports (publish started and ended, segments recorded, relay states).
+ */
+export interface MediaCore extends RelayCore {
+  events: Pick<Bus<DomainEvent>, 'subscribe'>;
+  broadcasts: Pick<BroadcastService, 'recoverNode' | 'beginPublish' | 'nextSegmentSequence' | 'recordSegment' | 'endPublish' | 'endIfIdle'>;
+  viewing: Pick<ViewingService, 'mayWatch'>;
+  goLive: Pick<GoLiveService, 'isPushing'>;
+}
 
 export interface MediaPlaneOptions {
-  core: Core;
+  core: MediaCore;
   blobs: BlobStore;
   log: Logger & { error(obj: object, msg: string): void };
   nodeId: string;
@@ -76,7 +93,7 @@ export class MediaPlane {
   constructor(private readonly options: MediaPlaneOptions) {
     // A destination added, removed, enabled or disabled while its stream is live here takes effect
     // at once, and so does going live or stopping (go-live), whichever node took the request.
-    this.unsubscribe = options.core.ctx.bus.subscribe((event) => {
+    this.unsubscribe = options.core.events.subscribe((event) => {
       if (event.type === 'broadcast.ended') {
         this.endedElsewhere(event.streamId, event.broadcastId);
         return;
@@ -226,7 +243,7 @@ export class MediaPlane {
         const firstSequence = await core.broadcasts.nextSegmentSequence(start.broadcast.id);
         const live = new LiveStream();
         const recorder = new HlsRecorder({
-          core,
+          recordings: core.broadcasts,
           blobs: this.options.blobs,
           log,
           streamId,

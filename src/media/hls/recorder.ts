@@ -1,5 +1,5 @@
 import type { BlobStore } from '../../blob/blob-store.js';
-import type { Core } from '../../core/core.js';
+import type { BroadcastService } from '../../core/broadcasts/broadcasts.js';
 import type { BroadcastId, StreamId } from '../../core/kernel/ids.js';
 import { parseAudioTag, parseVideoTag } from '../wire/flv.js';
 import { MediaFormatError } from '../wire/format-error.js';
@@ -10,7 +10,8 @@ import { LivePlaylist } from '../wire/hls/playlist.js';
 import { HlsSegmenter, type HlsSegment } from './segmenter.js';
 
 export interface HlsRecorderOptions {
-  core: Core;
+  /** Where each stored segment is recorded, as part of its broadcast's recording. */
+  recordings: Pick<BroadcastService, 'recordSegment'>;
   blobs: BlobStore;
   log: Logger & { error(obj: object, msg: string): void };
   streamId: StreamId;
@@ -89,11 +90,11 @@ export class HlsRecorder implements MediaOutput {
   }
 
   private store(segment: HlsSegment): void {
-    const { blobs, core, streamId, broadcastId, log } = this.options;
+    const { blobs, recordings, streamId, broadcastId, log } = this.options;
     this.writes = this.writes.then(async () => {
       try {
         await blobs.put(segmentBlobKey(streamId, broadcastId, segment.sequence), segment.data);
-        await core.broadcasts.recordSegment(broadcastId, {
+        await recordings.recordSegment(broadcastId, {
           sequence: segment.sequence,
           duration: segment.duration,
           discontinuity: segment.discontinuity,

@@ -1,10 +1,19 @@
-import type { Core } from '../../core/core.js';
+import type { Bus } from '../../bus/bus.js';
+import type { GoLiveService } from '../../core/broadcasts/go-live.js';
 import type { DomainEvent } from '../../core/kernel/events.js';
+import type { StreamService } from '../../core/streams/streams.js';
 import type { StreamId } from '../../core/kernel/ids.js';
 import { Puller, type PullerLogger, type PullerOptions } from './puller.js';
 
+/** What the pullers need from the core: the switch events, the switch itself and the pull arguments, and the stream. */
+export interface PullCore {
+  events: Pick<Bus<DomainEvent>, 'subscribe'>;
+  goLive: Pick<GoLiveService, 'recoverNode' | 'setPulling' | 'pullArgs'>;
+  streams: Pick<StreamService, 'findById'>;
+}
+
 export interface PullersOptions extends PullerOptions {
-  core: Core;
+  core: PullCore;
   log: PullerLogger & { error(obj: object, msg: string): void };
   nodeId: string;
   /** `rtmp://<host>:<port>/<app>`: this node's own ingest, without a trailing slash. */
@@ -27,7 +36,7 @@ export class Pullers {
   /** Switches off pullers this node ran before it stopped, then follows the events. */
   async start(): Promise<void> {
     await this.options.core.goLive.recoverNode(this.options.nodeId);
-    this.unsubscribe = this.options.core.ctx.bus.subscribe((event) => this.onEvent(event));
+    this.unsubscribe = this.options.core.events.subscribe((event) => this.onEvent(event));
   }
 
   private onEvent(event: DomainEvent): void {

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
-import type { Core } from '../../core/core.js';
 import type { Destination } from '../../core/relays/destinations.js';
+import type { RelayStatusBoard } from '../../core/relays/status-board.js';
+import type { StreamService } from '../../core/streams/streams.js';
 import type { DestinationId, StreamId } from '../../core/kernel/ids.js';
 import type { LiveStream } from '../live/live-stream.js';
 import { Relay, type RelayOptions } from './relay.js';
@@ -9,6 +10,12 @@ import { FfmpegTransport, RtmpTransport } from './transport.js';
 export interface RelaySetOptions extends RelayOptions {
   tls: ConnectionOptions | undefined;
   ffmpegPath: string;
+}
+
+/** What a stream's relays need from the core: its destinations, and where to report their states. */
+export interface RelayCore {
+  streams: Pick<StreamService, 'destinationsOf'>;
+  relays: Pick<RelayStatusBoard, 'report'>;
 }
 
 /** What makes two versions of a destination need a new connection. */
@@ -26,7 +33,7 @@ export class RelaySet {
   constructor(
     private readonly streamId: StreamId,
     private readonly live: LiveStream,
-    private readonly core: Core,
+    private readonly core: RelayCore,
     private readonly options: RelaySetOptions,
   ) {}
 
