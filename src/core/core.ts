@@ -1,4 +1,5 @@
 import { AccountService } from './accounts/accounts.js';
+import { ApiClientRegistry } from './accounts/api-clients.js';
 import { ApiTokenService } from './accounts/api-tokens.js';
 import { AppService } from './dialects/kickfolio/apps.js';
 import type { BlobStore } from '../blob/blob-store.js';
@@ -84,6 +85,7 @@ export class Core {
     options: { ingestServers: IngestServers; blobs: BlobStore; uploads?: UploadOptions; nodeId?: string; chat?: Partial<ChatSettings>; tokenTtl?: number; pull?: PullSourcePolicy },
   ) {
     this.events = ctx.bus;
+    const clients = new ApiClientRegistry(ctx);
     this.accounts = new AccountService(ctx);
     this.accessTokens = new AccessTokenService(ctx);
     this.streamAccess = new StreamAccessService(ctx);
@@ -91,7 +93,7 @@ export class Core {
     this.streams = new StreamService(ctx, options.ingestServers);
     this.broadcasts = new BroadcastService(ctx, this.streams);
     this.relays = new RelayStatusBoard(ctx);
-    this.sites = new SiteService(ctx);
+    this.sites = new SiteService(ctx, clients);
     this.siteSessions = new SiteSessionService(ctx);
     this.callbacks = new CallbackOutbox(ctx);
     this.viewing = new ViewingService(ctx);
@@ -107,7 +109,7 @@ export class Core {
     this.multistreams = new MultistreamService(ctx, options.ingestServers, this.networkAccounts, this.goLive, this.webhooks, this.broadcasts);
     // Chat levels are the Multistreamer shares' (looked up when asked, so wiring order does not matter).
     this.chat = new ChatService(ctx, this.accounts, { of: (accountId, streamId) => this.streamAccess.of(accountId, streamId) }, options.chat);
-    this.apiClients = new ApiClientService(ctx, options.tokenTtl ?? DEFAULT_TOKEN_TTL);
+    this.apiClients = new ApiClientService(ctx, clients, options.tokenTtl ?? DEFAULT_TOKEN_TTL);
     this.tenantUsers = new TenantUserService(ctx);
     this.tenantStreams = new TenantStreamService(ctx, this.broadcasts, this.uploads);
     this.streamSearch = new StreamSearchService(ctx);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { ApiClientRegistry } from '../../accounts/api-clients.js';
 import type { CoreContext } from '../../kernel/context.js';
-import { NotFoundError, ValidationError } from '../../kernel/errors.js';
-import { newId, secretsEqual, secretDigest, type AccountId } from '../../kernel/ids.js';
+import { secretsEqual, secretDigest, type AccountId } from '../../kernel/ids.js';
 import { slugify } from '../../kernel/slugs.js';
 import type { ApiClientRow } from '../../../store/repositories.js';
 
@@ -36,8 +36,7 @@ export interface TokenHolder {
   boundUser: AccountId | null;
 }
 
-export const OAUTH_KIND = 'oauth';
-export const CLIENT_NAME_MAX = 128;
+const OAUTH_KIND = 'oauth';
 /** Presented credentials longer than this are refused before they are hashed. */
 const MAX_PRESENTED_LENGTH = 256;
 
@@ -53,56 +52,35 @@ function toClient(row: ApiClientRow): ApiClient {
 export class ApiClientService {
   constructor(
     private readonly ctx: CoreContext,
+    private readonly clients: ApiClientRegistry,
     /** Seconds an access token lives. */
     private readonly tokenTtl: number,
   ) {}
 
   /** A new client; the secret is returned here and never again. */
   async create(name: string): Promise<{ client: ApiClient; secret: string }> {
-    if (name.trim() === '' || [...name].length > CLIENT_NAME_MAX) {
-      throw new ValidationError('Invalid client', { name: `must be 1 to ${CLIENT_NAME_MAX} characters` });
-    }
-    const clientId = randomBytes(20).toString('base64url');
     const secret = randomBytes(32).toString('base64url');
-    const row: ApiClientRow = {
-      id: newId<'ApiClientId'>(),
-      kind: OAUTH_KIND,
-      name,
-      client_id: clientId,
-      secret_hash: secretDigest(secret),
-      secret: null,
-      callback_url: null,
-      last_rid: null,
-      created_at: this.ctx.now(),
-      revoked_at: null,
-    };
-    await this.ctx.store.apiClients.insert(row);
+    const row = await this.clients.create(OAUTH_KIND, 'client', { name, key: randomBytes(20).toString('base64url'), secret: { digest: secretDigest(secret) } });
     return { client: toClient(row), secret };
   }
 
   async list(): Promise<ApiClient[]> {
-    return (await this.ctx.store.apiClients.list(OAUTH_KIND)).map(toClient);
+    return (await this.clients.list(OAUTH_KIND)).map(toClient);
   }
 
   /** Revokes the client: its credentials and every token it holds stop working at once. */
   async revoke(clientId: string): Promise<ApiClient> {
-    const row = await this.ctx.store.apiClients.findByClientId(clientId);
-    if (!row || row.kind !== OAUTH_KIND) throw new NotFoundError('No API client with that client id');
-    const now = this.ctx.now();
-    await this.ctx.store.transaction(async (tx) => {
-      await tx.apiClients.revoke(row.id, now);
-      await tx.oauthTokens.deleteForClient(row.id);
-    });
-    return toClient({ ...row, revoked_at: row.revoked_at ?? now });
+    const row = await this.clients.revoke(OAUTH_KIND, clientId, 'No API client with that client id', (tx, client) => tx.oauthTokens.deleteForClient(client.id));
+    return toClient(row);
   }
 
   /** The live client these credentials belong to, or undefined (the same for every kind of mismatch). */
   async authenticate(clientId: string, secret: string): Promise<ApiClient | undefined> {
     if (clientId.length > MAX_PRESENTED_LENGTH || secret.length > MAX_PRESENTED_LENGTH) return undefined;
-    const row = await this.ctx.store.apiClients.findByClientId(clientId);
+    const row = await this.clients.find(OAUTH_KIND, clientId);
     // Compared in constant time whether or not the client exists.
     const matches = secretsEqual(row?.secret_hash ?? '', secretDigest(secret));
-    if (!row || row.kind !== OAUTH_KIND || row.revoked_at !== null || !matches) return undefined;
+    if (!row || row.revoked_at !== null || !matches) return undefined;
     return toClient(row);
   }
 
@@ -122,13 +100,13 @@ export class ApiClientService {
     const tokenDigest = secretDigest(token);
     const row = await this.ctx.store.oauthTokens.findByDigest(tokenDigest);
     if (!row || row.expires_at <= this.ctx.now()) return undefined;
-    const client = await this.ctx.store.apiClients.findById(row.api_client_id);
-    if (!client || client.kind !== OAUTH_KIND || client.revoked_at !== null) return undefined;
+    const client = await this.clients.get(OAUTH_KIND, row.api_client_id);
+    if (!client || client.revoked_at !== null) return undefined;
     return { client: toClient(client), tokenDigest, boundUser: row.account_id as AccountId | null };
   }
 
   async get(id: string): Promise<ApiClient | undefined> {
-    const row = await this.ctx.store.apiClients.findById(id);
-    return row && row.kind === OAUTH_KIND ? toClient(row) : undefined;
+    const row = await this.clients.get(OAUTH_KIND, id);
+    return row ? toClient(row) : undefined;
   }
 }

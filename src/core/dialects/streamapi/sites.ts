@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { checkClientName, type ApiClientRegistry } from '../../accounts/api-clients.js';
 import { emit, type CoreContext } from '../../kernel/context.js';
 import { NotFoundError, ValidationError } from '../../kernel/errors.js';
-import { newId, secretsEqual } from '../../kernel/ids.js';
+import { secretsEqual } from '../../kernel/ids.js';
 import type { ApiClientRow, SiteThemeRow } from '../../../store/repositories.js';
 
 /**
@@ -27,7 +28,7 @@ export interface SiteTheme {
   skinPath: string;
 }
 
-export const SITE_KIND = 'site';
+const SITE_KIND = 'site';
 /** Request ids are compared as integers of up to this many digits (clients send ms or µs). */
 export const REQUEST_ID_MAX_DIGITS = 40;
 
@@ -48,54 +49,39 @@ function checkCallbackUrl(url: string): void {
 }
 
 export class SiteService {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly clients: ApiClientRegistry,
+  ) {}
 
   async create(name: string, callbackUrl: string | null = null): Promise<{ site: Site; secret: string }> {
-    if (name.trim() === '' || name.length > 128) throw new ValidationError('Invalid site', { name: 'must be 1 to 128 characters' });
+    checkClientName(name, 'site');
     if (callbackUrl !== null) checkCallbackUrl(callbackUrl);
-    const key = randomBytes(16).toString('hex');
     const secret = randomBytes(16).toString('hex');
-    const row = {
-      id: newId<'SiteId'>(),
-      kind: SITE_KIND,
-      name,
-      client_id: key,
-      secret_hash: '',
-      secret,
-      callback_url: callbackUrl,
-      last_rid: null,
-      created_at: this.ctx.now(),
-      revoked_at: null,
-    };
-    await this.ctx.store.apiClients.insert(row);
+    const row = await this.clients.create(SITE_KIND, 'site', { name, key: randomBytes(16).toString('hex'), secret: { plain: secret }, callbackUrl });
     return { site: toSite(row), secret };
   }
 
   async list(): Promise<Site[]> {
-    return (await this.ctx.store.apiClients.list(SITE_KIND)).map(toSite);
+    return (await this.clients.list(SITE_KIND)).map(toSite);
   }
 
   async revoke(key: string): Promise<Site> {
-    const row = await this.ctx.store.apiClients.findByClientId(key);
-    if (!row || row.kind !== SITE_KIND) throw new NotFoundError('No site with that key');
-    // One timestamp: the one stored is the one reported.
-    const now = this.ctx.now();
-    await this.ctx.store.apiClients.revoke(row.id, now);
-    return toSite({ ...row, revoked_at: row.revoked_at ?? now });
+    return toSite(await this.clients.revoke(SITE_KIND, key, 'No site with that key'));
   }
 
   /** The live site and its secret for an API key; undefined for unknown or revoked keys. */
   async credentials(key: string): Promise<{ site: Site; secret: string } | undefined> {
-    const row = await this.ctx.store.apiClients.findByClientId(key);
-    if (!row || row.kind !== SITE_KIND || row.revoked_at !== null || row.secret === null) return undefined;
+    const row = await this.clients.find(SITE_KIND, key);
+    if (!row || row.revoked_at !== null || row.secret === null) return undefined;
     // The key was found by an index; the comparison that accepts it is constant-time.
     if (!secretsEqual(row.client_id, key)) return undefined;
     return { site: toSite(row), secret: row.secret };
   }
 
   async get(id: string): Promise<Site | undefined> {
-    const row = await this.ctx.store.apiClients.findById(id);
-    return row && row.kind === SITE_KIND ? toSite(row) : undefined;
+    const row = await this.clients.get(SITE_KIND, id);
+    return row ? toSite(row) : undefined;
   }
 
   /**
@@ -109,8 +95,8 @@ export class SiteService {
   }
 
   async addTheme(key: string, theme: Omit<SiteTheme, 'id'>): Promise<SiteTheme> {
-    const row = await this.ctx.store.apiClients.findByClientId(key);
-    if (!row || row.kind !== SITE_KIND) throw new NotFoundError('No site with that key');
+    const row = await this.clients.find(SITE_KIND, key);
+    if (!row) throw new NotFoundError('No site with that key');
     const errors: Record<string, string> = {};
     if (theme.name.trim() === '') errors.name = 'must not be empty';
     if (!Number.isInteger(theme.width) || theme.width < 1 || theme.width > 10000) errors.width = 'must be 1 to 10000';
