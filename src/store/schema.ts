@@ -117,16 +117,6 @@ export interface DestinationsTable {
   created_at: string;
 }
 
-export interface SharesTable {
-  id: string;
-  account_id: string;
-  stream_id: string | null;
-  destination_id: string | null;
-  chat_level: number;
-  metadata_level: number;
-  created_at: string;
-}
-
 export interface SiteThemesTable {
   id: number;
   api_client_id: string;
@@ -300,7 +290,6 @@ export interface Database {
   broadcasts: BroadcastsTable;
   segments: SegmentsTable;
   destinations: DestinationsTable;
-  shares: SharesTable;
   site_themes: SiteThemesTable;
   callbacks: CallbacksTable;
   webhooks: WebhooksTable;

@@ -11,6 +11,7 @@ import * as m0009 from './0009_multistreamer.js';
 import * as m0010 from './0010_chat.js';
 import * as m0011 from './0011_go_live.js';
 import * as m0012 from './0012_upload_objects.js';
+import * as m0013 from './0013_drop_shares.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '0010_chat': m0010,
   '0011_go_live': m0011,
   '0012_upload_objects': m0012,
+  '0013_drop_shares': m0013,
 };
 
 export const migrationProvider: MigrationProvider = {
