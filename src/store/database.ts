@@ -5,6 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from './schema.js';
 
+/** An open database or a transaction on it: repositories work the same on both. */
+export type Executor = Kysely<Database>;
+
 /** Where the database lives: an SQLite file (the embedded default) or a PostgreSQL server. */
 export type DatabaseLocation =
   | { kind: 'sqlite'; file: string }

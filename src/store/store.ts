@@ -1,27 +1,20 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { openDatabase, type DatabaseLocation } from './database.js';
 import { migrationProvider } from './migrations/index.js';
-import {
-  AccountRepository,
-  ApiClientRepository,
-  CallbackRepository,
-  SiteThemeRepository,
-  BroadcastRepository,
-  DestinationRepository,
-  SegmentRepository,
-  SequenceRepository,
-  SettingsRepository,
-  StreamRepository,
-  type Executor,
-} from './repositories.js';
+import type { Executor } from './database.js';
 import type { Database } from './schema.js';
-import { ApiTokenRepository, AppRepository, CommentRepository, VersionRepository } from './app-repositories.js';
-import { OauthTokenRepository, StreamFlagRepository, StreamMetadataRepository, TenantUserRepository } from './kickflip-repositories.js';
-import { MsStreamRepository, MsUserRepository, NetworkAccountRepository, StreamAccountRepository, StreamShareRepository } from './multistreamer-repositories.js';
-import { GoLiveRepository, WebhookRepository } from './go-live-repositories.js';
-import { MultipartUploadRepository, UploadCredentialRepository } from './upload-repositories.js';
-import { UploadBroadcastRepository, UploadObjectRepository } from './upload-object-repositories.js';
-import { ChatRepository } from './chat-repository.js';
+import { AccountRepository, ApiClientRepository, ApiTokenRepository } from './repositories/accounts.js';
+import { BroadcastRepository, GoLiveRepository, SegmentRepository } from './repositories/broadcasts.js';
+import { ChatRepository } from './repositories/chat.js';
+import { DestinationRepository } from './repositories/relays.js';
+import { SequenceRepository, SettingsRepository } from './repositories/settings.js';
+import { StreamRepository } from './repositories/streams.js';
+import { MultipartUploadRepository, UploadBroadcastRepository, UploadCredentialRepository, UploadObjectRepository } from './repositories/uploads.js';
+import { CallbackRepository } from './repositories/webhooks.js';
+import { OauthTokenRepository, StreamFlagRepository, StreamMetadataRepository, TenantUserRepository } from './repositories/dialects/kickflip.js';
+import { AppRepository, CommentRepository, VersionRepository } from './repositories/dialects/kickfolio.js';
+import { MsStreamRepository, MsUserRepository, NetworkAccountRepository, StreamAccountRepository, StreamShareRepository, WebhookRepository } from './repositories/dialects/multistreamer.js';
+import { SiteThemeRepository } from './repositories/dialects/streamapi.js';
 
 /** The schema unqualified names resolve to on PostgreSQL (the first of the search path that exists). */
 async function currentSchema(db: Kysely<Database>): Promise<string | undefined> {

@@ -3,7 +3,7 @@ import { emit, type CoreContext } from '../kernel/context.js';
 import { newId, isUuid, type AccountId } from '../kernel/ids.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import { isUniqueViolation } from '../../store/database.js';
-import type { AccountRow } from '../../store/repositories.js';
+import type { AccountRow } from '../../store/repositories/accounts.js';
 
 /** A person who can log in and own streams. */
 export interface Account {

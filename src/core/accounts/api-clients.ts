@@ -2,7 +2,7 @@ import type { CoreContext } from '../kernel/context.js';
 import { NotFoundError, ValidationError } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import type { Repositories } from '../../store/store.js';
-import type { ApiClientRow } from '../../store/repositories.js';
+import type { ApiClientRow } from '../../store/repositories/accounts.js';
 
 /**
  * Which API a client calls: Kickflip's OAuth2 clients (`oauth`) or StreamAPI's sites (`site`).

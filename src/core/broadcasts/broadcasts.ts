@@ -2,7 +2,7 @@ import { emit, type CoreContext } from '../kernel/context.js';
 import { DisabledError, InUseError, NotFoundError } from '../kernel/errors.js';
 import { isUuid, newId, type BroadcastId, type StreamId } from '../kernel/ids.js';
 import type { Stream, StreamService } from '../streams/streams.js';
-import type { BroadcastRow, SegmentRow } from '../../store/repositories.js';
+import type { BroadcastRow, SegmentRow } from '../../store/repositories/broadcasts.js';
 import { isUniqueViolation } from '../../store/database.js';
 
 /**

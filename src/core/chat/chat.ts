@@ -6,7 +6,7 @@ import { LOCAL_NETWORK, toChatMessage } from './message.js';
 import { checkChatRate, rateWindowStart } from './rate.js';
 import { ForbiddenError, NotFoundError } from '../kernel/errors.js';
 import { isUuid, type AccountId, type StreamId } from '../kernel/ids.js';
-import type { ChatMessageRow } from '../../store/chat-repository.js';
+import type { ChatMessageRow } from '../../store/repositories/chat.js';
 import type { Repositories } from '../../store/store.js';
 
 /** Who may do what in a stream's chat: the sharing levels of Multistreamer (0 none, 1 read, 2 read and write). */

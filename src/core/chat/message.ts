@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatMessageKind, ChatStatus } from '../kernel/events.js';
 import type { AccountId, StreamId } from '../kernel/ids.js';
-import type { ChatMessageRow } from '../../store/chat-repository.js';
+import type { ChatMessageRow } from '../../store/repositories/chat.js';
 
 /** The network of messages posted here, as opposed to those injected from other chat networks. */
 export const LOCAL_NETWORK = 'streamdelta';

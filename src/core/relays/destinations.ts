@@ -1,5 +1,5 @@
 import type { DestinationId, StreamId } from '../kernel/ids.js';
-import type { DestinationRow } from '../../store/repositories.js';
+import type { DestinationRow } from '../../store/repositories/relays.js';
 import { parsePublishUrl, PublishUrlError } from './publish-url.js';
 
 /**

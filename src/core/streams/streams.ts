@@ -19,7 +19,7 @@ import {
   type StreamId,
   type StreamKey,
 } from '../kernel/ids.js';
-import type { StreamRow } from '../../store/repositories.js';
+import type { StreamRow } from '../../store/repositories/streams.js';
 
 /**
  * The row a new stream starts as, whichever API makes it: its key kept beside the digest it is

@@ -3,7 +3,7 @@ import type { ViewingService } from '../playback/viewing.js';
 import type { CoreContext } from '../kernel/context.js';
 import type { BroadcastId, StreamId } from '../kernel/ids.js';
 import { isUniqueViolation } from '../../store/database.js';
-import type { UploadObjectRow } from '../../store/upload-object-repositories.js';
+import type { UploadObjectRow } from '../../store/repositories/uploads.js';
 
 /** An object a broadcaster uploaded, as a GET answers it, and where its bytes are. */
 export interface UploadedObject {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config.js';
 import { Store } from '../../../src/store/store.js';
-import type { VersionRow } from '../../../src/store/app-repositories.js';
+import type { VersionRow } from '../../../src/store/repositories/dialects/kickfolio.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { appZip } from '../../bundles/support.js';

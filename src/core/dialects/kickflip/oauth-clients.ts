@@ -3,7 +3,7 @@ import type { ApiClientRegistry } from '../../accounts/api-clients.js';
 import type { CoreContext } from '../../kernel/context.js';
 import { secretsEqual, secretDigest, type AccountId } from '../../kernel/ids.js';
 import { slugify } from '../../kernel/slugs.js';
-import type { ApiClientRow } from '../../../store/repositories.js';
+import type { ApiClientRow } from '../../../store/repositories/accounts.js';
 
 /**
  * OAuth2 API clients (Kickflip "apps"): a client id and a secret, the secret shown once and

@@ -2,7 +2,7 @@ import type { ApiClient } from './oauth-clients.js';
 import type { CoreContext } from '../../kernel/context.js';
 import { ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { checkLocation, toTenantStream, type Location, type TenantStream } from './tenant-streams.js';
-import type { StreamSearchFilter, StreamWithOwnerRow } from '../../../store/kickflip-repositories.js';
+import type { StreamSearchFilter, StreamWithOwnerRow } from '../../../store/repositories/dialects/kickflip.js';
 
 /**
  * Search over an API client's streams (Kickflip's search, search/user, search/location). Only

@@ -6,7 +6,7 @@ import { isUuid, newId, newStreamKey, type AccountId, type StreamId, type Stream
 import { newStreamRow } from '../../streams/streams.js';
 import type { TenantUser } from './tenant-users.js';
 import type { UploadGrant, UploadService } from '../../uploads/credentials.js';
-import type { StreamMetadataChanges, StreamWithOwnerRow } from '../../../store/kickflip-repositories.js';
+import type { StreamMetadataChanges, StreamWithOwnerRow } from '../../../store/repositories/dialects/kickflip.js';
 
 /**
  * Streams of an API client's users (Kickflip streams): a core stream (its key publishes over

@@ -6,7 +6,7 @@ import { AuthenticationError, ConflictError, NotFoundError, ValidationError, typ
 import { isUuid, newId, secretsEqual, type AccountId } from '../../kernel/ids.js';
 import { decoyHash, hashPassword, verifyPassword } from '../../accounts/passwords.js';
 import { isUniqueViolation } from '../../../store/database.js';
-import type { AccountRow } from '../../../store/repositories.js';
+import type { AccountRow } from '../../../store/repositories/accounts.js';
 
 /**
  * The users of an API client (Kickflip's users of an app): accounts whose tenant is the

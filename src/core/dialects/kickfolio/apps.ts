@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Updateable } from 'kysely';
 import type { BlobStore } from '../../../blob/blob-store.js';
-import type { AppRow, CommentRow, VersionRow } from '../../../store/app-repositories.js';
+import type { AppRow, CommentRow, VersionRow } from '../../../store/repositories/dialects/kickfolio.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../../store/database.js';
 import type { Database } from '../../../store/schema.js';
 import { emit, type CoreContext } from '../../kernel/context.js';

@@ -1,5 +1,5 @@
 import type { BlobStore } from '../../../blob/blob-store.js';
-import type { VersionRow } from '../../../store/app-repositories.js';
+import type { VersionRow } from '../../../store/repositories/dialects/kickfolio.js';
 import {
   deviceTypeOf,
   FAILURE_REASON_MAX,

@@ -3,7 +3,7 @@ import type { DomainEvent } from '../../kernel/events.js';
 import { parseFfmpegArgs } from '../../relays/ffmpeg-args.js';
 import { newId, type DestinationId, type StreamId } from '../../kernel/ids.js';
 import { isNetworkName, network } from '../../relays/networks.js';
-import type { NetworkAccountRow, StreamAccountRow } from '../../../store/multistreamer-repositories.js';
+import type { NetworkAccountRow, StreamAccountRow } from '../../../store/repositories/dialects/multistreamer.js';
 import type { Repositories } from '../../../store/store.js';
 
 /**

@@ -14,7 +14,7 @@ import { OWNER_ACCESS, isLevel, shareAccess, streamRules, type Level, type Strea
 import { newStreamRow } from '../../streams/streams.js';
 import type { NewWebhook, Webhook, WebhookService } from './webhooks.js';
 import { isUniqueViolation } from '../../../store/database.js';
-import type { MsStreamRow, NetworkAccountRow } from '../../../store/multistreamer-repositories.js';
+import type { MsStreamRow, NetworkAccountRow } from '../../../store/repositories/dialects/multistreamer.js';
 import type { Repositories } from '../../../store/store.js';
 
 /**

@@ -9,7 +9,7 @@ import type { AccountId, StreamId } from '../../kernel/ids.js';
 import { fieldValueProblem, isNetworkName, network, NETWORKS, type NetworkName } from '../../relays/networks.js';
 import { nameProblem, slugify } from '../../kernel/slugs.js';
 import { isUniqueViolation } from '../../../store/database.js';
-import type { NetworkAccountRow } from '../../../store/multistreamer-repositories.js';
+import type { NetworkAccountRow } from '../../../store/repositories/dialects/multistreamer.js';
 import type { Repositories } from '../../../store/store.js';
 
 

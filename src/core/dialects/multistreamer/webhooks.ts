@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreContext } from '../../kernel/context.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { isUuid, type StreamId } from '../../kernel/ids.js';
-import type { WebhookRow } from '../../../store/go-live-repositories.js';
+import type { WebhookRow } from '../../../store/repositories/dialects/multistreamer.js';
 import type { Repositories } from '../../../store/store.js';
 
 /** Multistreamer's webhook kinds: `raw` posts the event as JSON, `discord` a Discord message. */

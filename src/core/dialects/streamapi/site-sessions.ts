@@ -4,7 +4,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type Fie
 import { newId, secretsEqual, type AccountId, type BroadcastId, type StreamId } from '../../kernel/ids.js';
 import type { Site } from './sites.js';
 import { newStreamRow } from '../../streams/streams.js';
-import type { AccountRow, BroadcastRow, StreamRow } from '../../../store/repositories.js';
+import type { AccountRow } from '../../../store/repositories/accounts.js';
+import type { BroadcastRow } from '../../../store/repositories/broadcasts.js';
+import type { StreamRow } from '../../../store/repositories/streams.js';
 import { isUniqueViolation } from '../../../store/database.js';
 
 /**

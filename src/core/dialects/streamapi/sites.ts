@@ -3,7 +3,8 @@ import { checkClientName, type ApiClientRegistry } from '../../accounts/api-clie
 import { emit, type CoreContext } from '../../kernel/context.js';
 import { NotFoundError, ValidationError } from '../../kernel/errors.js';
 import { secretsEqual } from '../../kernel/ids.js';
-import type { ApiClientRow, SiteThemeRow } from '../../../store/repositories.js';
+import type { ApiClientRow } from '../../../store/repositories/accounts.js';
+import type { SiteThemeRow } from '../../../store/repositories/dialects/streamapi.js';
 
 /**
  * A site: a website whose server calls the StreamAPI dialect with an API key, signing each

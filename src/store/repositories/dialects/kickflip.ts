@@ -1,6 +1,8 @@
+/** Kickflip's tables: OAuth2 tokens, tenant users, stream metadata and flags. */
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
-import type { Executor, StreamRow } from './repositories.js';
-import type { Database } from './schema.js';
+import type { Executor } from '../../database.js';
+import type { Database } from '../../schema.js';
+import type { StreamRow } from '../streams.js';
 
 export type OauthTokenRow = Selectable<Database['oauth_tokens']>;
 

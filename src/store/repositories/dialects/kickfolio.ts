@@ -1,42 +1,11 @@
+/** Kickfolio's tables: apps, versions and comments. */
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
-import type { Executor } from './repositories.js';
-import type { Database } from './schema.js';
+import type { Executor } from '../../database.js';
+import type { Database } from '../../schema.js';
 
-export type ApiTokenRow = Selectable<Database['api_tokens']>;
 export type AppRow = Selectable<Database['apps']>;
 export type VersionRow = Selectable<Database['app_versions']>;
 export type CommentRow = Selectable<Database['app_comments']>;
-
-/** API tokens, one per account (Kickfolio's `auth_token`). */
-export class ApiTokenRepository {
-  constructor(private readonly db: Executor) {}
-
-  findByDigest(digest: string): Promise<ApiTokenRow | undefined> {
-    return this.db.selectFrom('api_tokens').selectAll().where('token_digest', '=', digest).executeTakeFirst();
-  }
-
-  findByAccount(accountId: string): Promise<ApiTokenRow | undefined> {
-    return this.db.selectFrom('api_tokens').selectAll().where('account_id', '=', accountId).executeTakeFirst();
-  }
-
-  /** Stores the token unless the account already has one (the first writer wins). */
-  async insertIfNone(row: ApiTokenRow): Promise<void> {
-    await this.db
-      .insertInto('api_tokens')
-      .values(row)
-      .onConflict((oc) => oc.column('account_id').doNothing())
-      .execute();
-  }
-
-  /** Replaces the account's token, or stores its first. */
-  async replace(row: ApiTokenRow): Promise<void> {
-    await this.db
-      .insertInto('api_tokens')
-      .values(row)
-      .onConflict((oc) => oc.column('account_id').doUpdateSet({ token: row.token, token_digest: row.token_digest, created_at: row.created_at }))
-      .execute();
-  }
-}
 
 export class AppRepository {
   constructor(private readonly db: Executor) {}

@@ -1,6 +1,7 @@
+/** Chat rooms and their messages. */
 import type { Insertable, Selectable } from 'kysely';
-import type { Executor } from './repositories.js';
-import type { Database } from './schema.js';
+import type { Executor } from '../database.js';
+import type { Database } from '../schema.js';
 
 export type ChatMessageRow = Selectable<Database['chat_messages']>;
 

@@ -1,12 +1,14 @@
+/** Multistreamer's tables: users' integer ids and tokens, streams, network accounts, shares and stream webhooks. */
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import type { Executor } from './repositories.js';
-import type { Database } from './schema.js';
+import type { Executor } from '../../database.js';
+import type { Database } from '../../schema.js';
 
 export type MsUserRow = Selectable<Database['ms_users']>;
 export type MsStreamRow = Selectable<Database['ms_streams']>;
 export type NetworkAccountRow = Selectable<Database['network_accounts']>;
 export type StreamAccountRow = Selectable<Database['stream_accounts']>;
 export type StreamShareRow = Selectable<Database['stream_shares']>;
+export type WebhookRow = Selectable<Database['webhooks']>;
 
 /** A platform account with its Multistreamer id. */
 export interface MsUserListing {
@@ -290,5 +292,21 @@ export class StreamShareRepository {
 
   async delete(streamId: string, userId: string): Promise<void> {
     await this.db.deleteFrom('stream_shares').where('stream_id', '=', streamId).where('user_id', '=', userId).execute();
+  }
+}
+
+export class WebhookRepository {
+  constructor(private readonly db: Executor) {}
+
+  listByStream(streamId: string): Promise<WebhookRow[]> {
+    return this.db.selectFrom('webhooks').selectAll().where('stream_id', '=', streamId).orderBy('position').execute();
+  }
+
+  async deleteByStream(streamId: string): Promise<void> {
+    await this.db.deleteFrom('webhooks').where('stream_id', '=', streamId).execute();
+  }
+
+  async insert(row: Insertable<Database['webhooks']>): Promise<void> {
+    await this.db.insertInto('webhooks').values(row).execute();
   }
 }

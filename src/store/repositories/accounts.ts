@@ -1,0 +1,145 @@
+/** Accounts, the API clients (tenant applications) and API tokens that act for them. */
+import type { Insertable, Selectable } from 'kysely';
+import type { Executor } from '../database.js';
+import type { Database } from '../schema.js';
+
+export type AccountRow = Selectable<Database['accounts']>;
+export type ApiClientRow = Selectable<Database['api_clients']>;
+export type ApiTokenRow = Selectable<Database['api_tokens']>;
+
+export class AccountRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<Database['accounts']>): Promise<void> {
+    await this.db.insertInto('accounts').values(row).execute();
+  }
+
+  findById(id: string): Promise<AccountRow | undefined> {
+    return this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findByUsername(tenant: string, username: string): Promise<AccountRow | undefined> {
+    return this.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('username', '=', username)
+      .executeTakeFirst();
+  }
+
+  findByExternalId(tenant: string, externalId: string): Promise<AccountRow | undefined> {
+    return this.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('external_id', '=', externalId)
+      .executeTakeFirst();
+  }
+
+  async updateUsername(id: string, username: string, now: string): Promise<void> {
+    await this.db.updateTable('accounts').set({ username, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  findByEmailKey(tenant: string, emailKey: string): Promise<AccountRow | undefined> {
+    return this.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .where('email_key', '=', emailKey)
+      .executeTakeFirst();
+  }
+
+  async updatePassword(id: string, passwordHash: string, now: string): Promise<void> {
+    await this.db
+      .updateTable('accounts')
+      .set({ password_hash: passwordHash, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  list(tenant: string): Promise<AccountRow[]> {
+    return this.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('tenant', '=', tenant)
+      .orderBy('created_at')
+      .orderBy('username')
+      .execute();
+  }
+}
+
+export class ApiClientRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<Database['api_clients']>): Promise<void> {
+    await this.db.insertInto('api_clients').values(row).execute();
+  }
+
+  findByClientId(clientId: string): Promise<ApiClientRow | undefined> {
+    return this.db.selectFrom('api_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  }
+
+  findById(id: string): Promise<ApiClientRow | undefined> {
+    return this.db.selectFrom('api_clients').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  list(kind: string): Promise<ApiClientRow[]> {
+    return this.db.selectFrom('api_clients').selectAll().where('kind', '=', kind).orderBy('created_at').orderBy('name').execute();
+  }
+
+  async revoke(id: string, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_clients')
+      .set({ revoked_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Takes `rid` as the client's last request id if it is greater than the last one; false when
+   * it is not. Request ids are fixed-width decimal strings, so text order is number order, and
+   * the conditional update makes concurrent requests with the same id race safely: one wins.
+   */
+  async advanceRequestId(id: string, rid: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_clients')
+      .set({ last_rid: rid })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_rid', 'is', null), eb('last_rid', '<', rid)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+}
+
+/** API tokens, one per account (Kickfolio's `auth_token`). */
+export class ApiTokenRepository {
+  constructor(private readonly db: Executor) {}
+
+  findByDigest(digest: string): Promise<ApiTokenRow | undefined> {
+    return this.db.selectFrom('api_tokens').selectAll().where('token_digest', '=', digest).executeTakeFirst();
+  }
+
+  findByAccount(accountId: string): Promise<ApiTokenRow | undefined> {
+    return this.db.selectFrom('api_tokens').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  }
+
+  /** Stores the token unless the account already has one (the first writer wins). */
+  async insertIfNone(row: ApiTokenRow): Promise<void> {
+    await this.db
+      .insertInto('api_tokens')
+      .values(row)
+      .onConflict((oc) => oc.column('account_id').doNothing())
+      .execute();
+  }
+
+  /** Replaces the account's token, or stores its first. */
+  async replace(row: ApiTokenRow): Promise<void> {
+    await this.db
+      .insertInto('api_tokens')
+      .values(row)
+      .onConflict((oc) => oc.column('account_id').doUpdateSet({ token: row.token, token_digest: row.token_digest, created_at: row.created_at }))
+      .execute();
+  }
+}
