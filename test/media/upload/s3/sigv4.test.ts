@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { authenticate, decodeBody, type IncomingS3Request } from '../../../src/media/upload/s3/auth.js';
-import { crc32c, crc64nvme, verifyChecksums } from '../../../src/media/upload/s3/checksums.js';
-import { decodeAwsChunked } from '../../../src/media/upload/s3/chunked.js';
+import { authenticate, decodeBody, type IncomingS3Request } from '../../../../src/media/upload/s3/auth.js';
+import { crc32c, crc64nvme, verifyChecksums } from '../../../../src/media/upload/s3/checksums.js';
+import { decodeAwsChunked } from '../../../../src/media/upload/s3/chunked.js';
 import {
   canonicalHeaders,
   canonicalQuery,
@@ -21,9 +21,9 @@ import {
   signingKey,
   stringToSign,
   uriEncode,
-} from '../../../src/media/upload/s3/sigv4.js';
-import { parseCompleteMultipartUpload } from '../../../src/media/upload/s3/xml.js';
-import { S3Error } from '../../../src/media/upload/s3/errors.js';
+} from '../../../../src/media/upload/s3/sigv4.js';
+import { parseCompleteMultipartUpload } from '../../../../src/media/upload/s3/xml.js';
+import { S3Error } from '../../../../src/media/upload/s3/errors.js';
 import { ACCESS_KEY, authOptions, exampleCredential, rawHeaders, rejects, SECRET } from './aws-example.js';
 
 const AMZ_DATE = '20130524T000000Z';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../../src/config.js';
+import { ConfigError, loadConfig } from '../../../../src/config.js';
 
 describe('upload settings', () => {
   test('defaults: bucket streamdelta in us-east-1, a day of validity, ten minutes of grace', () => {

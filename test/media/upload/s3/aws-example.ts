@@ -3,9 +3,9 @@
  * endpoint's authentication can be asked about without a server or a database.
  */
 import assert from 'node:assert/strict';
-import type { StreamId } from '../../../src/core/kernel/ids.js';
-import type { UploadCredential } from '../../../src/core/uploads/credentials.js';
-import { S3Error } from '../../../src/media/upload/s3/errors.js';
+import type { StreamId } from '../../../../src/core/kernel/ids.js';
+import type { UploadCredential } from '../../../../src/core/uploads/credentials.js';
+import { S3Error } from '../../../../src/media/upload/s3/errors.js';
 
 export const ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 export const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';

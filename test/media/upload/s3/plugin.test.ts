@@ -22,11 +22,11 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { StreamId } from '../../../src/core/kernel/ids.js';
-import type { UploadGrant } from '../../../src/core/uploads/credentials.js';
-import { virtualHostRewrite } from '../../../src/media/upload/s3/virtual-host.js';
-import { databaseKinds } from '../../helpers/databases.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { StreamId } from '../../../../src/core/kernel/ids.js';
+import type { UploadGrant } from '../../../../src/core/uploads/credentials.js';
+import { virtualHostRewrite } from '../../../../src/media/upload/s3/virtual-host.js';
+import { databaseKinds } from '../../../helpers/databases.js';
+import { startTestServer, type TestServer } from '../../../helpers/server.js';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'streamdelta';

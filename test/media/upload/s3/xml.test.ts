@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { S3Error } from '../../../src/media/upload/s3/errors.js';
-import { parseCompleteMultipartUpload } from '../../../src/media/upload/s3/xml.js';
+import { S3Error } from '../../../../src/media/upload/s3/errors.js';
+import { parseCompleteMultipartUpload } from '../../../../src/media/upload/s3/xml.js';
 
 const malformed = (err: unknown) => err instanceof S3Error && err.code === 'MalformedXML' && err.status === 400;
 
