@@ -104,7 +104,8 @@ export class Core {
     this.multipartUploads = new MultipartUploadService(ctx, options.blobs);
     this.uploadObjects = new UploadObjectService(ctx, this.broadcasts, this.viewing);
     // A puller switched on through this core runs on this node (a CLI core has none to run it).
-    this.goLive = new GoLiveService(ctx, options.nodeId ?? 'cli', options.pull);
+    // Go-live settings are Multistreamer's (read when asked, so wiring order does not matter).
+    this.goLive = new GoLiveService(ctx, options.nodeId ?? 'cli', options.pull, (streamId) => this.multistreams.goLiveSettings(streamId));
     this.webhooks = new WebhookService(ctx);
     this.multistreams = new MultistreamService(ctx, options.ingestServers, this.networkAccounts, this.goLive, this.webhooks, this.broadcasts);
     // Chat levels are the Multistreamer shares' (looked up when asked, so wiring order does not matter).

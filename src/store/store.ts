@@ -8,12 +8,12 @@ import { BroadcastRepository, GoLiveRepository, SegmentRepository } from './repo
 import { ChatRepository } from './repositories/chat.js';
 import { DestinationRepository } from './repositories/relays.js';
 import { SequenceRepository, SettingsRepository } from './repositories/settings.js';
-import { StreamRepository } from './repositories/streams.js';
+import { StreamRepository, StreamShareRepository } from './repositories/streams.js';
 import { MultipartUploadRepository, UploadBroadcastRepository, UploadCredentialRepository, UploadObjectRepository } from './repositories/uploads.js';
 import { CallbackRepository } from './repositories/webhooks.js';
 import { OauthTokenRepository, StreamFlagRepository, StreamMetadataRepository, TenantUserRepository } from './repositories/dialects/kickflip.js';
 import { AppRepository, CommentRepository, VersionRepository } from './repositories/dialects/kickfolio.js';
-import { MsStreamRepository, MsUserRepository, NetworkAccountRepository, StreamAccountRepository, StreamShareRepository, WebhookRepository } from './repositories/dialects/multistreamer.js';
+import { MsStreamRepository, MsUserRepository, NetworkAccountRepository, StreamAccountRepository, WebhookRepository } from './repositories/dialects/multistreamer.js';
 import { SiteThemeRepository } from './repositories/dialects/streamapi.js';
 
 /** The schema unqualified names resolve to on PostgreSQL (the first of the search path that exists). */

@@ -14,6 +14,20 @@ export interface GoLiveStatus {
   dataPulling: boolean;
 }
 
+/** How a stream goes live: whether it starts as a preview only, and what its puller reads. */
+export interface GoLiveSettings {
+  previewRequired: boolean;
+  /** `ffmpeg_pull_args` as the user wrote them; null for none. */
+  pullArgs: string | null;
+}
+
+/**
+ * Where a stream's go-live settings come from. The settings belong to the dialect that lets
+ * users set them (Multistreamer's `preview_required` and `ffmpeg_pull_args`); a stream with none
+ * pushes at publish and has no puller.
+ */
+export type GoLiveSettingsOf = (streamId: StreamId) => Promise<GoLiveSettings | undefined>;
+
 /**
  * "Go live after a preview" and the puller switch. The state is in the database, so any node
  * answers and switches it; the media plane follows the events:
@@ -31,6 +45,7 @@ export class GoLiveService {
     private readonly nodeId: string,
     /** Where pullers may read from (`--pull-file-dir`, `--allow-private-fetch`). */
     private readonly pullPolicy: PullSourcePolicy = NO_LOCAL_FILES,
+    private readonly settingsOf: GoLiveSettingsOf = async () => undefined,
   ) {
     // Broadcasts start and end in several places (RTMP publish, uploads, node recovery); the
     // events are the one place to hang the rules on, once per broadcast in the cluster.
@@ -123,7 +138,7 @@ export class GoLiveService {
    * with the protocol whitelists; ValidationError when the stream has none or they are refused.
    */
   async pullArgs(streamId: StreamId): Promise<string[]> {
-    const fields = await this.ctx.store.goLive.multistreamerFields(streamId);
+    const fields = await this.settingsOf(streamId);
     if (!fields?.pullArgs) throw new ValidationError('The stream has no ffmpeg_pull_args', { ffmpeg_pull_args: 'must be set to start a puller' });
     return preparePullArgs(fields.pullArgs, this.pullPolicy);
   }
@@ -146,7 +161,7 @@ export class GoLiveService {
 
   private async observe(event: DomainEvent): Promise<void> {
     if (event.type === 'broadcast.started') {
-      const fields = await this.ctx.store.goLive.multistreamerFields(event.streamId);
+      const fields = await this.settingsOf(event.streamId);
       if (fields?.previewRequired) {
         // A preview starts with the relays off, whatever a crashed node left in the row.
         await this.ctx.store.goLive.setPushing(event.streamId, false);

@@ -160,10 +160,8 @@ export class SegmentRepository {
 }
 
 /**
- * The columns go-live reads beside the main schema: its own on `streams` (migration 0011,
- * kept out of StreamsTable so that code building whole stream rows need not know them), and
- * the Multistreamer stream fields (the Multistreamer core owns `ms_streams`): a stream without
- * a row there is an ordinary stream, which pushes at publish and has no puller.
+ * The columns go-live keeps on `streams` (migration 0011), kept out of StreamsTable so that
+ * code building whole stream rows need not know them.
  */
 type GoLiveColumns = {
   streams: {
@@ -174,7 +172,6 @@ type GoLiveColumns = {
     /** The node that runs the puller. */
     pull_node: string | null;
   };
-  ms_streams: { stream_id: string; preview_required: number; ffmpeg_pull_args: string | null };
 };
 
 /** Go-live state: whether a stream's relays are on, and its puller. */
@@ -220,14 +217,5 @@ export class GoLiveRepository {
   async pullingOnNode(nodeId: string): Promise<string[]> {
     const rows = await this.db.selectFrom('streams').select('id').where('pulling', '=', 1).where('pull_node', '=', nodeId).execute();
     return rows.map((r) => r.id);
-  }
-
-  async multistreamerFields(streamId: string): Promise<{ previewRequired: boolean; pullArgs: string | null } | undefined> {
-    const row = await this.db
-      .selectFrom('ms_streams')
-      .select(['preview_required', 'ffmpeg_pull_args'])
-      .where('stream_id', '=', streamId)
-      .executeTakeFirst();
-    return row && { previewRequired: Number(row.preview_required) === 1, pullArgs: row.ffmpeg_pull_args };
   }
 }

@@ -1,9 +1,10 @@
-/** Streams: their keys, owners and what each dialect stores on the row. */
-import type { Insertable, Selectable } from 'kysely';
+/** Streams: their keys, owners and what each dialect stores on the row; and who else a stream is shared with. */
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Executor } from '../database.js';
 import type { Database } from '../schema.js';
 
 export type StreamRow = Selectable<Database['streams']>;
+export type StreamShareRow = Selectable<Database['stream_shares']>;
 
 export class StreamRepository {
   constructor(private readonly db: Executor) {}
@@ -91,5 +92,40 @@ export class StreamRepository {
       .set({ enabled: enabled ? 1 : 0, updated_at: now })
       .where('id', '=', id)
       .execute();
+  }
+}
+
+export class StreamShareRepository {
+  constructor(private readonly db: Executor) {}
+
+  find(streamId: string, userId: string): Promise<StreamShareRow | undefined> {
+    return this.db
+      .selectFrom('stream_shares')
+      .selectAll()
+      .where('stream_id', '=', streamId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
+  listByStream(streamId: string): Promise<StreamShareRow[]> {
+    return this.db
+      .selectFrom('stream_shares')
+      .selectAll()
+      .where('stream_id', '=', streamId)
+      .orderBy('created_at')
+      .orderBy('user_id')
+      .execute();
+  }
+
+  async insert(row: Insertable<Database['stream_shares']>): Promise<void> {
+    await this.db.insertInto('stream_shares').values(row).execute();
+  }
+
+  async update(streamId: string, userId: string, changes: Updateable<Database['stream_shares']>): Promise<void> {
+    await this.db.updateTable('stream_shares').set(changes).where('stream_id', '=', streamId).where('user_id', '=', userId).execute();
+  }
+
+  async delete(streamId: string, userId: string): Promise<void> {
+    await this.db.deleteFrom('stream_shares').where('stream_id', '=', streamId).where('user_id', '=', userId).execute();
   }
 }

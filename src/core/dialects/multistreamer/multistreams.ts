@@ -5,7 +5,7 @@ import type { IngestServers } from '../../relays/destinations.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../kernel/errors.js';
 import type { DomainEvent } from '../../kernel/events.js';
 import type { BroadcastService } from '../../broadcasts/broadcasts.js';
-import type { GoLiveService } from '../../broadcasts/go-live.js';
+import type { GoLiveService, GoLiveSettings } from '../../broadcasts/go-live.js';
 import { newId, newStreamKey, type AccountId, type StreamId, type StreamKey } from '../../kernel/ids.js';
 import { checkedFfmpegArgs, type NetworkAccountService, type NetworkAccountView } from './network-accounts.js';
 import { fieldValueProblem, network, type NetworkField, type NetworkName } from '../../relays/networks.js';
@@ -130,6 +130,12 @@ export class MultistreamService {
   async describe(streamId: StreamId): Promise<{ id: number; slug: string; name: string; ownerId: AccountId } | undefined> {
     const row = await this.ctx.store.msStreams.findByStream(streamId);
     return row ? { id: Number(row.number), slug: row.slug, name: row.name, ownerId: row.owner_id as AccountId } : undefined;
+  }
+
+  /** The stream's go-live settings (`preview_required`, `ffmpeg_pull_args`); undefined for a stream made elsewhere. */
+  async goLiveSettings(streamId: StreamId): Promise<GoLiveSettings | undefined> {
+    const row = await this.ctx.store.msStreams.findByStream(streamId);
+    return row ? { previewRequired: Number(row.preview_required) === 1, pullArgs: row.ffmpeg_pull_args } : undefined;
   }
 
   /** What `userId` may do with the stream with this integer id; NotFoundError(`notVisible`) when nothing. */

@@ -1,4 +1,4 @@
-/** Multistreamer's tables: users' integer ids and tokens, streams, network accounts, shares and stream webhooks. */
+/** Multistreamer's tables: users' integer ids and tokens, streams, network accounts and their shares, stream webhooks. */
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Executor } from '../../database.js';
 import type { Database } from '../../schema.js';
@@ -7,7 +7,6 @@ export type MsUserRow = Selectable<Database['ms_users']>;
 export type MsStreamRow = Selectable<Database['ms_streams']>;
 export type NetworkAccountRow = Selectable<Database['network_accounts']>;
 export type StreamAccountRow = Selectable<Database['stream_accounts']>;
-export type StreamShareRow = Selectable<Database['stream_shares']>;
 export type WebhookRow = Selectable<Database['webhooks']>;
 
 /** A platform account with its Multistreamer id. */
@@ -257,41 +256,6 @@ export class StreamAccountRepository {
   /** Points the attachment's relay at a new target (the account's URL or arguments changed). */
   async updateDestination(destinationId: string, streamKey: string, ffmpegArgs: string | null): Promise<void> {
     await this.db.updateTable('destinations').set({ stream_key: streamKey, ffmpeg_args: ffmpegArgs }).where('id', '=', destinationId).execute();
-  }
-}
-
-export class StreamShareRepository {
-  constructor(private readonly db: Executor) {}
-
-  find(streamId: string, userId: string): Promise<StreamShareRow | undefined> {
-    return this.db
-      .selectFrom('stream_shares')
-      .selectAll()
-      .where('stream_id', '=', streamId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-  }
-
-  listByStream(streamId: string): Promise<StreamShareRow[]> {
-    return this.db
-      .selectFrom('stream_shares')
-      .selectAll()
-      .where('stream_id', '=', streamId)
-      .orderBy('created_at')
-      .orderBy('user_id')
-      .execute();
-  }
-
-  async insert(row: Insertable<Database['stream_shares']>): Promise<void> {
-    await this.db.insertInto('stream_shares').values(row).execute();
-  }
-
-  async update(streamId: string, userId: string, changes: Updateable<Database['stream_shares']>): Promise<void> {
-    await this.db.updateTable('stream_shares').set(changes).where('stream_id', '=', streamId).where('user_id', '=', userId).execute();
-  }
-
-  async delete(streamId: string, userId: string): Promise<void> {
-    await this.db.deleteFrom('stream_shares').where('stream_id', '=', streamId).where('user_id', '=', userId).execute();
   }
 }
 
