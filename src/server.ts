@@ -165,7 +165,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         // Root paths that are stream ids only (prefix '/' is the root, not a claim on the root's 404).
         { name: 'watch', prefix: '/', plugin: watchPlugin, options: { core, publicUrl: config.publicUrl } },
         // S3-compatible uploads (Kickflip's SDKs): path-style here, virtual-hosted style by the rewrite below.
-        { name: 's3', prefix: UPLOAD_MOUNT, plugin: s3Plugin, options: { core, ingest: uploadIngest, maxObjectSize: config.uploadMaxObjectSize, maxParts: config.uploadMaxParts } },
+        { name: 's3', prefix: UPLOAD_MOUNT, plugin: s3Plugin, options: { core: { uploads: core.uploads, multipartUploads: core.multipartUploads, now: core.ctx.now }, ingest: uploadIngest, maxObjectSize: config.uploadMaxObjectSize, maxParts: config.uploadMaxParts } },
         // `/o/token` and `/api/1.2/*` (its own 404 inside /api/1.2).
         { name: 'kickflip', prefix: '/', plugin: kickflipPlugin, options: { core, publicUrl: config.publicUrl, rtmpUrl: kickflipRtmpUrl, bodyLimit: config.bodyLimit } },
         // `<prefix>/api/v1/*` (its own 404 inside) and the chat socket `<prefix>/ws/:id`.

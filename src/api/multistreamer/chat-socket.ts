@@ -153,7 +153,7 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
       enqueue(async () => ({ type: 'writer', writer }));
     };
 
-    const unsubscribe = core.ctx.bus.subscribe((event) => {
+    const unsubscribe = core.events.subscribe((event) => {
       if ((event.type !== 'chat.message' && event.type !== 'chat.viewcount') || event.streamId !== streamId) return;
       if (pending) pending.push(event);
       else deliver(event);

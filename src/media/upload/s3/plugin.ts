@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Core } from '../../../core/core.js';
 import { InUseError, NotFoundError, ValidationError } from '../../../core/kernel/errors.js';
-import { mayWrite, objectUrl, type UploadCredential } from '../../../core/uploads/credentials.js';
+import { mayWrite, objectUrl, type UploadCredential, type UploadService } from '../../../core/uploads/credentials.js';
+import type { MultipartUploadService } from '../../../core/uploads/multipart.js';
 import type { UploadIngest } from '../ingest.js';
 import { authenticate, decodeBody, parseQueryOrFail, type Authenticated } from './auth.js';
 import { S3Error, errorXml } from './errors.js';
@@ -21,8 +21,16 @@ import { completeMultipartUploadResult, initiateMultipartUploadResult, parseComp
  * uploaded with the canned ACL public-read (the Kickflip thumbnail URL points at the bucket).
  */
 
+/** What the S3 endpoint needs from the core: upload credentials, multipart uploads, and the clock signatures are checked against. */
+export interface S3Core {
+  uploads: UploadService;
+  multipartUploads: MultipartUploadService;
+  /** The current time, ISO-8601 UTC. */
+  now: () => string;
+}
+
 export interface S3PluginOptions {
-  core: Core;
+  core: S3Core;
   ingest: UploadIngest;
   /** Largest object, single or assembled, in bytes. */
   maxObjectSize: number;
@@ -154,7 +162,7 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
     const virtualHostBucket = originalUrl(request) !== request.raw.url ? target.bucket : undefined;
     target.auth = await authenticate(
       { method: request.method, path: original.path, query: original.query, rawHeaders: request.raw.rawHeaders, virtualHostBucket },
-      { region: uploads.region, now: Date.parse(core.ctx.now()), credential: (id) => uploads.credential(id), isExpired: (c) => uploads.isExpired(c) },
+      { region: uploads.region, now: Date.parse(core.now()), credential: (id) => uploads.credential(id), isExpired: (c) => uploads.isExpired(c) },
     );
 
     if (target.bucket !== bucket) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist.');
