@@ -27,8 +27,9 @@ export class CallbackDispatcher {
     this.stopWaking = outbox.onEnqueue(() => this.poller.kick());
   }
 
+  /** Delivers what is due from one interval after the start (the node's adapters are up by then), then as callbacks come due. */
   start(): void {
-    this.poller.start();
+    this.poller.start(this.options.pollMs);
   }
 
   private async deliverDue(): Promise<void> {

@@ -16,9 +16,14 @@ export class Poller {
     private readonly options: { intervalMs: number; onError: (err: unknown) => void },
   ) {}
 
-  /** Runs the work now, then on every kick and interval until stopped. */
-  start(): void {
-    this.kick();
+  /** Runs the work after `delayMs` (now by default), then on every kick and interval until stopped. */
+  start(delayMs = 0): void {
+    if (delayMs <= 0) {
+      this.kick();
+      return;
+    }
+    this.timer = setTimeout(() => this.kick(), delayMs);
+    this.timer.unref();
   }
 
   /** Runs the work as soon as the current run (if any) has ended. */
