@@ -6,12 +6,13 @@
  *   repositories (store/repositories/dialects/), a dialect never imports another dialect, and
  *   nothing in core/ imports the composition root core/core.ts;
  * - core/ holds no HTTP (no Fastify, no sockets of a web server);
- * - api/ and media/ reach the database only through core services, never store/;
+ * - api/ and media/ reach the database only through core services: no store/ import, no
+ *   `ctx.store`; and a shared core module reads no dialect's tables through `store.<repository>`;
  * - an HTTP adapter uses the rules of its own dialect only (api/<d> may import
- *   core/dialects/<d>), and the media plane those of none;
- * - media/wire/ is pure bytes: it imports only media/wire/ and built-ins without I/O, and
- *   starts no timer;
- * - no import circle, between files or between folders.
+ *   core/dialects/<d>), and the media plane those of none (nor all of Core);
+ * - media/wire/ is pure bytes: it imports only media/wire/ and built-ins without I/O, starts
+ *   no timer, fetches nothing and touches no process state;
+ * - no import circle: between files, between the domain folders, or between sibling folders.
  * Each rule is also run on a small made-up tree that breaks it, so none of them passes by
  * matching nothing.
  */
@@ -73,9 +74,39 @@ function repositoryDialectOf(path: string): string | undefined {
   return /^store\/repositories\/dialects\/([^/.]+)\.ts$/.exec(path)?.[1];
 }
 
+/**
+ * The repositories of dialect tables by the name the core reaches them at (`store.msStreams`):
+ * read from store/store.ts, which declares each (`readonly msStreams: MsStreamRepository`) and
+ * imports its class from the repository file.
+ */
+function dialectRepositories(files: ReadonlyMap<string, SourceFile>): Map<string, string> {
+  const store = files.get('store/store.ts');
+  const byName = new Map<string, string>();
+  if (!store) return byName;
+  const classDialect = new Map<string, string>();
+  for (const match of store.text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'\.\/repositories\/dialects\/([^/.']+)\.js'/g)) {
+    for (const name of match[1]!.split(',')) classDialect.set(name.replace(/^\s*type\s+/, '').trim(), match[2]!);
+  }
+  for (const match of store.text.matchAll(/readonly (\w+): (\w+);/g)) {
+    const dialect = classDialect.get(match[2]!);
+    if (dialect !== undefined) byName.set(match[1]!, dialect);
+  }
+  return byName;
+}
+
+/** The folder a file is in. */
+function directoryOf(path: string): string {
+  return path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.';
+}
+
+function isWithin(folder: string, other: string): boolean {
+  return folder === other || folder.startsWith(`${other}/`) || other === '.';
+}
+
 /** Every broken rule, as one line each; empty when the tree keeps them all. */
 export function violations(files: ReadonlyMap<string, SourceFile>): string[] {
   const found: string[] = [];
+  const dialectTables = dialectRepositories(files);
   for (const file of files.values()) {
     const { path } = file;
     const part = partOf(path);
@@ -108,6 +139,9 @@ export function violations(files: ReadonlyMap<string, SourceFile>): string[] {
         }
         if (part === 'media') found.push(`${path} imports ${target}: the media plane uses shared core modules only`);
       }
+      if (part === 'media' && target === 'core/core.ts') {
+        found.push(`${path} imports ${target}: the media plane declares the core calls it makes instead of taking all of Core`);
+      }
       const tablesOf = repositoryDialectOf(target);
       if (tablesOf !== undefined && path.startsWith('core/') && path !== 'core/core.ts' && dialectOf(path) !== tablesOf) {
         found.push(`${path} imports ${target}: only core/dialects/${tablesOf} reads the ${tablesOf} tables`);
@@ -125,30 +159,43 @@ export function violations(files: ReadonlyMap<string, SourceFile>): string[] {
         found.push(`${path} imports ${name}: media/wire/ uses built-ins without I/O only (${[...PURE_BUILTINS].join(', ')})`);
       }
     }
-    if (path.startsWith('media/wire/') && /\b(setTimeout|setInterval|setImmediate)\s*\(/.test(file.text)) {
-      found.push(`${path} starts a timer: media/wire/ is pure code`);
+    if (path.startsWith('media/wire/') && /\b(setTimeout|setInterval|setImmediate|queueMicrotask|fetch)\s*\(|\bprocess\./.test(file.text)) {
+      found.push(`${path} starts a timer, fetches or touches the process: media/wire/ is pure code`);
+    }
+    if ((part === 'api' || part === 'media') && /\bctx\.store\b/.test(file.text)) {
+      found.push(`${path} uses ctx.store: ${part}/ reaches the database through core services only`);
+    }
+    if (part === 'core' && path !== 'core/core.ts') {
+      for (const [name, dialect] of dialectTables) {
+        if (dialectOf(path) !== dialect && new RegExp(`\\b(?:store|tx)\\.${name}\\b`).test(file.text)) {
+          found.push(`${path} reads store.${name}: only core/dialects/${dialect} reads the ${dialect} tables`);
+        }
+      }
     }
   }
 
   const fileEdges = new Map([...files.values()].map((f) => [f.path, f.imports]));
   for (const cycle of findCycles(fileEdges)) found.push(`import circle between files: ${cycle.join(' -> ')}`);
 
-  for (const [name, of] of [
-    ['folders', folderOf],
-    ['top-level parts', partOf],
-  ] as const) {
-    const edges = new Map<string, Set<string>>();
-    for (const file of files.values()) {
-      for (const target of file.imports) {
-        const from = of(file.path);
-        const to = of(target);
-        if (from === to) continue;
-        if (!edges.has(from)) edges.set(from, new Set());
-        edges.get(from)!.add(to);
-      }
+  // Between the domain folders (core/<domain>, each dialect, api/<adapter>, media/<part>, the
+  // parts at the top), and between folders that are not inside one another (a plugin and its
+  // routes/ subfolder may import each other; media/wire/rtmp and media/wire/hls may not).
+  const folderEdges = new Map<string, Set<string>>();
+  const siblingEdges = new Map<string, Set<string>>();
+  const addEdge = (edges: Map<string, Set<string>>, from: string, to: string) => {
+    if (!edges.has(from)) edges.set(from, new Set());
+    edges.get(from)!.add(to);
+  };
+  for (const file of files.values()) {
+    for (const target of file.imports) {
+      if (folderOf(file.path) !== folderOf(target)) addEdge(folderEdges, folderOf(file.path), folderOf(target));
+      const from = directoryOf(file.path);
+      const to = directoryOf(target);
+      if (!isWithin(from, to) && !isWithin(to, from)) addEdge(siblingEdges, from, to);
     }
-    for (const cycle of findCycles(edges)) found.push(`import circle between ${name}: ${cycle.join(' -> ')}`);
   }
+  for (const cycle of findCycles(folderEdges)) found.push(`import circle between folders: ${cycle.join(' -> ')}`);
+  for (const cycle of findCycles(siblingEdges)) found.push(`import circle between sibling folders: ${cycle.join(' -> ')}`);
   return found;
 }
 
@@ -245,11 +292,11 @@ describe('the architecture rules themselves', () => {
     assert.deepEqual(found, [
       'media/wire/flv.ts imports media/live/live-stream.ts: media/wire/ imports nothing outside media/wire/',
       'media/wire/flv.ts imports node:net: media/wire/ uses built-ins without I/O only (node:buffer, node:crypto, node:util, node:string_decoder)',
-      'media/wire/flv.ts starts a timer: media/wire/ is pure code',
+      'media/wire/flv.ts starts a timer, fetches or touches the process: media/wire/ is pure code',
     ]);
   });
 
-  it('report circles between files, between folders and between top-level parts', () => {
+  it('report circles between files, between domain folders and between sibling folders', () => {
     const found = violations(
       tree({
         'api/rig/plugin.ts': "import { r } from './routes/streams.js';",
@@ -257,18 +304,50 @@ describe('the architecture rules themselves', () => {
         'core/kernel/events.ts': "import type { RelayStatus } from '../relays/status-board.js';",
         'core/relays/status-board.ts': "import { emit } from '../kernel/context.js';",
         'core/kernel/context.ts': '',
-        'jobs/poller.ts': "import { m } from '../media/media-plane.js';",
-        'media/media-plane.ts': "import { p } from '../jobs/poller.js';",
+        'media/wire/rtmp/messages.ts': "import { p } from '../hls/playlist.js';",
+        'media/wire/hls/playlist.ts': "import { m } from '../rtmp/chunks.js';",
+        'media/wire/rtmp/chunks.ts': '',
       }),
     );
     assert.deepEqual(found, [
-      'jobs/poller.ts imports media/media-plane.ts: jobs may not import media, which is not below it',
-      'media/media-plane.ts imports jobs/poller.ts: media may not import jobs, which is not below it',
       'import circle between files: api/rig/plugin.ts -> api/rig/routes/streams.ts -> api/rig/plugin.ts',
-      'import circle between files: jobs/poller.ts -> media/media-plane.ts -> jobs/poller.ts',
       'import circle between folders: core/kernel -> core/relays -> core/kernel',
-      'import circle between folders: jobs -> media/media-plane.ts -> jobs',
-      'import circle between top-level parts: jobs -> media -> jobs',
+      'import circle between sibling folders: core/kernel -> core/relays -> core/kernel',
+      'import circle between sibling folders: media/wire/hls -> media/wire/rtmp -> media/wire/hls',
     ]);
+  });
+
+  it('report a database reached around the core services, and a media plane holding all of Core', () => {
+    const found = violations(
+      tree({
+        'store/store.ts': [
+          "import { StreamRepository } from './repositories/streams.js';",
+          "import { MsStreamRepository, type MsUserRepository } from './repositories/dialects/multistreamer.js';",
+          'export class Repositories {',
+          '  readonly streams: StreamRepository;',
+          '  readonly msStreams: MsStreamRepository;',
+          '  readonly msUsers: MsUserRepository;',
+          '}',
+        ].join('\n'),
+        'store/repositories/streams.ts': '',
+        'store/repositories/dialects/multistreamer.ts': '',
+        'core/broadcasts/go-live.ts': 'const row = await this.ctx.store.msStreams.findByStream(id);\nconst s = await this.ctx.store.streams.findById(id);',
+        'core/streams/sharing.ts': 'await this.ctx.store.transaction((tx) => tx.msUsers.list());',
+        'core/dialects/multistreamer/multistreams.ts': 'const row = await this.ctx.store.msStreams.findByStream(id);',
+        'api/kickflip/routes.ts': 'const rows = await core.ctx.store.streams.list();',
+        'media/upload/s3/plugin.ts': "import type { Core } from '../../../core/core.js';",
+        'core/core.ts': '',
+      }),
+    );
+    assert.deepEqual(found, [
+      'core/broadcasts/go-live.ts reads store.msStreams: only core/dialects/multistreamer reads the multistreamer tables',
+      'core/streams/sharing.ts reads store.msUsers: only core/dialects/multistreamer reads the multistreamer tables',
+      'api/kickflip/routes.ts uses ctx.store: api/ reaches the database through core services only',
+      'media/upload/s3/plugin.ts imports core/core.ts: the media plane declares the core calls it makes instead of taking all of Core',
+    ]);
+  });
+
+  it('refuse to read an import it cannot parse, rather than miss it', () => {
+    assert.throws(() => specifiersOf("import {\n  a, // the stream's id\n  b,\n} from './a.js';"), /1 import statements begin a line but 0 could be read/);
   });
 });

@@ -22,11 +22,26 @@ const FROM_IMPORT = /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*['"]([^'"]+)['"]/gm
 const BARE_IMPORT = /^\s*import\s*['"]([^'"]+)['"]/gm;
 const DYNAMIC_IMPORT = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
-/** Every module specifier a TypeScript source names. */
+/** A line that begins an import statement (not a dynamic `import(`). */
+const IMPORT_LINE = /^\s*import(?=[\s{*'"])/gm;
+
+/**
+ * Every module specifier a TypeScript source names. An import statement the patterns cannot
+ * read (a quote or a semicolon in a comment inside its braces, say) is an error, so that no
+ * import escapes the rules unseen.
+ */
 export function specifiersOf(text: string): string[] {
   const found: string[] = [];
+  let importStatements = 0;
   for (const pattern of [FROM_IMPORT, BARE_IMPORT, DYNAMIC_IMPORT]) {
-    for (const match of text.matchAll(pattern)) found.push(match[1]!);
+    for (const match of text.matchAll(pattern)) {
+      found.push(match[1]!);
+      if (pattern !== DYNAMIC_IMPORT && match[0].trimStart().startsWith('import')) importStatements++;
+    }
+  }
+  const importLines = [...text.matchAll(IMPORT_LINE)].length;
+  if (importLines !== importStatements) {
+    throw new Error(`${importLines} import statements begin a line but ${importStatements} could be read; keep quotes and semicolons out of comments inside an import`);
   }
   return found;
 }
