@@ -1,7 +1,7 @@
 /** The settings of Kickfolio version processing: the private-fetch switch and the download bounds. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, extractSettingFlags, loadConfig } from '../../src/config.js';
+import { ConfigError, extractSettingFlags, loadConfig } from '../src/config.js';
 
 describe('bundle processing settings', () => {
   it('default to no private fetches, 256 MiB and 300 seconds', () => {
