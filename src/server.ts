@@ -25,6 +25,7 @@ import { MemoryBus } from './bus/memory.js';
 import { RedisBus } from './bus/redis.js';
 import type { Config } from './config.js';
 import { Core } from './core/core.js';
+import { EgressPolicy } from './core/egress/policy.js';
 import { chatStatusObserver } from './core/chat/status.js';
 import { CHAT_SOCKET_SECRET_PATHS } from './api/multistreamer/chat-socket.js';
 import { multistreamerPlugin } from './api/multistreamer/plugin.js';
@@ -93,6 +94,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const observers = new Set<LocalObserver>();
     const blobs = new LocalBlobStore(join(config.dataDir, 'media'));
+    const egress = new EgressPolicy(config.allowPrivateFetch);
     const core = new Core(
       { store, bus, now: () => new Date().toISOString(), onBackgroundError, observers },
       {
@@ -108,7 +110,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         chat: config.chat,
         nodeId: config.nodeId,
         tokenTtl: config.kickflipTokenTtl,
-        pull: { fileDir: config.pullFileDir ?? null, allowPrivate: config.allowPrivateFetch },
+        egress,
+        pullFileDir: config.pullFileDir ?? null,
       },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
@@ -138,7 +141,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));
     observers.add(chatStatusObserver(core.chat));
     observers.add(streamWebhooks(core));
-    const dispatcher = new CallbackDispatcher(core.callbacks, log.child({ component: 'callbacks' }));
+    const dispatcher = new CallbackDispatcher(core.callbacks, core.egress, log.child({ component: 'callbacks' }));
     dispatcher.start();
     closers.push(() => dispatcher.stop());
     // Kickfolio versions: bundles are fetched and read in the background; unfinished ones resume here.
@@ -147,7 +150,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       log: log.child({ component: 'versions' }),
       nodeId: config.nodeId,
       tempDir: join(config.dataDir, 'tmp', 'bundles'),
-      fetch: { maxBytes: config.bundleMaxBytes, timeoutMs: config.bundleFetchTimeout * 1000, maxRedirects: DEFAULT_MAX_REDIRECTS, allowPrivate: config.allowPrivateFetch },
+      fetch: { maxBytes: config.bundleMaxBytes, timeoutMs: config.bundleFetchTimeout * 1000, maxRedirects: DEFAULT_MAX_REDIRECTS, egress: core.egress },
     });
     await processor.start();
     closers.push(() => processor.stop());
