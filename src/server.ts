@@ -132,6 +132,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         maxRetryMs: config.relayRetryMax * 1000,
         statsIntervalMs: 2000,
         ffmpegPath: config.ffmpegPath,
+        egress: core.egress,
         tls: config.relayCaFile ? { ca: [...rootCertificates, readFileSync(config.relayCaFile, 'utf8')] } : undefined,
       },
       // StreamAPI's encoders publish to `hd_receiver/<public_hostid>-<fme_key>`.
@@ -197,6 +198,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       initialRetryMs: 1000,
       healthyRunMs: 30_000,
       ingestBase: () => `rtmp://${reachableHost(config.httpHost)}:${rtmpPort}/${config.rtmpApp}`,
+      egress: core.egress,
     });
     await pullers.start();
     closers.push(() => pullers.close());

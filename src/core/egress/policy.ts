@@ -37,7 +37,8 @@ export class EgressPolicy {
   /**
    * Why a URL may not be saved for the server to reach later, or undefined: it must parse, use
    * one of `schemes` (lower case, without the colon), name a host, and every address the host
-   * resolves to now must be allowed.
+   * resolves to now must be allowed. A name that does not resolve yet is let through (a
+   * webhook's host may be set up after the hook): the check at connect time still holds.
    */
   async urlRefusal(text: string, schemes: readonly string[]): Promise<string | undefined> {
     let url: URL;
@@ -48,7 +49,7 @@ export class EgressPolicy {
     }
     const scheme = url.protocol.slice(0, -1).toLowerCase();
     if (!schemes.includes(scheme)) return `must be a ${schemes.map((s) => `${s}://`).join(' or ')} URL`;
-    return this.hostRefusal(url.hostname);
+    return this.hostRefusal(url.hostname, { unresolved: 'accept' });
   }
 
   /**
@@ -56,7 +57,7 @@ export class EgressPolicy {
    * address the name resolves to must be allowed. A check ahead of the connection: whoever
    * connects later resolves the name again (through `lookup`, or gets a `pin`ned address).
    */
-  async hostRefusal(host: string): Promise<string | undefined> {
+  async hostRefusal(host: string, options: { unresolved: 'refuse' | 'accept' } = { unresolved: 'refuse' }): Promise<string | undefined> {
     const bare = host.replace(/^\[|\]$/g, '');
     if (bare === '') return 'names no host';
     if (this.allowPrivate) return undefined;
@@ -67,9 +68,9 @@ export class EgressPolicy {
       try {
         addresses = (await lookupAll(bare, { all: true, verbatim: true })).map((a) => a.address);
       } catch (err) {
-        return `the host ${bare} could not be resolved (${(err as { code?: string }).code ?? 'error'})`;
+        return options.unresolved === 'accept' ? undefined : `the host ${bare} could not be resolved (${(err as { code?: string }).code ?? 'error'})`;
       }
-      if (addresses.length === 0) return `the host ${bare} has no address`;
+      if (addresses.length === 0) return options.unresolved === 'accept' ? undefined : `the host ${bare} has no address`;
     }
     for (const address of addresses) {
       const refusal = this.addressRefusal(bare, address);
