@@ -64,6 +64,10 @@ describe('relays through ffmpeg', { skip: ffmpegMissing }, () => {
     const secretName = 'ffmpeg-secret-4c3b2a';
     const nowhere = await destination(server, f, 'RTMP', `rtmp://127.0.0.1:${await freePort()}/app/${secretName}`);
     await setFfmpegArgs(server, nowhere.id, ['-c', 'copy']);
+    // And to an RTMP server that refuses the publish (this server, with a key it does not know):
+    // ffmpeg starts only after the destination accepted, so this relay is never live.
+    const refusing = await destination(server, f, 'RTMP', `rtmp://127.0.0.1:${server.running.rtmpPort}/live/no-such-key-1a2b`);
+    await setFfmpegArgs(server, refusing.id, ['-c', 'copy']);
 
     const publisher = publish(server.running.rtmpPort, f.stream.streamKey, source);
     await events.waitForState(transcoded.id, 'live');
@@ -79,6 +83,9 @@ describe('relays through ffmpeg', { skip: ffmpegMissing }, () => {
     assert.equal(failed.lastError, UNREACHABLE);
     assert.doesNotMatch(failed.lastError ?? '', new RegExp(secretName));
     assert.ok(!events.states(nowhere.id).includes('live'), 'never live: the destination never accepted the publish');
+    const refused = await events.waitFor('the refusing destination to fail', refusing.id, (e) => e.state === 'error');
+    assert.match(refused.lastError ?? '', /publish refused: NetStream\.Publish\.BadName/);
+    assert.ok(!events.states(refusing.id).includes('live'), 'never live: the destination refused the publish');
 
     const published = await publisher.done;
     assert.equal(published.code, 0, published.stderr);
