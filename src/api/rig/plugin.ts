@@ -27,15 +27,10 @@ function carriesBody(request: FastifyRequest): boolean {
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Bodies never reach an object merge, but a `__proto__` key has no business in one either. */
-function refusePrototypeKeys(key: string, value: unknown): unknown {
-  if (key === '__proto__' || key === 'constructor') throw new RigError(RigCode.InvalidInput, `Invalid key ${key} in body`);
-  return value;
-}
-
 /**
  * The rig HTTP API v1 as a Fastify plugin, mounted at its prefix. It owns rig's whole dialect:
- * the envelopes, the exact `application/json` rule, JWT auth, 404/405 as codes 1000/1001, CORS.
+ * the envelopes, the exact `application/json` rule, JWT auth, 404/405 as codes 1000/1001, CORS,
+ * and request bodies read and refused as rig's decoder and validator do.
  */
 export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInstance, options: RigOptions) => {
   const { core, tokens } = options;
@@ -68,19 +63,9 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
     }
   });
 
-  parseBodiesWith(app, { bodyLimit: options.bodyLimit, types: 'application/json' }, (body) => {
-    if (body.trim() === '') return undefined;
-    try {
-      return JSON.parse(body, refusePrototypeKeys);
-    } catch (err) {
-      throw err instanceof RigError ? err : new RigError(RigCode.InvalidInput, 'Malformed JSON body');
-    }
-  });
-
-  // No body at all reads as an empty object, so each absent field is reported as missing (1004).
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined) request.body = {};
-  });
+  // A body stays text until its route reads it, at the point where rig's handler decodes it
+  // (after the token, after the stream's owner): see validation.ts.
+  parseBodiesWith(app, { bodyLimit: options.bodyLimit, types: 'application/json' }, (body) => body);
 
   app.setErrorHandler((err, request, reply) => {
     const answer = toRigError(err);

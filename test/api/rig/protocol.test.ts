@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { assertRigError, assertSuccess, newStream, newUser, PASSWORD, rawRequest, uniqueName } from './support.js';
+import { assertRigError, assertSuccess, assertUndecodable, newStream, newUser, PASSWORD, rawRequest, uniqueName } from './support.js';
 
 /** Every route of the rig API v1 document, plus the two undocumented invite routes. */
 const DOCUMENTED_ROUTES = [
@@ -99,9 +99,9 @@ for (const kind of databaseKinds()) {
         assert.equal(JSON.parse(r.body).message, 'New stream created');
       });
 
-      it('treats a body-less POST to a route with fields as missing every field (1004)', async () => {
+      it('answers a body-less POST to a route with fields as rig\'s decoder does: 1005 without details', async () => {
         const r = await rawRequest(server, 'POST', '/accounts/', { headers: { 'content-length': '0' } });
-        assertRigError(r, 400, 1004, { details: ['username', 'password', 'email'] });
+        assertUndecodable(r);
       });
 
       it('does not require a Content-Type on GET', async () => {
@@ -118,14 +118,14 @@ for (const kind of databaseKinds()) {
         const before = await server.snapshot();
         for (const raw of ['{', '{"username": "foo",}', "{'username': 'foo'}", 'username=foo', '{"a":1}{"b":2}', '\u0000']) {
           const r = await server.request('POST', '/accounts/', { rawBody: raw, contentType: 'application/json' });
-          assertRigError(r, 400, 1005);
+          assertUndecodable(r);
         }
         const d = await server.request('POST', `/streams/${s.id}/destination`, { token: user.token, rawBody: '{"service":', contentType: 'application/json' });
-        assertRigError(d, 400, 1005);
+        assertUndecodable(d);
         assert.equal(await server.snapshot(), before);
       });
 
-      it('refuses a JSON array or null body with 1005 on every route with fields', async () => {
+      it('refuses a JSON array body with 1005 without details, and a null body with 1005 with details, on every route with fields', async () => {
         const user = await newUser(server);
         const s = await newStream(server, user);
         const before = await server.snapshot();
@@ -138,10 +138,13 @@ for (const kind of databaseKinds()) {
           [`/streams/${s.id}/destination`, user.token],
         ];
         for (const [path, token] of routes) {
-          for (const raw of ['[]', 'null', '["service", "streamKey"]']) {
+          for (const raw of ['[]', '["service", "streamKey"]', '"x"', '1']) {
             const r = await server.request('POST', path, { rawBody: raw, contentType: 'application/json', ...(token ? { token } : {}) });
-            assertRigError(r, 400, 1005);
+            assertUndecodable(r);
           }
+          // Go decodes `null` into an untouched struct, whose empty fields then fail validation.
+          const r = await server.request('POST', path, { rawBody: 'null', contentType: 'application/json', ...(token ? { token } : {}) });
+          assertRigError(r, 400, 1005, { message: 'Invalid input', anyDetails: true });
         }
         assert.equal(await server.snapshot(), before);
       });
@@ -284,7 +287,7 @@ for (const kind of databaseKinds()) {
           if ('details' in r.json) assert.notEqual(r.json.details, null);
           return r.json.errorCode as number;
         });
-        assert.deepEqual(codes, [1000, 1001, 1002, 1003, 1004, 1005, 1005, 1006, 1007, 1008, 1005]);
+        assert.deepEqual(codes, [1000, 1001, 1002, 1003, 1005, 1005, 1005, 1006, 1007, 1008, 1005]);
       });
     });
   });
