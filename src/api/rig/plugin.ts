@@ -1,7 +1,7 @@
-import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
 import { parseBodiesWith, routePattern } from '../http.js';
+import { addRigCors } from './cors.js';
 import { RigCode, RigError, success } from './envelope.js';
 import { toRigError } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -46,12 +46,11 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
     }
   });
 
-  // rig's dashboard is a browser app on another origin.
-  await app.register(cors, {
-    origin: '*',
-    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
-  });
+  /** The methods served at a requested path; none for a path rig does not know. */
+  const methodsAt = (path: string) => [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+
+  // First, so that every answer carries CORS headers, errors included.
+  addRigCors(app, methodsAt);
 
   // rig requires exactly `application/json` on POST/PUT/PATCH, but lets a POST with no body
   // through without one: the rig dashboard's HTTP client drops the header when it sends no data.
@@ -74,8 +73,7 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    const allowed = methodsAt(request.url.split('?')[0] ?? '');
     if (allowed.length > 0) {
       const answer = new RigError(RigCode.MethodNotAllowed);
       return reply.status(answer.status).header('allow', allowed.join(', ')).send(answer.body());

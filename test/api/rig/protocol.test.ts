@@ -24,6 +24,29 @@ const DOCUMENTED_ROUTES = [
   'GET /agents/config/:streamKey',
 ];
 
+const ORIGIN = 'https://dashboard.example.net';
+const CORS_HEADERS = [
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+];
+
+function corsHeadersOf(reply: { headers: Headers }): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const name of CORS_HEADERS) {
+    const value = reply.headers.get(name);
+    if (value !== null) found[name] = value;
+  }
+  return found;
+}
+
+function varyOf(reply: { headers: Headers }): string[] {
+  return (reply.headers.get('vary') ?? '').split(/,\s*/).filter((v) => v !== '');
+}
+
 /**
  * One HTTP/1.1 request written by hand, for shapes no client library sends (a POST with
  * neither Content-Length nor Transfer-Encoding). `head` must ask for `Connection: close`.
@@ -221,41 +244,97 @@ for (const kind of databaseKinds()) {
     });
 
     describe('CORS', () => {
-      it('answers a preflight from another origin with the allowed origin, methods and headers', async () => {
-        const r = await server.request('OPTIONS', '/streams/', {
-          headers: {
-            origin: 'https://dashboard.example.net',
-            'access-control-request-method': 'POST',
-            'access-control-request-headers': 'authorization, content-type',
-          },
-        });
-        assert.ok(r.status === 204 || r.status === 200, `status ${r.status}`);
-        assert.equal(r.headers.get('access-control-allow-origin'), '*');
-        const methods = (r.headers.get('access-control-allow-methods') ?? '').split(/,\s*/);
-        for (const m of ['GET', 'POST', 'PATCH', 'DELETE']) assert.ok(methods.includes(m), `methods: ${methods}`);
-        const headers = (r.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/,\s*/);
-        for (const h of ['authorization', 'content-type']) assert.ok(headers.includes(h), `headers: ${headers}`);
-      });
-
-      it('answers a preflight for a route with a parameter and for the agents route', async () => {
+      it('reflects the Origin with credentials allowed on actual answers, success and error, and sets Vary: Origin', async () => {
         const user = await newUser(server);
-        const s = await newStream(server, user);
-        for (const path of [`/streams/${s.id}/destination`, `/agents/config/${s.streamKey}`, '/accounts/auth/local']) {
-          const r = await server.request('OPTIONS', path, {
-            headers: { origin: 'https://dashboard.example.net', 'access-control-request-method': 'POST' },
-          });
-          assert.ok(r.status === 204 || r.status === 200, `${path}: status ${r.status}`);
-          assert.equal(r.headers.get('access-control-allow-origin'), '*');
+        const ok = await server.request('GET', '/streams/', { token: user.token, headers: { origin: ORIGIN } });
+        assert.equal(ok.status, 200);
+        const err = await server.request('GET', '/streams/', { headers: { origin: ORIGIN } });
+        assert.equal(err.status, 401);
+        const invalid = await server.request('POST', '/accounts/', { body: {}, headers: { origin: 'http://localhost:8081' } });
+        assert.equal(invalid.status, 400);
+        const missing = await server.request('GET', '/nope', { headers: { origin: ORIGIN } });
+        assert.equal(missing.status, 404);
+        for (const [reply, origin] of [[ok, ORIGIN], [err, ORIGIN], [invalid, 'http://localhost:8081'], [missing, ORIGIN]] as const) {
+          assert.deepEqual(corsHeadersOf(reply), { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true' }, reply.text);
+          assert.ok(varyOf(reply).includes('Origin'), reply.headers.get('vary') ?? 'no Vary');
         }
       });
 
-      it('puts the allow-origin header on actual answers, success and error', async () => {
+      it('sends no CORS header without an Origin, but still Vary: Origin', async () => {
         const user = await newUser(server);
-        const ok = await server.request('GET', '/streams/', { token: user.token, headers: { origin: 'https://dashboard.example.net' } });
-        assert.equal(ok.headers.get('access-control-allow-origin'), '*');
-        const err = await server.request('GET', '/streams/', { headers: { origin: 'https://dashboard.example.net' } });
-        assert.equal(err.status, 401);
-        assert.equal(err.headers.get('access-control-allow-origin'), '*');
+        for (const reply of [
+          await server.request('GET', '/streams/', { token: user.token }),
+          await server.request('GET', '/streams/'),
+          await server.request('GET', '/'),
+        ]) {
+          assert.deepEqual(corsHeadersOf(reply), {}, reply.text);
+          assert.deepEqual(varyOf(reply), ['Origin']);
+        }
+      });
+
+      it('allows a preflight for the method the route has, naming just that method', async () => {
+        const user = await newUser(server);
+        const s = await newStream(server, user);
+        for (const [path, method] of [
+          ['/streams/', 'POST'],
+          ['/streams/', 'GET'],
+          [`/streams/${s.id}/destination`, 'POST'],
+          [`/agents/config/${s.streamKey}`, 'GET'],
+          ['/accounts/auth/local', 'POST'],
+          ['/accounts', 'POST'],
+        ] as const) {
+          const r = await server.request('OPTIONS', path, {
+            headers: { origin: ORIGIN, 'access-control-request-method': method, 'access-control-request-headers': 'authorization,content-type' },
+          });
+          assert.equal(r.status, 200, `${method} ${path}`);
+          assert.equal(r.text, '');
+          assert.deepEqual(
+            corsHeadersOf(r),
+            {
+              'access-control-allow-origin': ORIGIN,
+              'access-control-allow-credentials': 'true',
+              'access-control-allow-methods': method,
+              'access-control-allow-headers': 'Content-Type, Authorization',
+            },
+            `${method} ${path}`,
+          );
+          assert.ok(varyOf(r).includes('Origin'), r.headers.get('vary') ?? 'no Vary');
+        }
+      });
+
+      it('allows no preflight for a method the route lacks, an unknown path, another header, or without an Origin', async () => {
+        const user = await newUser(server);
+        const s = await newStream(server, user);
+        const cases: [string, Record<string, string>][] = [
+          ['/streams/', { origin: ORIGIN, 'access-control-request-method': 'DELETE' }],
+          ['/streams/', { origin: ORIGIN, 'access-control-request-method': 'PATCH' }],
+          [`/streams/${s.id}`, { origin: ORIGIN, 'access-control-request-method': 'POST' }],
+          [`/agents/config/${s.streamKey}`, { origin: ORIGIN, 'access-control-request-method': 'POST' }],
+          ['/accounts/', { origin: ORIGIN, 'access-control-request-method': 'GET' }],
+          ['/nope', { origin: ORIGIN, 'access-control-request-method': 'GET' }],
+          ['/streams/', { origin: ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-secret' }],
+          ['/streams/', { 'access-control-request-method': 'GET' }],
+        ];
+        for (const [path, headers] of cases) {
+          const r = await server.request('OPTIONS', path, { headers });
+          assert.equal(r.status, 200, `${JSON.stringify(headers)} ${path}`);
+          assert.deepEqual(corsHeadersOf(r), {}, `${JSON.stringify(headers)} ${path}`);
+          assert.ok(varyOf(r).includes('Origin'));
+        }
+      });
+
+      it('answers an OPTIONS that is not a preflight as the router does (405 on a known path), with Vary but no CORS header', async () => {
+        const r = await server.request('OPTIONS', '/streams/', { headers: { origin: ORIGIN } });
+        assertRigError(r, 405, 1001);
+        assert.deepEqual(corsHeadersOf(r), {});
+        assert.deepEqual(varyOf(r), ['Origin']);
+        assertRigError(await server.request('OPTIONS', '/nope', { headers: { origin: ORIGIN } }), 404, 1000);
+      });
+
+      it('gives a HEAD request no allow-origin, as HEAD is not among rig\'s CORS methods', async () => {
+        const r = await server.request('HEAD', '/', { headers: { origin: ORIGIN } });
+        assert.deepEqual(corsHeadersOf(r), {});
+        assert.ok(varyOf(r).includes('Origin'));
       });
     });
 
