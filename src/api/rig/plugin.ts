@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
-import { parseBodiesWith, routePattern } from '../http.js';
+import { parseBodiesWith } from '../http.js';
 import { addRigCors } from './cors.js';
 import { RigCode, RigError, success } from './envelope.js';
 import { toRigError } from './errors.js';
+import { RigRouteList, rigRoute } from './route-list.js';
 import { accountRoutes } from './routes/accounts.js';
 import { agentRoutes } from './routes/agents.js';
 import { streamRoutes } from './routes/streams.js';
@@ -34,23 +35,11 @@ function carriesBody(request: FastifyRequest): boolean {
  */
 export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInstance, options: RigOptions) => {
   const { core, tokens } = options;
-  const routes: { method: string; url: string; pattern: RegExp }[] = [];
-
-  app.addHook('onRoute', (route) => {
-    // Fastify files the root route of a prefix (`/` under `/streams`) as `/streams`; rig's
-    // document and route list write it `/streams/`.
-    const url = route.routePath === '' ? `${route.url}/` : route.url;
-    for (const method of [route.method].flat()) {
-      if (method === 'HEAD' || method === 'OPTIONS') continue;
-      routes.push({ method, url, pattern: routePattern(url) });
-    }
-  });
-
-  /** The methods served at a requested path; none for a path rig does not know. */
-  const methodsAt = (path: string) => [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+  const routes = new RigRouteList();
+  app.addHook('onRoute', (route) => routes.add(route));
 
   // First, so that every answer carries CORS headers, errors included.
-  addRigCors(app, methodsAt);
+  addRigCors(app, (path) => routes.methodsAt(path));
 
   // rig requires exactly `application/json` on POST/PUT/PATCH, but lets a POST with no body
   // through without one: the rig dashboard's HTTP client drops the header when it sends no data.
@@ -73,7 +62,7 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const allowed = methodsAt(request.url.split('?')[0] ?? '');
+    const allowed = routes.methodsAt(request.url.split('?')[0] ?? '');
     if (allowed.length > 0) {
       const answer = new RigError(RigCode.MethodNotAllowed);
       return reply.status(answer.status).header('allow', allowed.join(', ')).send(answer.body());
@@ -97,11 +86,8 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
     },
   };
 
-  app.get('/', { schema: { response: responses.routes } }, async () =>
-    success(
-      'rig HTTP API v1',
-      routes.map((r) => `${r.method} ${r.url}`),
-    ),
+  app.get('/', rigRoute('Get list of api', { schema: { response: responses.routes } }), async () =>
+    success('xplex-rig HTTP API v1', routes.listing()),
   );
   await app.register(accountRoutes, { prefix: '/accounts', rig: context });
   await app.register(streamRoutes, { prefix: '/streams', rig: context });

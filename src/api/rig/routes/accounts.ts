@@ -3,6 +3,7 @@ import { RigCode, RigError, success } from '../envelope.js';
 import { fromDomainError } from '../errors.js';
 import type { RigContext } from '../context.js';
 import { requests } from '../requests.js';
+import { rigRoute } from '../route-list.js';
 import { responses } from '../schemas.js';
 import { readBody } from '../validation.js';
 
@@ -13,7 +14,7 @@ import { readBody } from '../validation.js';
 export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app, { rig }) => {
   const { core, tokens } = rig;
 
-  app.post('/', { schema: { response: responses.account } }, async (request) => {
+  app.post('/', rigRoute('Create new user account', { schema: { response: responses.account } }), async (request) => {
     const { Username, Email, Password } = readBody(request.body, requests.userCreate);
     const account = await core.accounts.create({ username: Username, password: Password, email: Email }).catch((err) =>
       fromDomainError(err, {
@@ -24,7 +25,7 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
     return success('User created', { userID: account.id, username: account.username, email: account.email ?? Email });
   });
 
-  app.post('/password', { schema: { response: responses.password } }, async (request) => {
+  app.post('/password', rigRoute('Update user password', { schema: { response: responses.password } }), async (request) => {
     const user = await rig.authenticate(request);
     const { OldPassword, NewPassword } = readBody(request.body, requests.userPassword);
     const account = await core.accounts.changePassword(user.accountId, OldPassword, NewPassword).catch((err) =>
@@ -38,7 +39,7 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
 
   app.post(
     '/auth/local',
-    { schema: { response: responses.auth } },
+    rigRoute('Authenticate using username and password', { schema: { response: responses.auth } }),
     async (request) => {
       const { Username, Password } = readBody(request.body, requests.userAuth);
       const account = await core.accounts.authenticate(Username, Password).catch((err) => fromDomainError(err, {}));
@@ -47,7 +48,7 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
     },
   );
 
-  app.post('/invite', { schema: { response: responses.invite } }, async (request) => {
+  app.post('/invite', rigRoute('Create an invite for a new user account', { schema: { response: responses.invite } }), async (request) => {
     const user = await rig.authenticate(request);
     const { Email } = readBody(request.body, requests.userInvite);
     // rig looks the invited email up among usernames (its GetUserByEmail queries the username
@@ -59,7 +60,7 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
 
   app.post(
     '/invite/verify',
-    { schema: { response: responses.inviteVerified } },
+    rigRoute('Verify an invite using email and invite token', { schema: { response: responses.inviteVerified } }),
     async (request) => {
       const { Email, InviteToken } = readBody(request.body, requests.userInviteVerify);
       const invited = await tokens.verifyInviteToken(InviteToken);
