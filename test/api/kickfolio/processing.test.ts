@@ -384,8 +384,8 @@ for (const kind of databaseKinds()) {
       const port = new URL(host.url).port;
       const url = host.file('/private.zip', appZip());
       const cases: [string, RegExp][] = [
-        [url, /^could not download the bundle: the host 127\.0\.0\.1 is a loopback address; fetching from private networks is turned off \(see --allow-private-fetch\)$/],
-        [`http://localhost:${port}/private.zip`, /^could not download the bundle: the host localhost resolves to (127\.0\.0\.1|::1), which is a loopback address; fetching from private networks is turned off/],
+        [url, /^could not download the bundle: the host 127\.0\.0\.1 is a loopback address; private networks are turned off \(see --allow-private-fetch\)$/],
+        [`http://localhost:${port}/private.zip`, /^could not download the bundle: the host localhost resolves to (127\.0\.0\.1|::1), which is a loopback address; private networks are turned off/],
         [`http://[::1]:${port}/private.zip`, /^could not download the bundle: the host ::1 is a loopback address/],
         [`http://[::ffff:127.0.0.1]:${port}/private.zip`, /^could not download the bundle: the host ::ffff:7f00:1 is a loopback address/],
         ['http://169.254.169.254/latest/meta-data/', /^could not download the bundle: the host 169\.254\.169\.254 is a link-local address/],
