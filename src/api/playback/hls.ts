@@ -3,7 +3,7 @@ import type { BlobStore } from '../../blob/blob-store.js';
 import type { Core } from '../../core/core.js';
 import type { Broadcast } from '../../core/broadcasts/broadcasts.js';
 import { isUuid } from '../../core/kernel/ids.js';
-import { renderLivePlaylist, renderVodPlaylist, type PlaylistEntry } from '../../media/wire/hls/playlist.js';
+import { renderEventPlaylist, renderLivePlaylist, renderVodPlaylist, type PlaylistEntry } from '../../media/wire/hls/playlist.js';
 import { segmentFileName } from '../../media/hls/recorder.js';
 import type { MediaPlane } from '../../media/media-plane.js';
 import { recordedLivePlaylist } from './recorded-live.js';
@@ -32,6 +32,7 @@ function notFound(reply: FastifyReply, what: string) {
  *   /hls/<streamId>/index.m3u8                   live, sliding window
  *   /hls/<streamId>/vod.m3u8                     the latest broadcast's recording
  *   /hls/<streamId>/<broadcastId>/vod.m3u8       one broadcast's recording
+ *   /hls/<streamId>/<broadcastId>/index.m3u8     one broadcast as an EVENT playlist: live, then its recording
  *   /hls/<streamId>/<broadcastId>/seg-NNNNN.ts   a segment
  */
 export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core, blobs, media, liveWindow, admit }) => {
@@ -94,15 +95,19 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     return recordedLivePlaylist(await core.broadcasts.recording(broadcast), liveWindow);
   }
 
-  async function recordingPlaylist(reply: FastifyReply, broadcast: Broadcast | undefined, uriPrefix: string, token: string | undefined) {
-    if (!broadcast) return notFound(reply, 'No such recording');
+  async function recordedEntries(broadcast: Broadcast, uriPrefix: string): Promise<PlaylistEntry[]> {
     const recording = await core.broadcasts.recording(broadcast);
-    const entries: PlaylistEntry[] = recording.segments.map((s) => ({
+    return recording.segments.map((s) => ({
       sequence: s.sequence,
       uri: `${uriPrefix}${segmentFileName(s.sequence)}`,
       duration: s.duration,
       discontinuity: s.discontinuity,
     }));
+  }
+
+  async function recordingPlaylist(reply: FastifyReply, broadcast: Broadcast | undefined, uriPrefix: string, token: string | undefined) {
+    if (!broadcast) return notFound(reply, 'No such recording');
+    const entries = await recordedEntries(broadcast, uriPrefix);
     if (broadcast.endedAt === null) {
       // Still live: everything so far, and players poll for more.
       return reply.type(PLAYLIST_TYPE).header('cache-control', 'no-cache').send(withToken(renderLivePlaylist(entries), token));
@@ -130,6 +135,27 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const token = await access(request);
     if (token === false) return refused(reply);
     return recordingPlaylist(reply, broadcast, '', token);
+  });
+
+  /**
+   * One broadcast at one URL for its whole life (a URL handed out before it started, such as
+   * Kickflip's stream_url): an EVENT playlist of every segment so far while it is live, which
+   * players poll (joining near the live edge), and the same list with #EXT-X-ENDLIST once it
+   * ended, which plays from the start. Before its first segment there is nothing to play.
+   */
+  app.get('/:streamId/:broadcastId/index.m3u8', async (request: BroadcastRequest, reply) => {
+    const { streamId, broadcastId } = request.params;
+    const broadcast = isUuid(streamId) ? await core.broadcasts.get(streamId.toLowerCase(), broadcastId) : undefined;
+    const entries = broadcast ? await recordedEntries(broadcast, '') : [];
+    if (!broadcast || entries.length === 0) return notFound(reply, 'Nothing to play yet');
+    const token = await access(request);
+    if (token === false) return refused(reply);
+    const ended = broadcast.endedAt !== null;
+    if (!ended) media.noteHlsViewer(streamId.toLowerCase(), request.ip);
+    return reply
+      .type(PLAYLIST_TYPE)
+      .header('cache-control', !ended ? 'no-cache' : token === undefined ? 'public, max-age=60' : 'private, no-store')
+      .send(withToken(renderEventPlaylist(entries, { ended }), token));
   });
 
   /** A segment kept under another blob key than the media plane's (an uploaded one): found through the recording. */

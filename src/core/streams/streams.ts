@@ -54,6 +54,7 @@ export function newStreamRow(init: { id: StreamId; ownerId: AccountId; tenant: s
     upload_bucket: null,
     upload_prefix: null,
     stopped_at: null,
+    first_broadcast_id: null,
   };
 }
 
