@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { ChatMessage } from '../../core/kernel/events.js';
+import { LOCAL_NETWORK } from '../../core/chat/message.js';
 import { RateLimitedError } from '../../core/chat/rate.js';
 import type { Core } from '../../core/core.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../core/kernel/errors.js';
@@ -31,6 +32,8 @@ const FRAME_OVERHEAD = 1024;
 const BYTES_PER_CHARACTER = 12;
 /** Multistreamer user ids of authors, which never change; bounded so a long-running node does not grow it forever. */
 const AUTHOR_CACHE_SIZE = 10_000;
+/** Live streams whose last viewer count is remembered; bounded likewise. */
+const VIEWCOUNT_CACHE_SIZE = 10_000;
 
 /** Largest client frame accepted: a post of the longest text, escaped at worst; larger ones close the socket (1009). */
 export function chatMaxPayload(maxLength: number): number {
@@ -56,6 +59,20 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
   const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   const callers = new WeakMap<FastifyRequest, Caller>();
   const authorIds = new Map<AccountId, number>();
+  /**
+   * The viewer count each live stream's publisher node sent last (on the bus, every
+   * --chat-viewcount-interval seconds), so a status request on any node can tell it.
+   */
+  const viewers = new Map<StreamId, number>();
+  const unsubscribeViewers = core.events.subscribe((event) => {
+    if (event.type === 'chat.viewcount') {
+      if (viewers.size >= VIEWCOUNT_CACHE_SIZE && !viewers.has(event.streamId)) viewers.clear();
+      viewers.set(event.streamId, event.viewers);
+    } else if (event.type === 'broadcast.ended' || event.type === 'broadcast.started') {
+      viewers.delete(event.streamId);
+    }
+  });
+  app.addHook('onClose', async () => unsubscribeViewers());
 
   await app.register(websocket, {
     options: { maxPayload: chatMaxPayload(settings.maxLength) },
@@ -102,6 +119,55 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
       text: message.text,
       markdown: message.markdown,
       timestamp: message.at,
+    };
+  }
+
+  /**
+   * The stream's status as Multistreamer's chat page asks for it (`{"type": "status"}` on connect
+   * and on demand): the go-live switches, and the accounts the page lists, keyed by id. Account
+   * "0" is this platform's own chat and playback: the caller's name, whether they may write here,
+   * and how many watch the stream here (null while no count has been heard yet). The stream's
+   * network accounts follow while it pushes to them (the original lists them only then), with
+   * their public watch page and no count (the networks' own counts are not read); never a
+   * publish URL or key.
+   */
+  async function statusFrame(accountId: AccountId, streamId: StreamId): Promise<Record<string, unknown>> {
+    const [status, latest, level, profile] = await Promise.all([
+      core.goLive.status(streamId),
+      core.broadcasts.latest(streamId),
+      core.chat.levelOf(accountId, streamId),
+      core.accessTokens.profile(accountId),
+    ]);
+    const live = latest !== undefined && latest.endedAt === null;
+    const accounts: Record<string, unknown> = {
+      0: {
+        network: { name: LOCAL_NETWORK, displayName: LOCAL_NETWORK },
+        name: profile?.username ?? '',
+        ready: true,
+        live,
+        writable: level === 2,
+        viewer_count: live ? (viewers.get(streamId) ?? null) : 0,
+      },
+    };
+    if (status.dataPushing) {
+      for (const account of await core.networkAccounts.ofStream(streamId)) {
+        accounts[String(account.id)] = {
+          network: { name: account.network, displayName: account.networkDisplayName },
+          name: account.name,
+          ready: true,
+          live: true,
+          writable: false,
+          ...(account.httpUrl !== null ? { http_url: account.httpUrl } : {}),
+          viewer_count: null,
+        };
+      }
+    }
+    return {
+      type: 'status',
+      live: status.dataPushing,
+      status: { data_incoming: status.dataIncoming, data_pushing: status.dataPushing, data_pulling: status.dataPulling },
+      accounts,
+      timestamp: core.ctx.now(),
     };
   }
 
@@ -194,8 +260,17 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
         frame = undefined;
       }
       const post = frame as { type?: unknown; text?: unknown } | undefined;
+      if (typeof post === 'object' && post !== null && post.type === 'status') {
+        return enqueue(() =>
+          statusFrame(accountId, streamId).catch((err: unknown) => {
+            if (err instanceof NotFoundError) return { type: 'error', reason: 'not_found', error: err.message };
+            log.error({ err }, 'chat status failed');
+            return { type: 'error', reason: 'internal', error: 'the status could not be read' };
+          }),
+        );
+      }
       if (typeof post !== 'object' || post === null || (post.type !== 'text' && post.type !== 'emote')) {
-        return fail('invalid', 'a frame must be JSON: {"type": "text" or "emote", "text": "..."}');
+        return fail('invalid', 'a frame must be JSON: {"type": "text" or "emote", "text": "..."} or {"type": "status"}');
       }
       try {
         await core.chat.post(streamId, accountId, { type: post.type, text: post.text as string });
