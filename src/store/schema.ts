@@ -121,6 +121,11 @@ export interface DestinationsTable {
   /** JSON array of ffmpeg arguments for a transcoding relay, or null. */
   ffmpeg_args: string | null;
   created_at: string;
+  /**
+   * Whose secret the key is, when the destination stands for a network account (which may
+   * belong to someone other than the stream's owner); null: the stream owner's own key.
+   */
+  key_owner_id: string | null;
 }
 
 export interface SiteThemesTable {

@@ -76,5 +76,29 @@ for (const kind of databaseKinds()) {
       assert.match(first.get('waiting') ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       assert.equal(first.get('rig'), null, 'streams of the other APIs are left alone');
     });
+
+    it('0015 records the network account owner of each destination an attachment made, as whose key it holds', async () => {
+      await store.migrate();
+      const migrator = await migratorOf(store, kind);
+      assert.equal((await migrator.migrateTo('0014_first_broadcast_id')).error, undefined);
+      const t = '2024-01-01T00:00:00.000Z';
+      for (const id of ['streamer', 'lender']) {
+        await sql`insert into accounts (id, tenant, username, created_at, updated_at) values (${id}, '', ${`m0015-${id}`}, ${t}, ${t})`.execute(store.db);
+      }
+      await sql`insert into streams (id, owner_id, tenant, stream_key, key_digest, created_at, updated_at) values ('s15', 'streamer', '', 'k15', 'd15', ${t}, ${t})`.execute(store.db);
+      await sql`insert into network_accounts (id, owner_id, network, name, slug, settings, created_at, updated_at)
+                values (1501, 'lender', 'rtmp', 'Lent', 'lent', '{}', ${t}, ${t})`.execute(store.db);
+      for (const [id, number] of [['d-attached', 1501], ['d-rig', 1502]] as const) {
+        await sql`insert into destinations (id, number, stream_id, service, stream_key, created_at) values (${id}, ${number}, 's15', 'RTMP', 'rtmp://h/app/k', ${t})`.execute(store.db);
+      }
+      await sql`insert into stream_accounts (stream_id, network_account_id, settings, destination_id, created_at, updated_at)
+                values ('s15', 1501, '{}', 'd-attached', ${t}, ${t})`.execute(store.db);
+      assert.ok((await store.migrate()).applied.includes('0015_destination_key_owner'));
+      const rows = await store.db.selectFrom('destinations').select(['id', 'key_owner_id']).where('stream_id', '=', 's15').orderBy('id').execute();
+      assert.deepEqual(rows, [
+        { id: 'd-attached', key_owner_id: 'lender' },
+        { id: 'd-rig', key_owner_id: null },
+      ]);
+    });
   });
 }
