@@ -77,6 +77,34 @@ for (const kind of databaseKinds()) {
       assert.equal(first.get('rig'), null, 'streams of the other APIs are left alone');
     });
 
+    it('0016 retires the counters of public ids, keeping every id given; undone, the counters resume past the largest', async () => {
+      await store.migrate();
+      const migrator = await migratorOf(store, kind);
+      assert.equal((await migrator.migrateTo('0015_destination_key_owner')).error, undefined);
+      const t = '2024-01-01T00:00:00.000Z';
+      await sql`insert into accounts (id, tenant, username, created_at, updated_at) values ('m16', '', 'm0016', ${t}, ${t})`.execute(store.db);
+      for (const [id, host] of [['s16a', '1000000003'], ['s16b', '77'], ['s16c', null]] as const) {
+        await sql`insert into streams (id, owner_id, tenant, stream_key, key_digest, created_at, updated_at, public_host_id)
+                  values (${id}, 'm16', '', ${`k-${id}`}, ${`d-${id}`}, ${t}, ${t}, ${host})`.execute(store.db);
+      }
+      await sql`insert into ms_streams (stream_id, number, owner_id, name, slug, updated_at) values ('s16c', 3, 'm16', 'c', 'c', ${t})`.execute(store.db);
+      const sequences = () => store.db.selectFrom('id_sequences').select(['name', 'value']).where('name', 'in', ['ms_stream', 'public_host_id']).orderBy('name').execute();
+      assert.equal((await sequences()).length, 2);
+
+      assert.ok((await store.migrate()).applied.includes('0016_random_public_ids'));
+      assert.deepEqual(await sequences(), []);
+      const kept = await store.db.selectFrom('streams').select(['id', 'public_host_id']).where('owner_id', '=', 'm16').orderBy('id').execute();
+      assert.deepEqual(kept.map((r) => r.public_host_id), ['1000000003', '77', null]);
+      assert.equal(Number((await store.db.selectFrom('ms_streams').select('number').where('stream_id', '=', 's16c').executeTakeFirstOrThrow()).number), 3);
+
+      // A random id given meanwhile is the largest: the counters resume past it.
+      await sql`update streams set public_host_id = '2000000000' where id = 's16a'`.execute(store.db);
+      await sql`update ms_streams set number = 1900000000 where stream_id = 's16c'`.execute(store.db);
+      assert.equal((await migrator.migrateTo('0015_destination_key_owner')).error, undefined);
+      assert.deepEqual((await sequences()).map((r) => [r.name, Number(r.value)]), [['ms_stream', 1900000000], ['public_host_id', 2000000000]]);
+      await store.migrate();
+    });
+
     it('0015 records the network account owner of each destination an attachment made, as whose key it holds', async () => {
       await store.migrate();
       const migrator = await migratorOf(store, kind);

@@ -5,6 +5,7 @@ import type { ChatMessage } from '../../core/kernel/events.js';
 import { LOCAL_NETWORK } from '../../core/chat/message.js';
 import { RateLimitedError } from '../../core/chat/rate.js';
 import type { Core } from '../../core/core.js';
+import { STREAM_NOT_USABLE } from '../../core/dialects/multistreamer/multistreams.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../core/kernel/errors.js';
 import type { DomainEvent } from '../../core/kernel/events.js';
 import type { AccountId, StreamId } from '../../core/kernel/ids.js';
@@ -83,15 +84,18 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
     },
   });
 
-  /** Who is asking, for which stream: refuses the upgrade (401, 403, 404) before any socket exists. */
+  /**
+   * Who is asking, for which stream: refuses the upgrade before any socket exists, 401 without a
+   * valid token, and one same 403 for a stream that does not exist and one the user may not
+   * chat in (as the original did), so that the answer tells nobody which ids exist.
+   */
   async function admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const token = bearer(request);
     const accountId = token === undefined ? undefined : await core.accessTokens.accountOf(token);
     if (!accountId) return void reply.code(401).send({ error: 'endpoint requires authorization' });
     const { streamId: raw } = request.params as { streamId: string };
     const streamId = /^\d{1,15}$/.test(raw) ? await core.multistreams.streamIdOf(Number(raw)) : undefined;
-    if (!streamId) return void reply.code(404).send({ error: 'stream not found' });
-    if ((await core.chat.levelOf(accountId, streamId)) === 0) return void reply.code(403).send({ error: 'unauthorized to use that stream' });
+    if (!streamId || (await core.chat.levelOf(accountId, streamId)) === 0) return void reply.code(403).send({ error: STREAM_NOT_USABLE });
     callers.set(request, { accountId, streamId });
   }
 
