@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LocalBlobStore } from './blob/local.js';
 import { ConfigError, describeDatabase, extractSettingFlags, loadConfig, SETTINGS, type Config } from './config.js';
 import { Core } from './core/core.js';
+import { EgressPolicy } from './core/egress/policy.js';
 import { DomainError, ValidationError, ConflictError } from './core/kernel/errors.js';
 import { MemoryBus } from './bus/memory.js';
 import type { DomainEvent } from './core/kernel/events.js';
@@ -63,7 +64,7 @@ async function withCore<T>(config: Config, work: (core: Core, store: Store) => P
     await store.migrate();
     const core = new Core(
       { store, bus: new MemoryBus<DomainEvent>(), now: () => new Date().toISOString(), onBackgroundError: () => {} },
-      { ingestServers: config.ingestServers, blobs: new LocalBlobStore(join(config.dataDir, 'media')) },
+      { ingestServers: config.ingestServers, blobs: new LocalBlobStore(join(config.dataDir, 'media')), egress: new EgressPolicy(config.allowPrivateFetch) },
     );
     return await work(core, store);
   } finally {

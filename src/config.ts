@@ -121,7 +121,7 @@ export const SETTINGS = {
   pullMaxAttempts: { flag: '--pull-max-attempts', env: 'STREAMDELTA_PULL_MAX_ATTEMPTS', default: '3', meaning: 'Failed runs in a row after which a puller (ffmpeg_pull_args) gives up' },
   pullFileDir: { flag: '--pull-file-dir', env: 'STREAMDELTA_PULL_FILE_DIR', default: '(empty: local files refused)', meaning: 'The only directory pullers may read local files from' },
   nodeId: { flag: '--node-id', env: 'STREAMDELTA_NODE_ID', default: '(the host name)', meaning: 'This node\'s name; broadcasts it holds are tagged with it' },
-  allowPrivateFetch: { flag: '--allow-private-fetch', env: 'STREAMDELTA_ALLOW_PRIVATE_FETCH', default: 'off', meaning: 'Let bundle downloads and pullers reach loopback and private addresses (1 or true; for tests and closed networks)', boolean: true },
+  allowPrivateFetch: { flag: '--allow-private-fetch', env: 'STREAMDELTA_ALLOW_PRIVATE_FETCH', default: 'off', meaning: 'Let outbound connections made on a user\'s behalf (webhooks, callbacks, relays, pullers, bundle downloads) reach loopback and private addresses (1 or true; for tests and closed networks)', boolean: true },
   bundleMaxBytes: { flag: '--bundle-max-bytes', env: 'STREAMDELTA_BUNDLE_MAX_BYTES', default: '268435456', meaning: 'Largest app bundle (zip) a Kickfolio version may download, in bytes' },
   bundleFetchTimeout: { flag: '--bundle-fetch-timeout', env: 'STREAMDELTA_BUNDLE_FETCH_TIMEOUT', default: '300', meaning: 'Seconds a bundle download may take' },
   kickflipTokenTtl: { flag: '--kickflip-token-ttl', env: 'STREAMDELTA_KICKFLIP_TOKEN_TTL', default: '2592000', meaning: 'Seconds a Kickflip OAuth2 access token lives (30 days)' },

@@ -26,6 +26,7 @@ import { MemoryBus } from './bus/memory.js';
 import { RedisBus } from './bus/redis.js';
 import type { Config } from './config.js';
 import { Core } from './core/core.js';
+import { EgressPolicy } from './core/egress/policy.js';
 import { chatStatusObserver } from './core/chat/status.js';
 import { CHAT_SOCKET_SECRET_PATHS } from './api/multistreamer/chat-socket.js';
 import { multistreamerPlugin } from './api/multistreamer/plugin.js';
@@ -94,6 +95,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const observers = new Set<LocalObserver>();
     const blobs = new LocalBlobStore(join(config.dataDir, 'media'));
+    const egress = new EgressPolicy(config.allowPrivateFetch);
     const core = new Core(
       { store, bus, now: () => new Date().toISOString(), onBackgroundError, observers },
       {
@@ -109,7 +111,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         chat: config.chat,
         nodeId: config.nodeId,
         tokenTtl: config.kickflipTokenTtl,
-        pull: { fileDir: config.pullFileDir ?? null, allowPrivate: config.allowPrivateFetch },
+        egress,
+        pullFileDir: config.pullFileDir ?? null,
       },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
@@ -130,6 +133,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         maxRetryMs: config.relayRetryMax * 1000,
         statsIntervalMs: 2000,
         ffmpegPath: config.ffmpegPath,
+        egress: core.egress,
         tls: config.relayCaFile ? { ca: [...rootCertificates, readFileSync(config.relayCaFile, 'utf8')] } : undefined,
       },
       // StreamAPI's encoders publish to `hd_receiver/<public_hostid>-<fme_key>`.
@@ -139,7 +143,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));
     observers.add(chatStatusObserver(core.chat));
     observers.add(streamWebhooks(core));
-    const dispatcher = new CallbackDispatcher(core.callbacks, log.child({ component: 'callbacks' }));
+    const dispatcher = new CallbackDispatcher(core.callbacks, core.egress, log.child({ component: 'callbacks' }));
     dispatcher.start();
     closers.push(() => dispatcher.stop());
     // Kickfolio versions: bundles are fetched and read in the background; unfinished ones resume here.
@@ -148,7 +152,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       log: log.child({ component: 'versions' }),
       nodeId: config.nodeId,
       tempDir: join(config.dataDir, 'tmp', 'bundles'),
-      fetch: { maxBytes: config.bundleMaxBytes, timeoutMs: config.bundleFetchTimeout * 1000, maxRedirects: DEFAULT_MAX_REDIRECTS, allowPrivate: config.allowPrivateFetch },
+      fetch: { maxBytes: config.bundleMaxBytes, timeoutMs: config.bundleFetchTimeout * 1000, maxRedirects: DEFAULT_MAX_REDIRECTS, egress: core.egress },
     });
     await processor.start();
     closers.push(() => processor.stop());
@@ -195,6 +199,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       initialRetryMs: 1000,
       healthyRunMs: 30_000,
       ingestBase: () => `rtmp://${reachableHost(config.httpHost)}:${rtmpPort}/${config.rtmpApp}`,
+      egress: core.egress,
     });
     await pullers.start();
     closers.push(() => pullers.close());

@@ -31,7 +31,7 @@ import { AccessTokenService } from './dialects/multistreamer/access-tokens.js';
 import { StreamAccessService } from './streams/sharing.js';
 import { NetworkAccountService } from './dialects/multistreamer/network-accounts.js';
 import { MultistreamService } from './dialects/multistreamer/multistreams.js';
-import type { PullSourcePolicy } from './ffmpeg/pull-args.js';
+import { EgressPolicy } from './egress/policy.js';
 
 /** Seconds an OAuth2 access token lives unless the server is told otherwise (30 days). */
 export const DEFAULT_TOKEN_TTL = 30 * 24 * 3600;
@@ -40,6 +40,8 @@ export const DEFAULT_TOKEN_TTL = 30 * 24 * 3600;
 export class Core {
   /** The events of the domain (this node's and, over Redis, every node's), for those who follow them. */
   readonly events: Bus<DomainEvent>;
+  /** Where the server may connect on a user's behalf (webhooks, callbacks, relays, pullers, downloads). */
+  readonly egress: EgressPolicy;
   readonly accounts: AccountService;
   readonly streams: StreamService;
   readonly broadcasts: BroadcastService;
@@ -82,18 +84,24 @@ export class Core {
 
   constructor(
     readonly ctx: CoreContext,
-    options: { ingestServers: IngestServers; blobs: BlobStore; uploads?: UploadOptions; nodeId?: string; chat?: Partial<ChatSettings>; tokenTtl?: number; pull?: PullSourcePolicy },
+    options: { ingestServers: IngestServers; blobs: BlobStore; uploads?: UploadOptions; nodeId?: string; chat?: Partial<ChatSettings>; tokenTtl?: number;
+      /** Private networks stay closed unless given a policy that opens them. */
+      egress?: EgressPolicy;
+      /** The only directory pullers may read local files from (`--pull-file-dir`); none by default. */
+      pullFileDir?: string | null;
+    },
   ) {
     this.events = ctx.bus;
+    this.egress = options.egress ?? new EgressPolicy(false);
     const clients = new ApiClientRegistry(ctx);
     this.accounts = new AccountService(ctx);
     this.accessTokens = new AccessTokenService(ctx);
     this.streamAccess = new StreamAccessService(ctx);
-    this.networkAccounts = new NetworkAccountService(ctx, options.ingestServers);
+    this.networkAccounts = new NetworkAccountService(ctx, options.ingestServers, this.egress);
     this.streams = new StreamService(ctx, options.ingestServers);
     this.broadcasts = new BroadcastService(ctx, this.streams);
     this.relays = new RelayStatusBoard(ctx);
-    this.sites = new SiteService(ctx, clients);
+    this.sites = new SiteService(ctx, clients, this.egress);
     this.siteSessions = new SiteSessionService(ctx);
     this.callbacks = new CallbackOutbox(ctx);
     this.viewing = new ViewingService(ctx);
@@ -105,8 +113,8 @@ export class Core {
     this.uploadObjects = new UploadObjectService(ctx, this.broadcasts, this.viewing);
     // A puller switched on through this core runs on this node (a CLI core has none to run it).
     // Go-live settings are Multistreamer's (read when asked, so wiring order does not matter).
-    this.goLive = new GoLiveService(ctx, options.nodeId ?? 'cli', options.pull, (streamId) => this.multistreams.goLiveSettings(streamId));
-    this.webhooks = new WebhookService(ctx);
+    this.goLive = new GoLiveService(ctx, options.nodeId ?? 'cli', { fileDir: options.pullFileDir ?? null, egress: this.egress }, (streamId) => this.multistreams.goLiveSettings(streamId));
+    this.webhooks = new WebhookService(ctx, this.egress);
     this.multistreams = new MultistreamService(ctx, options.ingestServers, this.networkAccounts, this.goLive, this.webhooks, this.broadcasts);
     // Chat levels are the Multistreamer shares' (looked up when asked, so wiring order does not matter).
     this.chat = new ChatService(ctx, this.accounts, { of: (accountId, streamId) => this.streamAccess.of(accountId, streamId) }, options.chat);

@@ -1,3 +1,4 @@
+import type { EgressPolicy } from '../core/egress/policy.js';
 import type { CallbackOutbox, OutgoingCallback } from '../core/webhooks/outbox.js';
 import { signedHeaders } from '../core/webhooks/signature.js';
 import { Poller } from './poller.js';
@@ -7,6 +8,9 @@ export interface DispatcherLogger {
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
+
+/** Deliveries in flight at once on a node: each holds a connection and its bounded answer. */
+export const MAX_CONCURRENT_DELIVERIES = 8;
 
 /**
  * Delivers the callback outbox: every due callback is POSTed; a 2xx answer delivers it, any
@@ -20,6 +24,8 @@ export class CallbackDispatcher {
 
   constructor(
     private readonly outbox: CallbackOutbox,
+    /** Where deliveries may go: every callback URL is a user's, checked at connect time. */
+    private readonly egress: EgressPolicy,
     private readonly log: DispatcherLogger,
     private readonly options: { pollMs: number; timeoutMs: number } = { pollMs: 1000, timeoutMs: 5000 },
   ) {
@@ -34,7 +40,7 @@ export class CallbackDispatcher {
 
   private async deliverDue(): Promise<void> {
     for (;;) {
-      const due = await this.outbox.due();
+      const due = await this.outbox.due(MAX_CONCURRENT_DELIVERIES);
       if (due.length === 0 || this.poller.isStopped) return;
       await Promise.all(due.map((callback) => this.deliver(callback)));
     }
@@ -47,7 +53,7 @@ export class CallbackDispatcher {
         'content-type': callback.contentType,
         ...(callback.signingSecret ? signedHeaders(callback.signingSecret, callback.id, callback.body, new Date()) : {}),
       };
-      const { status } = await post(callback.url, callback.body, headers, this.options.timeoutMs);
+      const { status } = await post(this.egress, callback.url, callback.body, headers, this.options.timeoutMs);
       if (status >= 200 && status < 300) {
         await this.outbox.delivered(callback);
         return;

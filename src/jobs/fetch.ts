@@ -1,17 +1,15 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { createWriteStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { classifyAddress } from '../core/ffmpeg/addresses.js';
+import { EgressRefusedError, type EgressPolicy } from '../core/egress/policy.js';
 
 /**
  * Downloads a user-supplied URL to a file, bounded in every way that matters for a server
  * fetching on someone else's behalf: only http and https; every address the host resolves to
- * must be public (unless private fetches are allowed), checked at connect time so a DNS answer
- * cannot change between the check and the connection; a bounded number of redirects, each
+ * must be allowed by the egress policy, checked at connect time so a DNS answer cannot change
+ * between the check and the connection; a bounded number of redirects, each
  * checked again; a byte limit, enforced on Content-Length and on the bytes that arrive; and one
  * deadline for the whole download. Failures are FetchErrors with a message fit for the user.
  */
@@ -23,50 +21,27 @@ export interface FetchLimits {
   maxBytes: number;
   timeoutMs: number;
   maxRedirects: number;
-  /** Allow loopback, private and link-local addresses (tests, closed networks). */
-  allowPrivate: boolean;
+  /** Which addresses the download (and each redirect) may reach. */
+  egress: EgressPolicy;
 }
 
 export const DEFAULT_MAX_REDIRECTS = 5;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-function refuseAddress(host: string, address: string, label: string): FetchError {
-  const resolved = host === address ? `host ${host}` : `host ${host} resolves to ${address}, which`;
-  return new FetchError(`the ${resolved} is ${label}; fetching from private networks is turned off (see --allow-private-fetch)`);
-}
-
-/** A DNS lookup for sockets that refuses hosts with any address that may not be fetched. */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '', 0);
-      if (addresses.length === 0) return callback(new FetchError(`the host ${hostname} has no address`), '', 0);
-      if (!allowPrivate) {
-        for (const a of addresses) {
-          const kind = classifyAddress(a.address);
-          if (!kind.public) return callback(refuseAddress(hostname, a.address, kind.label), '', 0);
-        }
-      }
-      if (options.all) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
-      return callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  };
-}
-
-function checkUrl(url: URL, allowPrivate: boolean): void {
+function checkUrl(url: URL, egress: EgressPolicy): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchError(`only http:// and https:// URLs can be fetched (got ${url.protocol})`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  // Literal addresses never go through the lookup, so they are checked here.
-  if (isIP(host) && !allowPrivate) {
-    const kind = classifyAddress(host);
-    if (!kind.public) throw refuseAddress(host, host, kind.label);
+  try {
+    egress.connectOptions(url.hostname);
+  } catch (err) {
+    throw new FetchError((err as Error).message);
   }
 }
 
 /** A network failure in words. */
 function describe(err: unknown, host: string): FetchError {
   if (err instanceof FetchError) return err;
+  if (err instanceof EgressRefusedError) return new FetchError(err.message);
   const code = (err as { code?: string }).code ?? '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NODATA') return new FetchError(`the host ${host} could not be resolved (${code})`);
   if (code === 'ECONNREFUSED') return new FetchError(`the host ${host} refused the connection`);
@@ -81,14 +56,14 @@ function describe(err: unknown, host: string): FetchError {
   return new FetchError(`the request to ${host} failed (${code || (err as Error).message})`);
 }
 
-function get(url: URL, allowPrivate: boolean, signal: AbortSignal): Promise<IncomingMessage> {
+function get(url: URL, egress: EgressPolicy, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const request = send(url, {
       method: 'GET',
       // A fresh socket per request, resolved through the guard (no pooled socket to another host).
       agent: false,
-      lookup: guardedLookup(allowPrivate),
+      lookup: egress.lookup,
       headers: { 'user-agent': 'streamdelta bundle fetcher', accept: '*/*', 'accept-encoding': 'identity' },
       signal,
     });
@@ -136,12 +111,13 @@ export async function downloadToFile(url: string, path: string, limits: FetchLim
   let host = current.hostname;
   try {
     for (let redirects = 0; ; redirects++) {
-      checkUrl(current, limits.allowPrivate);
+      checkUrl(current, limits.egress);
       host = current.hostname;
-      const response = await get(current, limits.allowPrivate, controller.signal);
+      const response = await get(current, limits.egress, controller.signal);
       const status = response.statusCode ?? 0;
+      // Only a 2xx body is read; any other answer's body is dropped unread.
       if (REDIRECTS.has(status)) {
-        response.resume();
+        response.destroy();
         if (redirects >= limits.maxRedirects) throw new FetchError(`the bundle URL redirected more than ${limits.maxRedirects} times`);
         const location = response.headers.location;
         if (!location) throw new FetchError(`the host ${host} answered HTTP ${status} without a Location`);
@@ -153,7 +129,7 @@ export async function downloadToFile(url: string, path: string, limits: FetchLim
         continue;
       }
       if (status < 200 || status > 299) {
-        response.resume();
+        response.destroy();
         throw new FetchError(`the host ${host} answered HTTP ${status}`);
       }
       const declared = Number(response.headers['content-length']);

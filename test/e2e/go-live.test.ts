@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { msStream, GoLiveEvents } from '../helpers/go-live.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../helpers/server.js';
 import { ffmpegMissing, makeFlv, tempDir } from '../media/support.js';
 import { assertDecodable, inspect, publish, sleep, startFfmpegReceiver, waitFor, type FfmpegReceiver } from '../media/relay/support.js';
 
@@ -17,7 +17,7 @@ describe('go live after a preview', { skip: ffmpegMissing }, () => {
   let receiver: FfmpegReceiver | undefined;
 
   before(async () => {
-    server = await startTestServer('sqlite', { reconnectWindow: '0' });
+    server = await startTestServer('sqlite', { ...LOCAL_PEERS, reconnectWindow: '0' });
   });
   after(async () => {
     await receiver?.kill();

@@ -19,7 +19,7 @@ import { ChatClient } from '../api/multistreamer/chat-support.js';
 import { ms, msUser, type MsUser } from '../api/multistreamer/support.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { hookReceiver, type HookReceiver, type ReceivedHook } from '../helpers/go-live.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../helpers/server.js';
 import { run } from '../media/e2e/support.js';
 import { assertDecodable, inspect, isListening, publish, sleep, startFfmpegReceiver, waitFor, type FfmpegReceiver, type Publisher } from '../media/relay/support.js';
 import { ffmpegMissing, makeFlv, tempDir } from '../media/support.js';
@@ -83,7 +83,7 @@ for (const kind of databaseKinds()) {
 
     before(async () => {
       // The puller's source is a file of this directory: only there may pullers read local files.
-      server = await startTestServer(kind, { reconnectWindow: '0', pullFileDir: dir.path });
+      server = await startTestServer(kind, { ...LOCAL_PEERS, reconnectWindow: '0', pullFileDir: dir.path });
       hooks = await hookReceiver();
     });
     after(async () => {

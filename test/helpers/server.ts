@@ -37,6 +37,13 @@ export interface TestServer {
 
 const TABLES = ['accounts', 'api_clients', 'streams', 'broadcasts', 'segments', 'destinations', 'settings', 'id_sequences', 'api_tokens', 'apps', 'app_versions', 'app_comments', 'upload_credentials', 'multipart_uploads', 'multipart_parts', 'upload_objects', 'upload_broadcasts', 'webhooks', 'oauth_tokens', 'stream_flags', 'chat_rooms', 'chat_messages', 'ms_users', 'ms_streams', 'network_accounts', 'network_account_shares', 'stream_accounts', 'stream_shares'] as const;
 
+/**
+ * The settings of a server whose peers are test processes on 127.0.0.1 (relay receivers,
+ * webhook and callback receivers, pull sources): outbound connections to private networks
+ * are refused unless opened, as a real deployment would open them for a closed network.
+ */
+export const LOCAL_PEERS = { allowPrivateFetch: '1' } as const;
+
 export interface TestServerOptions {
   /** Run on this database (e.g. to restart a server on it); the caller drops it. */
   database?: TestDatabase;

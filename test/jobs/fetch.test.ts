@@ -10,7 +10,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classifyAddress } from '../../src/core/ffmpeg/addresses.js';
+import { classifyAddress } from '../../src/core/egress/addresses.js';
+import { EgressPolicy } from '../../src/core/egress/policy.js';
 import { downloadToFile, FetchError, type FetchLimits } from '../../src/jobs/fetch.js';
 import { BundleHost } from '../api/kickfolio/support.js';
 
@@ -61,7 +62,7 @@ describe('downloadToFile', () => {
   let host: BundleHost;
   let dir: string;
   const data = Buffer.from('x'.repeat(5000));
-  const limits: FetchLimits = { maxBytes: 10_000, timeoutMs: 5000, maxRedirects: 2, allowPrivate: true };
+  const limits: FetchLimits = { maxBytes: 10_000, timeoutMs: 5000, maxRedirects: 2, egress: new EgressPolicy(true) };
   const file = () => join(dir, `${Math.random().toString(36).slice(2)}.zip`);
   before(async () => {
     host = await new BundleHost().start();
@@ -95,7 +96,7 @@ describe('downloadToFile', () => {
   it('refuses private hosts before connecting unless allowed, by literal address and by name', async () => {
     const url = host.file('/private.zip', data);
     const before = host.requests.length;
-    const strict = { ...limits, allowPrivate: false };
+    const strict = { ...limits, egress: new EgressPolicy(false) };
     await refused(downloadToFile(url, file(), strict), /the host 127\.0\.0\.1 is a loopback address/);
     await refused(downloadToFile(url.replace('127.0.0.1', 'localhost'), file(), strict), /the host localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/);
     assert.equal(host.requests.length, before, 'no request reached the host');
@@ -144,7 +145,7 @@ describe('downloadToFile', () => {
     try {
       const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/a.zip`;
       await refused(downloadToFile(url, file(), limits), /^the TLS connection to 127\.0\.0\.1 failed \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)$/);
-      await refused(downloadToFile(url, file(), { ...limits, allowPrivate: false }), /is a loopback address/);
+      await refused(downloadToFile(url, file(), { ...limits, egress: new EgressPolicy(false) }), /is a loopback address/);
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

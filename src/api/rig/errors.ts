@@ -1,4 +1,3 @@
-import type { FastifySchemaValidationError } from 'fastify';
 import {
   AuthenticationError,
   ConflictError,
@@ -9,33 +8,12 @@ import {
   ValidationError,
 } from '../../core/kernel/errors.js';
 import { RigCode, RigError } from './envelope.js';
-
-/**
- * How rig reports a failed body check: absent or empty fields are "missing required input"
- * (1004, details = the field names, as rig's `required` middleware did); a wrong type or a body
- * that is not an object is "invalid input" (1005).
- */
-export function fromSchemaErrors(errors: FastifySchemaValidationError[]): RigError {
-  const missing: string[] = [];
-  const invalid: Record<string, string> = {};
-  for (const e of errors) {
-    const field = e.instancePath.replace(/^\//, '');
-    if (e.keyword === 'required') {
-      missing.push(String((e.params as { missingProperty?: unknown }).missingProperty));
-    } else if (field === '') {
-      return new RigError(RigCode.InvalidInput, 'Request body must be a JSON object');
-    } else if (e.keyword === 'minLength' && (e.params as { limit?: unknown }).limit === 1) {
-      missing.push(field);
-    } else {
-      invalid[field] = e.message ?? 'is invalid';
-    }
-  }
-  if (missing.length > 0) return new RigError(RigCode.MissingInput, undefined, missing);
-  return new RigError(RigCode.InvalidInput, undefined, invalid);
-}
+import { invalidFields } from './validation.js';
 
 /** What a route answers for each kind of domain failure; kinds not named here fall to the defaults. */
 export interface DomainErrorAnswers {
+  /** By default a rule of the core is answered as a validation failure (1005 with details). */
+  invalid?: (err: ValidationError) => RigError;
   notFound?: RigError;
   conflict?: (err: ConflictError) => RigError;
   authentication?: RigError;
@@ -45,7 +23,7 @@ export interface DomainErrorAnswers {
 
 /** Translates a domain failure into the route's rig answer; anything else is rethrown as is. */
 export function fromDomainError(err: unknown, answers: DomainErrorAnswers): never {
-  if (err instanceof ValidationError) throw new RigError(RigCode.InvalidInput, undefined, err.fields);
+  if (err instanceof ValidationError) throw answers.invalid?.(err) ?? invalidFields(err.fields);
   if (err instanceof NotFoundError && answers.notFound) throw answers.notFound;
   if (err instanceof ConflictError && answers.conflict) throw answers.conflict(err);
   if (err instanceof AuthenticationError) throw answers.authentication ?? new RigError(RigCode.InvalidCredentials);
@@ -58,17 +36,14 @@ export function fromDomainError(err: unknown, answers: DomainErrorAnswers): neve
 /** Any error that reaches rig's error handler, as rig would answer it. */
 export function toRigError(err: unknown): RigError {
   if (err instanceof RigError) return err;
-  const e = err as { validation?: FastifySchemaValidationError[]; code?: string; statusCode?: number };
-  if (e.validation) return fromSchemaErrors(e.validation);
+  const e = err as { code?: string; statusCode?: number };
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RigError(RigCode.InvalidInput, 'Request body is too large', undefined, 413);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new RigError(RigCode.ContentType);
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new RigError(RigCode.InvalidInput, 'Content-Length does not match the body');
   }
-  if (err instanceof ValidationError) return new RigError(RigCode.InvalidInput, undefined, err.fields);
+  if (err instanceof ValidationError) return invalidFields(err.fields);
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new RigError(RigCode.InvalidInput, undefined, undefined, e.statusCode);
   }

@@ -1,9 +1,10 @@
-import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
-import { parseBodiesWith, routePattern } from '../http.js';
+import { parseBodiesWith } from '../http.js';
+import { addRigCors } from './cors.js';
 import { RigCode, RigError, success } from './envelope.js';
 import { toRigError } from './errors.js';
+import { RigRouteList, rigRoute } from './route-list.js';
 import { accountRoutes } from './routes/accounts.js';
 import { agentRoutes } from './routes/agents.js';
 import { streamRoutes } from './routes/streams.js';
@@ -27,36 +28,18 @@ function carriesBody(request: FastifyRequest): boolean {
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Bodies never reach an object merge, but a `__proto__` key has no business in one either. */
-function refusePrototypeKeys(key: string, value: unknown): unknown {
-  if (key === '__proto__' || key === 'constructor') throw new RigError(RigCode.InvalidInput, `Invalid key ${key} in body`);
-  return value;
-}
-
 /**
  * The rig HTTP API v1 as a Fastify plugin, mounted at its prefix. It owns rig's whole dialect:
- * the envelopes, the exact `application/json` rule, JWT auth, 404/405 as codes 1000/1001, CORS.
+ * the envelopes, the exact `application/json` rule, JWT auth, 404/405 as codes 1000/1001, CORS,
+ * and request bodies read and refused as rig's decoder and validator do.
  */
 export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInstance, options: RigOptions) => {
   const { core, tokens } = options;
-  const routes: { method: string; url: string; pattern: RegExp }[] = [];
+  const routes = new RigRouteList();
+  app.addHook('onRoute', (route) => routes.add(route));
 
-  app.addHook('onRoute', (route) => {
-    // Fastify files the root route of a prefix (`/` under `/streams`) as `/streams`; rig's
-    // document and route list write it `/streams/`.
-    const url = route.routePath === '' ? `${route.url}/` : route.url;
-    for (const method of [route.method].flat()) {
-      if (method === 'HEAD' || method === 'OPTIONS') continue;
-      routes.push({ method, url, pattern: routePattern(url) });
-    }
-  });
-
-  // rig's dashboard is a browser app on another origin.
-  await app.register(cors, {
-    origin: '*',
-    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
-  });
+  // First, so that every answer carries CORS headers, errors included.
+  addRigCors(app, (path) => routes.methodsAt(path));
 
   // rig requires exactly `application/json` on POST/PUT/PATCH, but lets a POST with no body
   // through without one: the rig dashboard's HTTP client drops the header when it sends no data.
@@ -68,19 +51,9 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
     }
   });
 
-  parseBodiesWith(app, { bodyLimit: options.bodyLimit, types: 'application/json' }, (body) => {
-    if (body.trim() === '') return undefined;
-    try {
-      return JSON.parse(body, refusePrototypeKeys);
-    } catch (err) {
-      throw err instanceof RigError ? err : new RigError(RigCode.InvalidInput, 'Malformed JSON body');
-    }
-  });
-
-  // No body at all reads as an empty object, so each absent field is reported as missing (1004).
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined) request.body = {};
-  });
+  // A body stays text until its route reads it, at the point where rig's handler decodes it
+  // (after the token, after the stream's owner): see validation.ts.
+  parseBodiesWith(app, { bodyLimit: options.bodyLimit, types: 'application/json' }, (body) => body);
 
   app.setErrorHandler((err, request, reply) => {
     const answer = toRigError(err);
@@ -89,8 +62,7 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    const allowed = routes.methodsAt(request.url.split('?')[0] ?? '');
     if (allowed.length > 0) {
       const answer = new RigError(RigCode.MethodNotAllowed);
       return reply.status(answer.status).header('allow', allowed.join(', ')).send(answer.body());
@@ -114,11 +86,8 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
     },
   };
 
-  app.get('/', { schema: { response: responses.routes } }, async () =>
-    success(
-      'rig HTTP API v1',
-      routes.map((r) => `${r.method} ${r.url}`),
-    ),
+  app.get('/', rigRoute('Get list of api', { schema: { response: responses.routes } }), async () =>
+    success('xplex-rig HTTP API v1', routes.listing()),
   );
   await app.register(accountRoutes, { prefix: '/accounts', rig: context });
   await app.register(streamRoutes, { prefix: '/streams', rig: context });

@@ -1,27 +1,7 @@
 /**
- * JSON schemas of rig's request bodies and success responses. Bodies are checked for
- * presence and type here; the domain's own rules (lengths, services) are checked in core/.
- * Response schemas also make serialization fast and keep fields in rig's order.
+ * JSON schemas of rig's success responses: they make serialization fast and keep fields in
+ * rig's order. Request bodies are read as rig reads them (requests.ts, validation.ts).
  */
-const nonEmptyString = { type: 'string', minLength: 1 } as const;
-
-function body(...fields: string[]) {
-  return {
-    type: 'object',
-    required: fields,
-    properties: Object.fromEntries(fields.map((f) => [f, nonEmptyString])),
-  } as const;
-}
-
-export const bodies = {
-  createAccount: body('username', 'password', 'email'),
-  authLocal: body('username', 'password'),
-  changePassword: body('oldPassword', 'newPassword'),
-  invite: body('email'),
-  verifyInvite: body('email', 'inviteToken'),
-  addDestination: body('service', 'streamKey'),
-};
-
 const destination = {
   type: 'object',
   properties: {

@@ -20,7 +20,7 @@ export function siteAdmission(core: Core): AskAdmission {
     const body = new URLSearchParams({ action: 'login', key: viewerKey, public_hostid: session.publicHostId, userip: address }).toString();
     let admitted = false;
     try {
-      const answer = await postForm(site.callbackUrl, body, LOGIN_TIMEOUT_MS);
+      const answer = await postForm(core.egress, site.callbackUrl, body, LOGIN_TIMEOUT_MS);
       admitted = answer.status >= 200 && answer.status < 300 && /<code>\s*0\s*<\/code>/.test(answer.text);
     } catch {
       admitted = false;

@@ -39,12 +39,20 @@ export function checkUsername(username: string, errors: FieldErrors): void {
   }
 }
 
-export function checkEmail(email: string, errors: FieldErrors): void {
+/**
+ * The email of a platform account, as rig's sign-up takes it: 3 to 64 characters and nothing
+ * more (rig's clients send whatever the user typed; nothing here mails it).
+ */
+export function checkAccountEmail(email: string, errors: FieldErrors): void {
   if (!lengthBetween(email, EMAIL_LENGTH)) {
     errors.email = `must be ${EMAIL_LENGTH.min} to ${EMAIL_LENGTH.max} characters`;
-  } else if (!EMAIL_SHAPE.test(email)) {
-    errors.email = 'must be an email address';
   }
+}
+
+/** An email that must also look like an address. */
+export function checkEmail(email: string, errors: FieldErrors): void {
+  checkAccountEmail(email, errors);
+  if (errors.email === undefined && !EMAIL_SHAPE.test(email)) errors.email = 'must be an email address';
 }
 
 export function checkPassword(password: string, errors: FieldErrors, field = 'password'): void {
@@ -81,7 +89,7 @@ export class AccountService {
     const errors: FieldErrors = {};
     checkUsername(input.username, errors);
     const email = input.email ?? null;
-    if (email !== null) checkEmail(email, errors);
+    if (email !== null) checkAccountEmail(email, errors);
     checkPassword(input.password, errors);
     if (Object.keys(errors).length > 0) throw new ValidationError('Invalid account details', errors);
 
@@ -140,8 +148,9 @@ export class AccountService {
     return row ? toAccount(row) : undefined;
   }
 
-  async findByEmail(email: string, tenant: string = PLATFORM_TENANT): Promise<Account | undefined> {
-    const row = await this.ctx.store.accounts.findByEmailKey(tenant, emailKey(email));
+  /** The account with exactly this username. */
+  async findByUsername(username: string, tenant: string = PLATFORM_TENANT): Promise<Account | undefined> {
+    const row = await this.ctx.store.accounts.findByUsername(tenant, username);
     return row ? toAccount(row) : undefined;
   }
 

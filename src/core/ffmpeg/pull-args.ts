@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, resolve, sep } from 'node:path';
-import { hostRefusal } from './addresses.js';
+import { EgressPolicy } from '../egress/policy.js';
 import { ValidationError } from '../kernel/errors.js';
 import { splitArgumentText, walkOptions } from './options.js';
 
@@ -10,9 +10,14 @@ import { splitArgumentText, walkOptions } from './options.js';
  * arguments choose and shape the inputs (`-re -i https://…`) and may set options of our one
  * output (`-c copy`). Any Multistreamer user may set them, so beyond the rules of every user's
  * ffmpeg arguments (ffmpeg-options.ts) the inputs are confined:
- * - a network input (http, https, rtmp, rtmps, rtsp, srt, udp, rtp, tcp, tls) must name a host
- *   whose addresses are public, unless `--allow-private-fetch`; checked when the arguments are
- *   set and again right before each ffmpeg start (a name may resolve elsewhere by then);
+ * - a network input (http, https, rtmp, rtmps, rtsp, srt, udp, rtp, tcp, tls) must be a plain
+ *   URL (no backslash, no user name or password, no control or non-ASCII character: the
+ *   URL parser here and ffmpeg's must not read two different hosts out of one text) naming a
+ *   host the egress policy allows, checked when the arguments are set and again right before
+ *   each ffmpeg start; ffmpeg gets the URL as parsed here, never the text as written. An http(s)
+ *   input keeps its host name (the puller routes ffmpeg's HTTP through the egress policy at
+ *   connect time); any other input gets the checked address in place of the name, so ffmpeg
+ *   connects to exactly what was checked;
  * - a local file only inside `--pull-file-dir` (its real path: no `..` or symlink out), and
  *   none at all when that is not set;
  * - ffmpeg itself holds each input to its kind: the puller puts `-protocol_whitelist` before
@@ -31,11 +36,11 @@ export const PULL_ARGS_MAX_COUNT = 128;
 export interface PullSourcePolicy {
   /** Real path of the only directory local files may be pulled from (`--pull-file-dir`); null: no local files. */
   fileDir: string | null;
-  /** Let network inputs reach loopback, private and link-local addresses (`--allow-private-fetch`). */
-  allowPrivate: boolean;
+  /** Which addresses network inputs may reach. */
+  egress: EgressPolicy;
 }
 
-export const NO_LOCAL_FILES: PullSourcePolicy = { fileDir: null, allowPrivate: false };
+export const NO_LOCAL_FILES: PullSourcePolicy = { fileDir: null, egress: new EgressPolicy(false) };
 
 /** URL schemes an input may start with. */
 const INPUT_SCHEMES = new Set(['http', 'https', 'rtmp', 'rtmps', 'rtsp', 'srt', 'udp', 'rtp', 'tcp', 'tls']);
@@ -43,9 +48,16 @@ const INPUT_SCHEMES = new Set(['http', 'https', 'rtmp', 'rtmps', 'rtsp', 'srt', 
 /**
  * ffmpeg 5's protocol names a network input may use, itself and for what it opens in turn:
  * `rtsp` is a demuxer that opens tcp, udp, rtp and tls; `crypto` decrypts AES-128 HLS segments
- * (its nested URL is held to this same list). No `file`, `pipe`, `data`, `subfile`, `concat`…
+ * (its nested URL is held to this same list); `httpproxy` is how ffmpeg tunnels https through
+ * the puller's proxy. No `file`, `pipe`, `data`, `subfile`, `concat`…
  */
-export const NETWORK_PROTOCOLS = ['http', 'https', 'tcp', 'tls', 'rtmp', 'rtmps', 'srt', 'udp', 'rtp', 'crypto'] as const;
+export const NETWORK_PROTOCOLS = ['http', 'https', 'httpproxy', 'tcp', 'tls', 'rtmp', 'rtmps', 'srt', 'udp', 'rtp', 'crypto'] as const;
+
+/** Inputs whose connections the puller routes through the egress policy (an HTTP proxy ffmpeg is given). */
+export const PROXIED_SCHEMES = new Set(['http', 'https']);
+
+/** Characters no URL handed to ffmpeg may hold: backslashes, controls and anything beyond ASCII. */
+const UNSAFE_URL_CHARACTER = /[\\\x00-\x1f\x7f-\uffff]/;
 /** The protocol a local file input may use, for itself and what it opens (a local playlist's segments). */
 export const FILE_PROTOCOLS = ['file'] as const;
 
@@ -79,6 +91,7 @@ function classifyInput(value: string, index: number, policy: PullSourcePolicy, r
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value)?.[1]?.toLowerCase();
   if (scheme !== undefined && scheme !== 'file') {
     if (!INPUT_SCHEMES.has(scheme)) refuse(`input ${shown}: ${scheme}: inputs are not allowed (only ${[...INPUT_SCHEMES].join(', ')} URLs${policy.fileDir ? ' and files of the pull directory' : ''})`);
+    if (UNSAFE_URL_CHARACTER.test(value)) refuse(`input ${shown} holds a backslash, a control or a non-ASCII character`);
     let url: URL;
     try {
       url = new URL(value);
@@ -86,6 +99,10 @@ function classifyInput(value: string, index: number, policy: PullSourcePolicy, r
       return refuse(`input ${shown} is not a valid URL`);
     }
     if (!value.slice(scheme.length + 1).startsWith('//')) refuse(`input ${shown} is not a valid URL`);
+    if (url.username !== '' || url.password !== '' || /^[^/?#]*@/.test(value.slice(scheme.length + 3))) {
+      refuse(`input ${JSON.stringify(redactUrls(value).slice(0, 100))}: a user name or password in the URL is not allowed`);
+    }
+    if (url.hostname === '') refuse(`input ${shown} names no host`);
     return { kind: 'network', index, url };
   }
   const path = scheme === 'file' ? value.slice('file:'.length) : value;
@@ -137,9 +154,10 @@ async function localFile(path: string, fileDir: string, refuse: (problem: string
 }
 
 /**
- * Every check, and the argv the puller runs: each local input replaced by `file:<real path>`
- * (so ffmpeg opens exactly what was checked, and reads no `x:` prefix as a protocol), each
- * `-i` preceded by `-protocol_whitelist` for its kind. Called when the arguments are set and
+ * Every check, and the argv the puller runs: each network input replaced by its URL as parsed
+ * here (the checked address in place of the name, but for http and https), each local input
+ * by `file:<real path>` (so ffmpeg opens exactly what was checked, and reads no `x:` prefix as
+ * a protocol), each `-i` preceded by `-protocol_whitelist` for its kind. Called when the arguments are set and
  * again right before each ffmpeg start. ValidationError says what is refused.
  */
 export async function preparePullArgs(text: string, policy: PullSourcePolicy): Promise<string[]> {
@@ -150,8 +168,20 @@ export async function preparePullArgs(text: string, policy: PullSourcePolicy): P
   for (const input of [...inputs].reverse()) {
     let whitelist: readonly string[];
     if (input.kind === 'network') {
-      const problem = await hostRefusal(input.url.hostname, policy.allowPrivate);
-      if (problem) refuse(`input ${JSON.stringify(redactUrls(input.url.href))}: ${problem}`);
+      const shown = JSON.stringify(redactUrls(input.url.href));
+      const problem = await policy.egress.hostRefusal(input.url.hostname);
+      if (problem) refuse(`input ${shown}: ${problem}`);
+      const url = new URL(input.url.href);
+      if (!PROXIED_SCHEMES.has(url.protocol.slice(0, -1))) {
+        let address: string;
+        try {
+          address = await policy.egress.pin(url.hostname);
+        } catch (err) {
+          return refuse(`input ${shown}: ${(err as Error).message}`);
+        }
+        url.hostname = address.includes(':') ? `[${address}]` : address;
+      }
+      out[input.index + 1] = url.href;
       whitelist = NETWORK_PROTOCOLS;
     } else {
       out[input.index + 1] = `file:${await localFile(input.path, policy.fileDir!, refuse)}`;

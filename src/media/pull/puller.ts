@@ -2,6 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ValidationError } from '../../core/kernel/errors.js';
 import type { StreamId } from '../../core/kernel/ids.js';
 import { redactUrls } from '../../core/ffmpeg/pull-args.js';
+import type { PublishUrl } from '../../core/relays/publish-url.js';
+import { readFlvOutput } from '../ffmpeg/flv-output.js';
+import { RtmpPublisher } from '../rtmp/client.js';
+import type { RtmpMessage } from '../wire/rtmp/messages.js';
+
+/** Media read from ffmpeg while the publish to the ingest is being set up; more is a failure. */
+const MAX_QUEUED_MESSAGES = 2000;
 
 export interface PullerLogger {
   info(obj: object, msg: string): void;
@@ -27,12 +34,15 @@ export type PullerEnd = { reason: 'source ended' } | { reason: 'gave up'; lastEr
 
 /**
  * One ffmpeg child feeding a stream from its arguments (`-re -i <source> …`) into this server's
- * RTMP ingest, as an encoder would: `ffmpeg -v error <args> -f flv rtmp://…/<app>/<key>`. The
- * arguments are asked for (and so checked again) before every start. A failing child is started
- * again after a growing pause, up to `maxAttempts` failures in a row. The ingest URL holds the
- * stream key and a source URL may hold credentials or a token, so nothing here logs them: logs
- * name the stream id, and ffmpeg's own words are cleaned of the key, of URL credentials and of
- * URL queries before they are kept.
+ * RTMP ingest, as an encoder would: ffmpeg writes FLV to a pipe (`<args> -f flv pipe:1`) and
+ * this server publishes it to its own ingest with the stream's key, which so never appears in
+ * ffmpeg's arguments (every local user can read those). ffmpeg's HTTP and HTTPS go through the
+ * egress proxy (`http_proxy`), its other inputs get the checked address (pull-args.ts). The
+ * publish starts with the first media ffmpeg writes, so a source that cannot be opened starts
+ * no broadcast. The arguments are asked for (and so checked again) before every start. A
+ * failing child is started again after a growing pause, up to `maxAttempts` failures in a row.
+ * A source URL may hold a token, so nothing here logs it: logs name the stream id, and ffmpeg's
+ * own words are cleaned of URL credentials and queries before they are kept.
  */
 export class Puller {
   private child: ChildProcess | undefined;
@@ -48,8 +58,10 @@ export class Puller {
     readonly streamId: StreamId,
     /** The checked ffmpeg arguments; a ValidationError when they are refused now. */
     private readonly prepare: () => Promise<readonly string[]>,
-    private readonly ingestUrl: string,
-    private readonly key: string,
+    /** This server's own ingest, the stream's key included. */
+    private readonly ingest: PublishUrl,
+    /** The egress proxy ffmpeg's HTTP(S) goes through. */
+    private readonly proxyUrl: string,
     private readonly options: PullerOptions,
     private readonly log: PullerLogger,
     private readonly onEnd: (end: PullerEnd) => void,
@@ -81,14 +93,32 @@ export class Puller {
 
   private spawn(args: readonly string[]): void {
     const startedAt = Date.now();
-    const child = spawn(this.options.ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', ...args, '-f', 'flv', this.ingestUrl], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const env: NodeJS.ProcessEnv = { ...process.env, http_proxy: this.proxyUrl, https_proxy: this.proxyUrl };
+    delete env.no_proxy;
+    delete env.NO_PROXY;
+    const child = spawn(this.options.ffmpegPath, ['-hide_banner', '-nostdin', '-nostats', '-v', 'error', ...args, '-f', 'flv', 'pipe:1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     });
     this.child = child;
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-2000);
     });
+    const feed = new IngestFeed(this.ingest, (reason) => {
+      // The ingest refused or cut the publish: this run has failed.
+      stderr = `${stderr}\n${reason}`.slice(-2000);
+      child.kill('SIGKILL');
+    });
+    readFlvOutput(
+      child.stdout!,
+      (message) => feed.send(message),
+      (reason) => {
+        if (reason === undefined) return;
+        stderr = `${stderr}\n${reason}`.slice(-2000);
+        child.kill('SIGKILL');
+      },
+    );
     this.log.info({ streamId: this.streamId, pid: child.pid }, 'puller started');
     this.exited = new Promise<void>((resolve) => {
       let done = false;
@@ -96,6 +126,9 @@ export class Puller {
         if (done) return;
         done = true;
         this.child = undefined;
+        // What ffmpeg wrote has been read ('close' comes after its output ends): the publish ends after it.
+        if (code === 0) feed.end();
+        else feed.abort();
         resolve();
         const said = this.clean(spawnError ? spawnError.message : stderr).trim().split('\n').slice(-3).join(' | ');
         this.lastError = code === 0 ? '' : `ffmpeg ${spawnError ? 'could not start' : `exited with ${code ?? signal}`}${said ? `: ${said}` : ''}`;
@@ -111,7 +144,7 @@ export class Puller {
         }
         this.failed(startedAt, this.lastError);
       };
-      child.once('exit', (code, signal) => finish(code, signal));
+      child.once('close', (code, signal) => finish(code, signal));
       child.once('error', (err) => finish(null, null, err));
     });
   }
@@ -151,6 +184,74 @@ export class Puller {
   }
 
   private clean(text: string): string {
-    return redactUrls(this.key ? text.split(this.key).join('<key>') : text);
+    return redactUrls(text);
+  }
+}
+
+/**
+ * The publish of a puller's media to this server's ingest: started by the first message,
+ * which waits (with those after it, up to a bound) until the ingest accepted the publish.
+ * `onFailure` hears once why the ingest refused or ended it; `end` and `abort` end it from here.
+ */
+class IngestFeed {
+  private publisher: RtmpPublisher | undefined;
+  private queued: RtmpMessage[] | undefined;
+  private over = false;
+  /** Over because the media is all sent (not because it failed): what is queued still goes. */
+  private ending = false;
+
+  constructor(
+    private readonly ingest: PublishUrl,
+    private readonly onFailure: (reason: string) => void,
+  ) {}
+
+  send(message: RtmpMessage): void {
+    if (this.over) return;
+    if (this.queued === undefined && this.publisher !== undefined) {
+      this.publisher.sendMedia(message);
+      return;
+    }
+    if (this.publisher === undefined) this.begin();
+    if (this.queued!.length >= MAX_QUEUED_MESSAGES) return this.fail('the ingest did not accept the publish in time');
+    this.queued!.push(message);
+  }
+
+  private begin(): void {
+    // This server's own ingest: no egress policy applies, the loopback is where it listens.
+    const publisher = new RtmpPublisher(this.ingest, { timeoutMs: 10_000 });
+    this.publisher = publisher;
+    this.queued = [];
+    publisher.onClose((reason) => this.fail(`the ingest ended the publish: ${reason}`));
+    publisher.start().then(
+      () => {
+        const queued = this.queued ?? [];
+        this.queued = undefined;
+        if (this.over && !this.ending) return;
+        for (const message of queued) publisher.sendMedia(message);
+        if (this.ending) publisher.stop();
+      },
+      (err: Error) => this.fail(`the ingest refused the publish: ${err.message}`),
+    );
+  }
+
+  private fail(reason: string): void {
+    if (this.over) return;
+    this.over = true;
+    this.publisher?.close(reason);
+    this.onFailure(reason);
+  }
+
+  /** The media is all sent: the publish ends as an encoder ends it. */
+  end(): void {
+    if (this.over) return;
+    this.over = true;
+    this.ending = true;
+    if (this.queued === undefined) this.publisher?.stop();
+  }
+
+  abort(): void {
+    if (this.over) return;
+    this.over = true;
+    this.publisher?.close('the puller stopped');
   }
 }

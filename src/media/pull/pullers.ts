@@ -3,6 +3,9 @@ import type { GoLiveService } from '../../core/broadcasts/go-live.js';
 import type { DomainEvent } from '../../core/kernel/events.js';
 import type { StreamService } from '../../core/streams/streams.js';
 import type { StreamId } from '../../core/kernel/ids.js';
+import type { EgressPolicy } from '../../core/egress/policy.js';
+import { parsePublishUrl } from '../../core/relays/publish-url.js';
+import { EgressProxy } from './egress-proxy.js';
 import { Puller, type PullerLogger, type PullerOptions } from './puller.js';
 
 /** What the pullers need from the core: the switch events, the switch itself and the pull arguments, and the stream. */
@@ -18,6 +21,8 @@ export interface PullersOptions extends PullerOptions {
   nodeId: string;
   /** `rtmp://<host>:<port>/<app>`: this node's own ingest, without a trailing slash. */
   ingestBase: () => string;
+  /** Where pullers may connect: every connection their ffmpeg makes for HTTP(S) goes through it. */
+  egress: EgressPolicy;
 }
 
 /**
@@ -30,11 +35,16 @@ export class Pullers {
   private readonly queue = new Map<StreamId, Promise<void>>();
   private unsubscribe: (() => void) | undefined;
   private closed = false;
+  private readonly proxy: EgressProxy;
+  private proxyUrl = '';
 
-  constructor(private readonly options: PullersOptions) {}
+  constructor(private readonly options: PullersOptions) {
+    this.proxy = new EgressProxy(options.egress);
+  }
 
   /** Switches off pullers this node ran before it stopped, then follows the events. */
   async start(): Promise<void> {
+    this.proxyUrl = await this.proxy.start();
     await this.options.core.goLive.recoverNode(this.options.nodeId);
     this.unsubscribe = this.options.core.events.subscribe((event) => this.onEvent(event));
   }
@@ -70,7 +80,8 @@ export class Pullers {
     // The arguments are checked again before each ffmpeg start (changed since, or a host that
     // now resolves to a private address); a refusal ends the puller and switches pulling off.
     const prepare = () => core.goLive.pullArgs(streamId);
-    const puller = new Puller(streamId, prepare, `${this.options.ingestBase()}/${stream.key}`, stream.key, this.options, this.options.log, () => {
+    const ingest = parsePublishUrl(`${this.options.ingestBase()}/${stream.key}`);
+    const puller = new Puller(streamId, prepare, ingest, this.proxyUrl, this.options, this.options.log, () => {
       this.pullers.delete(streamId);
       void core.goLive.setPulling(streamId, false).catch((err) => this.options.log.error({ err, streamId }, 'switching pulling off failed'));
     });
@@ -98,6 +109,7 @@ export class Pullers {
     const running = [...this.pullers.values()];
     this.pullers.clear();
     await Promise.allSettled(running.map((p) => p.stop()));
+    await this.proxy.close();
     // Nothing pulls any more: say so while the database is still open.
     for (const puller of running) {
       await this.options.core.goLive.setPulling(puller.streamId, false).catch((err) => this.options.log.error({ err, streamId: puller.streamId }, 'switching pulling off failed'));

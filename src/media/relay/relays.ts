@@ -1,4 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
+import type { EgressPolicy } from '../../core/egress/policy.js';
 import type { Destination } from '../../core/relays/destinations.js';
 import type { RelayStatusBoard } from '../../core/relays/status-board.js';
 import type { StreamService } from '../../core/streams/streams.js';
@@ -10,6 +11,8 @@ import { FfmpegTransport, RtmpTransport } from './transport.js';
 export interface RelaySetOptions extends RelayOptions {
   tls: ConnectionOptions | undefined;
   ffmpegPath: string;
+  /** Where relays may connect: destinations are users' addresses. */
+  egress: EgressPolicy;
 }
 
 /** What a stream's relays need from the core: its destinations, and where to report their states. */
@@ -54,8 +57,8 @@ export class RelaySet {
         this.live,
         () =>
           destination.ffmpegArgs
-            ? new FfmpegTransport(destination.rtmpUrl, destination.ffmpegArgs, this.options.ffmpegPath)
-            : new RtmpTransport(destination.rtmpUrl, this.options.tls),
+            ? new FfmpegTransport(destination.rtmpUrl, destination.ffmpegArgs, this.options.ffmpegPath, this.options)
+            : new RtmpTransport(destination.rtmpUrl, this.options),
         (status) => void this.core.relays.report(status),
         this.options,
       );

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { ConnectionOptions } from 'node:tls';
+import type { EgressPolicy } from '../../core/egress/policy.js';
 import { parsePublishUrl } from '../../core/relays/publish-url.js';
+import { readFlvOutput } from '../ffmpeg/flv-output.js';
 import { flvFileHeader, flvTag } from '../wire/flv-file.js';
 import { RtmpPublisher } from '../rtmp/client.js';
 import { MessageType, type RtmpMessage } from '../wire/rtmp/messages.js';
@@ -26,8 +28,8 @@ export interface RelayTransport {
 export class RtmpTransport implements RelayTransport {
   private readonly publisher: RtmpPublisher;
 
-  constructor(url: string, tls: ConnectionOptions | undefined) {
-    this.publisher = new RtmpPublisher(parsePublishUrl(url), { ...(tls ? { tls } : {}), timeoutMs: 10_000 });
+  constructor(url: string, options: { tls: ConnectionOptions | undefined; egress: EgressPolicy }) {
+    this.publisher = new RtmpPublisher(parsePublishUrl(url), { ...(options.tls ? { tls: options.tls } : {}), egress: options.egress, timeoutMs: 10_000 });
   }
 
   start(): Promise<void> {
@@ -60,34 +62,58 @@ export class RtmpTransport implements RelayTransport {
 }
 
 /**
- * A transcoding relay: an ffmpeg child reads the live tags as FLV on its stdin and publishes
- * with the destination's own arguments (Multistreamer's per-account `ffmpeg_args`).
+ * A transcoding relay: an ffmpeg child reads the live tags as FLV on its stdin, applies the
+ * destination's own arguments (Multistreamer's per-account `ffmpeg_args`) and writes FLV to its
+ * stdout, which streamdelta's own RTMP client publishes to the destination. ffmpeg never sees
+ * the destination's URL (its key would show in `ps`), the connection goes through the egress
+ * policy like any relay's, and the relay is live only once the destination accepted the
+ * publish: the push starts first, ffmpeg after it.
  */
 export class FfmpegTransport implements RelayTransport {
   private child: ChildProcessWithoutNullStreams | undefined;
+  private readonly publisher: RtmpPublisher;
   private headerSent = false;
   private stopping = false;
   private readonly listeners = new Set<(reason: string) => void>();
   private stderrTail = '';
-  private written = 0;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly args: readonly string[],
-    private readonly ffmpegPath = 'ffmpeg',
-  ) {}
+    private readonly ffmpegPath: string,
+    options: { tls: ConnectionOptions | undefined; egress: EgressPolicy },
+  ) {
+    this.publisher = new RtmpPublisher(parsePublishUrl(url), { ...(options.tls ? { tls: options.tls } : {}), egress: options.egress, timeoutMs: 10_000 });
+  }
 
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-f', 'flv', '-i', 'pipe:0', ...this.args, '-f', 'flv', this.url], {
-        stdio: ['pipe', 'ignore', 'pipe'],
-      }) as unknown as ChildProcessWithoutNullStreams;
+  async start(): Promise<void> {
+    await this.publisher.start();
+    this.publisher.onClose((reason) => {
+      if (this.stopping) return;
+      this.abortChild();
+      this.closed(reason);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(this.ffmpegPath, ['-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'flv', '-i', 'pipe:0', ...this.args, '-f', 'flv', 'pipe:1'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       this.child = child;
       child.stdin.on('error', () => {}); // EPIPE when ffmpeg exits first; the exit handler reports it
       child.stderr.on('data', (chunk: Buffer) => {
         this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
       });
+      readFlvOutput(
+        child.stdout,
+        (message) => this.publisher.sendMedia(message),
+        (reason) => {
+          if (reason !== undefined && !this.stopping) {
+            this.abortChild();
+            this.closed(reason);
+          }
+        },
+      );
       child.once('error', (err: NodeJS.ErrnoException) => {
+        this.publisher.close('ffmpeg could not start');
         reject(
           new Error(
             err.code === 'ENOENT'
@@ -98,19 +124,26 @@ export class FfmpegTransport implements RelayTransport {
       });
       child.once('spawn', () => resolve());
       child.once('exit', (code, signal) => {
-        if (this.stopping) return;
-        const why = this.lastError();
-        const reason = `ffmpeg exited (${signal ?? `code ${code}`})${why ? `: ${why}` : ''}`;
-        for (const listener of this.listeners) listener(reason);
+        if (this.stopping) {
+          // ffmpeg has written all it had: the push ends cleanly after it.
+          this.publisher.stop();
+          return;
+        }
+        const why = this.stderrTail.trim().split('\n').pop()?.slice(0, 300) ?? '';
+        this.publisher.close('ffmpeg exited');
+        this.closed(`ffmpeg exited (${signal ?? `code ${code}`})${why ? `: ${why}` : ''}`);
       });
     });
   }
 
-  /** ffmpeg's last error line, with the destination URL (it carries the key) taken out. */
-  private lastError(): string {
-    const { tcUrl, streamName } = parsePublishUrl(this.url);
-    const line = this.stderrTail.trim().split('\n').pop() ?? '';
-    return line.split(this.url).join('[destination]').split(streamName).join('[redacted]').replace(tcUrl, '[destination]').slice(0, 300);
+  private closed(reason: string): void {
+    for (const listener of this.listeners) listener(reason);
+    this.listeners.clear();
+  }
+
+  private abortChild(): void {
+    this.stopping = true;
+    this.child?.kill('SIGKILL');
   }
 
   send(message: RtmpMessage): void {
@@ -122,17 +155,16 @@ export class FfmpegTransport implements RelayTransport {
       this.headerSent = true;
       stdin.write(flvFileHeader(true, true));
     }
-    const tag = flvTag(message.type, message.timestamp, message.payload);
-    this.written += tag.length;
-    stdin.write(tag);
+    stdin.write(flvTag(message.type, message.timestamp, message.payload));
   }
 
+  /** What waits for ffmpeg and what waits for the destination. */
   get backlog(): number {
-    return this.child?.stdin.writableLength ?? 0;
+    return (this.child?.stdin.writableLength ?? 0) + this.publisher.backlog;
   }
 
   get bytesSent(): number {
-    return this.written;
+    return this.publisher.bytesSent;
   }
 
   onClose(listener: (reason: string) => void): void {
@@ -142,15 +174,18 @@ export class FfmpegTransport implements RelayTransport {
   stop(): void {
     this.stopping = true;
     const child = this.child;
-    if (!child) return;
+    if (!child) {
+      this.publisher.stop();
+      return;
+    }
     child.stdin.end();
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     timer.unref();
     child.once('exit', () => clearTimeout(timer));
   }
 
-  abort(_reason: string): void {
-    this.stopping = true;
-    this.child?.kill('SIGKILL');
+  abort(reason: string): void {
+    this.abortChild();
+    this.publisher.close(reason);
   }
 }

@@ -1,4 +1,5 @@
-import { connect as tcpConnect, isIP, type Socket } from 'node:net';
+import { connect as tcpConnect, isIP, type LookupFunction, type Socket } from 'node:net';
+import type { EgressPolicy } from '../../core/egress/policy.js';
 import type { PublishUrl } from '../../core/relays/publish-url.js';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from '../wire/rtmp/chunks.js';
@@ -15,12 +16,29 @@ export class RtmpPublishError extends Error {
 export interface ClientOptions {
   /** TLS options for rtmps:// (extra trusted certificates, for instance). */
   tls?: ConnectionOptions;
+  /**
+   * The egress policy for a destination a user gave: its address is checked at connect time.
+   * Absent only for this server's own ingest (the puller's feed).
+   */
+  egress?: EgressPolicy;
   /** How long connecting, the handshake and the publish command flow may take together. */
   timeoutMs?: number;
   chunkSize?: number;
 }
 
 const STREAM_CHUNK = { audio: 4, video: 6, data: 5 } as const;
+
+/**
+ * Every failure before an RTMP server has answered the handshake reads the same: a closed port, a
+ * silent one and one that speaks another protocol must not be told apart through a relay's
+ * status, or relays would scan ports for whoever sets a destination.
+ */
+export const UNREACHABLE = 'could not reach an RTMP server at the destination';
+
+/** A TLS certificate the server does not trust: worth saying, or a user could not fix an rtmps:// destination. */
+function isCertificateError(err: Error): boolean {
+  return /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_TLS_CERT|HOSTNAME_MISMATCH)/.test((err as NodeJS.ErrnoException).code ?? '');
+}
 
 /**
  * An RTMP client that publishes one stream: connect, handshake (digest form, as Flash Player
@@ -59,10 +77,16 @@ export class RtmpPublisher {
   async start(): Promise<void> {
     const { target } = this;
     const timeoutMs = this.options.timeoutMs ?? 10_000;
+    let guard: { lookup?: LookupFunction } = {};
+    try {
+      if (this.options.egress) guard = this.options.egress.connectOptions(target.host);
+    } catch (err) {
+      throw new RtmpPublishError((err as Error).message);
+    }
     // SNI carries host names only (RFC 6066); an IP address is still checked against the certificate.
     const socket = target.secure
-      ? tlsConnect({ host: target.host, port: target.port, ...(isIP(target.host) ? {} : { servername: target.host }), ...this.options.tls })
-      : tcpConnect({ host: target.host, port: target.port });
+      ? tlsConnect({ host: target.host, port: target.port, ...(isIP(target.host) ? {} : { servername: target.host }), ...this.options.tls, ...guard })
+      : tcpConnect({ host: target.host, port: target.port, ...guard });
     this.socket = socket;
     socket.setNoDelay(true);
 
@@ -71,7 +95,10 @@ export class RtmpPublisher {
       const fail = (err: Error) => {
         clearTimeout(timer);
         socket.destroy();
-        reject(err);
+        if (err.name === 'EgressRefusedError') reject(new RtmpPublishError(err.message));
+        else if (this.answered) reject(err);
+        else if (isCertificateError(err)) reject(new RtmpPublishError(`${UNREACHABLE}: its TLS certificate is not trusted (${(err as NodeJS.ErrnoException).code})`));
+        else reject(new RtmpPublishError(UNREACHABLE));
       };
       const closed = () => fail(new RtmpPublishError('the server closed the connection'));
       socket.once('error', fail);
@@ -98,6 +125,7 @@ export class RtmpPublisher {
     socket.write(clientHandshakeC0C1(true));
     const s0s1s2 = await reader.read(1 + 2 * HANDSHAKE_SIZE);
     if (s0s1s2[0] !== 3) throw new RtmpPublishError(`server answered RTMP version ${s0s1s2[0]}`);
+    this.answered = true;
     // C2 echoes S1; servers that check it (few do) accept the echo.
     socket.write(s0s1s2.subarray(1, 1 + HANDSHAKE_SIZE));
 
@@ -148,6 +176,8 @@ export class RtmpPublisher {
   }
 
   private pending: RtmpMessage[] = [];
+  /** An RTMP server completed the handshake: failures from now on may say what it said. */
+  private answered = false;
   /** The server accepted the publish: an onStatus error from now on ends the push. */
   private publishing = false;
 

@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { databaseKinds } from '../../helpers/databases.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { assertError, basic, ms, msUser, newStream, PASSWORD, rtmpAccount, TIMESTAMP, type MsUser } from './support.js';
 
 for (const kind of databaseKinds()) {
@@ -17,7 +17,7 @@ for (const kind of databaseKinds()) {
     let friend: MsUser;
     let stranger: MsUser;
     before(async () => {
-      server = await startTestServer(kind);
+      server = await startTestServer(kind, LOCAL_PEERS);
       owner = await msUser(server, 'owner');
       friend = await msUser(server, 'friend');
       stranger = await msUser(server, 'stranger');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseFfmpegArgs } from '../../../src/core/relays/ffmpeg-args.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { assertError, ms, msUser, newStream, rtmpAccount, type MsUser } from './support.js';
 
 const FILE_READERS = [
@@ -29,7 +29,7 @@ describe('relay ffmpeg_args', () => {
     let server: TestServer;
     let owner: MsUser;
     before(async () => {
-      server = await startTestServer('sqlite');
+      server = await startTestServer('sqlite', LOCAL_PEERS);
       owner = await msUser(server, 'relayargs');
     });
     after(() => server.close());

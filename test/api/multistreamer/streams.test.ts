@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { databaseKinds } from '../../helpers/databases.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { assertError, basic, ms, msUser, newStream, PASSWORD, rtmpAccount, TIMESTAMP, type MsUser } from './support.js';
 
 const LEVELS = [0, 1, 2] as const;
@@ -20,7 +20,7 @@ for (const kind of databaseKinds()) {
     let stranger: MsUser;
     const streamIdOf = async (id: number) => (await server.running.core.multistreams.streamIdOf(id))!;
     before(async () => {
-      server = await startTestServer(kind);
+      server = await startTestServer(kind, LOCAL_PEERS);
       owner = await msUser(server, 'owner');
       friend = await msUser(server, 'friend');
       stranger = await msUser(server, 'stranger');
@@ -371,7 +371,7 @@ for (const kind of databaseKinds()) {
 
 describe('the Multistreamer prefix setting', () => {
   it('serves the API and only there', async () => {
-    const server = await startTestServer('sqlite', { multistreamerPrefix: '/multistreamer' });
+    const server = await startTestServer('sqlite', { ...LOCAL_PEERS, multistreamerPrefix: '/multistreamer' });
     try {
       const username = `prefixed${process.pid}`;
       assert.equal((await server.request('POST', '/accounts/', { body: { username, password: PASSWORD, email: `${username}@example.net` } })).status, 200);

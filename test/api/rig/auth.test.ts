@@ -16,6 +16,7 @@ import {
   mintUnsecuredToken,
   newStream,
   newUser,
+  rawRequest,
   type RigStreamJson,
   type User,
 } from './support.js';
@@ -73,6 +74,24 @@ for (const kind of databaseKinds()) {
       for (const header of ['Token x', `Token ${user.token}`, `Basic ${Buffer.from('a:b').toString('base64')}`, 'Bearer', 'Bearer ', user.token, `Bearer ${user.token} extra`]) {
         await assertRefusedEverywhere(header, BEARER_MESSAGE);
       }
+    });
+
+    it('never takes a cookie as credentials, even one holding a valid token on a cross-origin request', async () => {
+      // rig's CORS reflects any Origin with credentials allowed: that is safe only while no
+      // cookie (a dashboard session or anything else) ever authenticates a rig route.
+      const cookie = ['session', 'sid', 'token', 'authToken', 'jwt', 'streamdelta_session']
+        .map((name) => `${name}=${user.token}`)
+        .concat(`Authorization=Bearer%20${user.token}`)
+        .join('; ');
+      const before = await server.snapshot();
+      for (const [method, path, body] of restrictedRoutes()) {
+        const r = await rawRequest(server, method, path, {
+          headers: { cookie, origin: 'https://evil.example', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+        assertRigError(r, 401, 1003, { message: BEARER_MESSAGE });
+      }
+      assert.equal(await server.snapshot(), before);
     });
 
     it('refuses a token signed with another secret', async () => {

@@ -7,7 +7,18 @@ import assert from 'node:assert/strict';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import type { StreamId } from '../../../src/core/kernel/ids.js';
-import { addDestination, assertRigError, assertSuccess, BEARER_MESSAGE, newStream, newUser, STREAM_KEY } from './support.js';
+import {
+  addDestination,
+  assertExactError,
+  assertInvalid,
+  assertRigError,
+  assertSuccess,
+  assertUndecodable,
+  BEARER_MESSAGE,
+  newStream,
+  newUser,
+  STREAM_KEY,
+} from './support.js';
 
 const UNKNOWN_UUID = '30960952-cf23-46f8-bf91-9f738c27be2e';
 const MALFORMED_IDS = ['not-a-uuid', '42', '30960952cf2346f8bf919f738c27be2e'];
@@ -91,63 +102,72 @@ for (const kind of databaseKinds()) {
         );
       });
 
-      it('refuses missing service or streamKey (also empty strings) with 1004', async () => {
+      it('refuses a body failing rig\'s validator with 1005 and details keyed by Go field', async () => {
         const user = await newUser(server);
         const s = await newStream(server, user);
         const before = await server.snapshot();
-        const cases: [Record<string, unknown>, string[]][] = [
-          [{}, ['service', 'streamKey']],
-          [{ service: 'YouTube' }, ['streamKey']],
-          [{ streamKey: 'abc' }, ['service']],
-          [{ service: '', streamKey: 'abc' }, ['service']],
-          [{ service: 'Twitch', streamKey: '' }, ['streamKey']],
+        // rig's streamAddDestinationReq: Service `nonzero`, StreamKey `nonzero`.
+        const cases: [Record<string, unknown>, Record<string, string[]>][] = [
+          [{}, { Service: ['zero value'], StreamKey: ['zero value'] }],
+          [{ service: 'YouTube' }, { StreamKey: ['zero value'] }],
+          [{ streamKey: 'abc' }, { Service: ['zero value'] }],
+          [{ service: '', streamKey: 'abc' }, { Service: ['zero value'] }],
+          [{ service: 'Twitch', streamKey: '' }, { StreamKey: ['zero value'] }],
+          [{ service: null, streamKey: 'abc' }, { Service: ['zero value'] }],
+          // Validation comes before the service lookup: an unknown service with no key is invalid input.
+          [{ service: 'Mixer' }, { StreamKey: ['zero value'] }],
         ];
-        for (const [body, missing] of cases) {
-          const r = await server.request('POST', `/streams/${s.id}/destination`, { token: user.token, body });
-          assertRigError(r, 400, 1004, { details: missing });
+        for (const [body, details] of cases) {
+          assertInvalid(await server.request('POST', `/streams/${s.id}/destination`, { token: user.token, body }), details);
         }
         assert.equal(await server.snapshot(), before);
       });
 
-      it('refuses an unsupported service, including a wrongly cased one, with 1005 naming service', async () => {
+      it('refuses a service rig does not know, including a wrongly cased one, with 1006 and no details', async () => {
         const user = await newUser(server);
         const s = await newStream(server, user);
         const before = await server.snapshot();
-        for (const service of ['Mixer', 'youtube', 'TWITCH', 'Facebook', ' YouTube']) {
+        for (const service of ['Mixer', 'youtube', 'TWITCH', 'Facebook', ' YouTube', 'rtmp']) {
           const r = await server.request('POST', `/streams/${s.id}/destination`, { token: user.token, body: { service, streamKey: 'abc' } });
-          assertRigError(r, 400, 1005, { anyDetails: true });
-          assert.deepEqual(Object.keys(r.json.details), ['service'], `${service}: ${r.text}`);
+          assertExactError(r, 400, { message: 'Unable to add destination to stream', errorCode: 1006 });
         }
         assert.equal(await server.snapshot(), before);
       });
 
-      it('refuses a destination key that would break the RTMP URL with 1005 naming streamKey', async () => {
+      it('refuses a destination key that would break the RTMP URL with 1005 naming StreamKey', async () => {
         const user = await newUser(server);
         const s = await newStream(server, user);
         const before = await server.snapshot();
         for (const streamKey of ['has space', 'a/b', '../../evil', 'key?x=1', 'key#frag', 'tab\tkey', 'k'.repeat(257), 'ключ']) {
           const r = await server.request('POST', `/streams/${s.id}/destination`, { token: user.token, body: { service: 'YouTube', streamKey } });
-          assertRigError(r, 400, 1005, { anyDetails: true });
-          assert.deepEqual(Object.keys(r.json.details), ['streamKey'], `${JSON.stringify(streamKey)}: ${r.text}`);
+          assertRigError(r, 400, 1005, { message: 'Invalid input', anyDetails: true });
+          assert.deepEqual(Object.keys(r.json.details), ['StreamKey'], `${JSON.stringify(streamKey)}: ${r.text}`);
+          assert.ok(Array.isArray(r.json.details.StreamKey) && r.json.details.StreamKey.length === 1, r.text);
         }
         assert.equal(await server.snapshot(), before);
       });
 
-      it('refuses fields of the wrong type with 1005', async () => {
+      it('refuses fields of the wrong type or a body that is not an object with 1005 and no details', async () => {
         const user = await newUser(server);
         const s = await newStream(server, user);
         const before = await server.snapshot();
-        const cases: [Record<string, unknown>, string][] = [
-          [{ service: 'YouTube', streamKey: 12345 }, 'streamKey'],
-          [{ service: ['YouTube'], streamKey: 'abc' }, 'service'],
-          [{ service: null, streamKey: 'abc' }, 'service'],
-        ];
-        for (const [body, field] of cases) {
-          const r = await server.request('POST', `/streams/${s.id}/destination`, { token: user.token, body });
-          assertRigError(r, 400, 1005, { anyDetails: true });
-          assert.deepEqual(Object.keys(r.json.details), [field], r.text);
+        for (const body of [{ service: 'YouTube', streamKey: 12345 }, { service: ['YouTube'], streamKey: 'abc' }, { service: 'YouTube', streamKey: { k: 1 } }]) {
+          assertUndecodable(await server.request('POST', `/streams/${s.id}/destination`, { token: user.token, body }));
+        }
+        for (const raw of ['[]', '"YouTube"', '{"service":', '']) {
+          assertUndecodable(await server.request('POST', `/streams/${s.id}/destination`, { token: user.token, rawBody: raw, contentType: 'application/json' }));
         }
         assert.equal(await server.snapshot(), before);
+      });
+
+      it('looks at the stream before the body, as rig does: another user\'s stream with a bad body is 1005 without details', async () => {
+        const owner = await newUser(server, 'owner');
+        const intruder = await newUser(server, 'intruder');
+        const s = await newStream(server, owner);
+        for (const body of [{}, { service: 'Mixer', streamKey: 'abc' }]) {
+          const r = await server.request('POST', `/streams/${s.id}/destination`, { token: intruder.token, body });
+          assertExactError(r, 400, { message: 'Invalid input', errorCode: 1005 });
+        }
       });
 
       it('refuses another user\'s stream, an unknown id and a malformed id with 1005; the stream gets no destination', async () => {
@@ -160,7 +180,7 @@ for (const kind of databaseKinds()) {
             token: intruder.token,
             body: { service: 'YouTube', streamKey: 'stolen' },
           });
-          assertRigError(r, 400, 1005, { message: 'Invalid stream ID' });
+          assertExactError(r, 400, { message: 'Invalid input', errorCode: 1005 });
         }
         assert.equal(await server.snapshot(), before);
         const detail = await server.request('GET', `/streams/${s.id}`, { token: owner.token });

@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import type { AccountId, StreamId } from '../../../src/core/kernel/ids.js';
 import {
   addDestination,
+  assertExactError,
   assertRigError,
   assertSuccess,
   BEARER_MESSAGE,
@@ -199,7 +200,7 @@ for (const kind of databaseKinds()) {
         const s = await newStream(server, owner);
         for (const id of [s.id, UNKNOWN_UUID, ...MALFORMED_IDS]) {
           const r = await server.request('GET', `/streams/${id}`, { token: intruder.token });
-          assertRigError(r, 400, 1005, { message: 'Invalid stream ID' });
+          assertExactError(r, 400, { message: 'Invalid input', errorCode: 1005 });
         }
       });
 
@@ -278,7 +279,7 @@ for (const kind of databaseKinds()) {
         const before = await server.snapshot();
         for (const id of [s.id, UNKNOWN_UUID, ...MALFORMED_IDS]) {
           const r = await server.request('POST', `/streams/${id}/changeKey`, { token: intruder.token });
-          assertRigError(r, 400, 1005, { message: 'Invalid stream ID' });
+          assertExactError(r, 400, { message: 'Invalid input', errorCode: 1005 });
         }
         assert.equal(await server.snapshot(), before);
         const detail = await server.request('GET', `/streams/${s.id}`, { token: owner.token });

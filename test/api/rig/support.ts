@@ -66,6 +66,26 @@ export function assertRigError(reply: Reply, status: number, errorCode: number, 
   if (expected.details !== undefined) assert.deepEqual(body.details, expected.details);
 }
 
+/**
+ * A rig error answered byte for byte as rig's Go server writes it: `details` keyed by Go struct
+ * field names in Go's sorted map order, each a list of gopkg.in/validator.v2's words.
+ */
+export function assertExactError(reply: Reply, status: number, body: { message: string; errorCode: number; details?: Record<string, string[]> }): void {
+  assert.equal(reply.status, status, `status ${reply.status}: ${reply.text}`);
+  assertJsonContentType(reply);
+  assert.equal(reply.text, JSON.stringify(body));
+}
+
+/** rig's answer to a body that failed its struct validator (400/1005 with `details`). */
+export function assertInvalid(reply: Reply, details: Record<string, string[]>): void {
+  assertExactError(reply, 400, { message: 'Invalid input', errorCode: 1005, details });
+}
+
+/** rig's answer to a body its JSON decoder refused (malformed, wrong type): 400/1005, no `details`. */
+export function assertUndecodable(reply: Reply): void {
+  assertExactError(reply, 400, { message: 'Invalid input', errorCode: 1005 });
+}
+
 export interface User {
   id: string;
   username: string;

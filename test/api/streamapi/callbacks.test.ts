@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StreamId } from '../../../src/core/kernel/ids.js';
 import { databaseKinds } from '../../helpers/databases.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import {
   assertOk,
   call,
@@ -34,7 +34,7 @@ for (const kind of databaseKinds()) {
     let site: SiteCredentials & { id: string };
     before(async () => {
       callbacks = await startCallbackServer();
-      server = await startTestServer(kind, { publicUrl: PUBLIC_URL });
+      server = await startTestServer(kind, { ...LOCAL_PEERS, publicUrl: PUBLIC_URL });
       site = await newSite(server, 'with callbacks', callbacks.url);
     });
     after(async () => {

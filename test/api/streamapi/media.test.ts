@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DomainEvent } from '../../../src/core/kernel/events.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { assertPublished, assertRefused, ffmpegMissing, parsePlaylist, publish, run } from '../../media/e2e/support.js';
 import {
   assertCode,
@@ -68,7 +68,7 @@ describe('StreamAPI sessions with a real encoder (sqlite)', { skip: ffmpegMissin
     // The server hands out URLs under publicUrl; with a known port they are the real ones.
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
-    server = await startTestServer('sqlite', { httpPort: String(port), publicUrl, reconnectWindow: '1' });
+    server = await startTestServer('sqlite', { ...LOCAL_PEERS, httpPort: String(port), publicUrl, reconnectWindow: '1' });
     site = await newSite(server, 'media site', callbacks.url);
   });
   after(async () => {

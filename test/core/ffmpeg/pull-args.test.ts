@@ -12,10 +12,11 @@ import { after, before, describe, test } from 'node:test';
 import { ValidationError } from '../../../src/core/kernel/errors.js';
 import { parseFfmpegArgs } from '../../../src/core/relays/ffmpeg-args.js';
 import { optionRefusal } from '../../../src/core/ffmpeg/options.js';
+import { EgressPolicy } from '../../../src/core/egress/policy.js';
 import { NETWORK_PROTOCOLS, parsePullArgs, preparePullArgs, redactUrls, type PullSourcePolicy } from '../../../src/core/ffmpeg/pull-args.js';
 
 const NET = NETWORK_PROTOCOLS.join(',');
-const PUBLIC_ONLY: PullSourcePolicy = { fileDir: null, allowPrivate: false };
+const PUBLIC_ONLY: PullSourcePolicy = { fileDir: null, egress: new EgressPolicy(false) };
 
 function problemOf(err: unknown): string {
   assert.ok(err instanceof ValidationError, `a ValidationError, not ${String(err)}`);
@@ -119,7 +120,7 @@ describe('puller arguments: local files and hosts', () => {
     symlinkSync(join(root, 'secret.db'), join(dir, 'link-out.flv'));
     symlinkSync(join(dir, 'show.flv'), join(dir, 'link-in.flv'));
     symlinkSync(root, join(dir, 'up'));
-    policy = { fileDir: dir, allowPrivate: false };
+    policy = { fileDir: dir, egress: new EgressPolicy(false) };
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -143,7 +144,7 @@ describe('puller arguments: local files and hosts', () => {
   });
 
   test('every input gets its own whitelist: network protocols for a URL, file for a file', async () => {
-    const open = { fileDir: dir, allowPrivate: true };
+    const open = { fileDir: dir, egress: new EgressPolicy(true) };
     assert.deepEqual(await preparePullArgs('-re -i http://127.0.0.1:9/a.m3u8 -i show.flv -map 0:v -map 1:a', open), [
       '-re', '-protocol_whitelist', NET, '-i', 'http://127.0.0.1:9/a.m3u8', '-protocol_whitelist', 'file', '-i', `file:${dir}/show.flv`, '-map', '0:v', '-map', '1:a',
     ]);
@@ -159,13 +160,42 @@ describe('puller arguments: local files and hosts', () => {
     await refused('-i udp://0.0.0.0:1234', PUBLIC_ONLY, /this network/);
     await refused('-i http://localhost:8080/', PUBLIC_ONLY, /localhost resolves to .*loopback/);
     await refused('-i http://no-such-host.invalid/x', PUBLIC_ONLY, /could not be resolved/);
-    const allowed = { fileDir: null, allowPrivate: true };
+    const allowed = { fileDir: null, egress: new EgressPolicy(true) };
     assert.deepEqual(await preparePullArgs('-i http://127.0.0.1:8080/', allowed), ['-protocol_whitelist', NET, '-i', 'http://127.0.0.1:8080/']);
     assert.deepEqual(await preparePullArgs('-i http://8.8.8.8/x.flv', PUBLIC_ONLY), ['-protocol_whitelist', NET, '-i', 'http://8.8.8.8/x.flv']);
   });
 
   test('a refusal names the URL without its credentials or query', async () => {
-    await refused('-i http://user:hunter2@127.0.0.1/x?token=abc', PUBLIC_ONLY, /^input "http:\/\/127\.0\.0\.1\/x\?…": /);
+    await refused('-i http://127.0.0.1/x?token=abc', PUBLIC_ONLY, /^input "http:\/\/127\.0\.0\.1\/x\?…": /);
+    await refused('-i http://user:hunter2@8.8.8.8/x?token=abc', PUBLIC_ONLY, /^input "http:\/\/8\.8\.8\.8\/x\?…": a user name or password/);
+  });
+
+  test('decimal, hex and octal address literals are judged by the address they name', async () => {
+    await refused('-i http://2130706433/x', PUBLIC_ONLY, /127\.0\.0\.1 is a loopback address/);
+    await refused('-i http://0x7f.1/x', PUBLIC_ONLY, /127\.0\.0\.1 is a loopback address/);
+    await refused('-i http://0177.0.0.1/x', PUBLIC_ONLY, /127\.0\.0\.1 is a loopback address/);
+    await refused('-i rtmp://2130706433/live/x', PUBLIC_ONLY, /loopback address/);
+    await refused('-i rtmp://0x7f.0.0.1/live/x', PUBLIC_ONLY, /loopback address/);
+    await refused('-i http://0.0.0.0:8080/', PUBLIC_ONLY, /this network/);
+  });
+
+  test('ffmpeg gets the URL as parsed here: no backslash, user info, control or non-ASCII character gets through', async () => {
+    // Node's parser reads host 1.1.1.1 here, ffmpeg's would connect to 127.0.0.1.
+    await refused("-i 'http://1.1.1.1\\@127.0.0.1:8080/x'", PUBLIC_ONLY, /backslash/);
+    await refused('-i http://8.8.8.8/\u00e9', PUBLIC_ONLY, /non-ASCII/);
+    await refused('-i http://8.8.8.8/\x01', PUBLIC_ONLY, /control/);
+    await refused('-i http://a@8.8.8.8/x', PUBLIC_ONLY, /a user name or password in the URL is not allowed/);
+    await refused('-i rtmp://:x@8.8.8.8/live/k', PUBLIC_ONLY, /a user name or password in the URL is not allowed/);
+    // Normalised: the scheme lower-cased, the default port and dot segments gone, a space escaped.
+    assert.deepEqual(await preparePullArgs('-i "HTTP://8.8.8.8:80/a/../my show.m3u8"', PUBLIC_ONLY), ['-protocol_whitelist', NET, '-i', 'http://8.8.8.8/my%20show.m3u8']);
+  });
+
+  test('an input other than http(s) gets the checked address in place of its name', async () => {
+    const open = { fileDir: null, egress: new EgressPolicy(true) };
+    const [, , , input] = await preparePullArgs('-i rtmp://localhost:1935/live/show', open);
+    assert.match(input!, /^rtmp:\/\/(127\.0\.0\.1|\[::1\]):1935\/live\/show$/);
+    // http(s) keeps its name: the puller's proxy checks each connection ffmpeg makes.
+    assert.deepEqual(await preparePullArgs('-i http://localhost:8080/a.m3u8', open), ['-protocol_whitelist', NET, '-i', 'http://localhost:8080/a.m3u8']);
   });
 });
 

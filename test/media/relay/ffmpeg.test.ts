@@ -6,9 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { DestinationId } from '../../../src/core/kernel/ids.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { UNREACHABLE } from '../../../src/media/rtmp/client.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { tempDir } from '../support.js';
 import {
   assertReceived,
@@ -40,7 +42,7 @@ describe('relays through ffmpeg', { skip: ffmpegMissing }, () => {
   before(async () => {
     source = join(dir.path, 'source.flv');
     makeFlv(source, 'av', SECONDS);
-    server = await startTestServer('sqlite', { reconnectWindow: '0', relayRetryMax: '2' });
+    server = await startTestServer('sqlite', { ...LOCAL_PEERS, reconnectWindow: '0', relayRetryMax: '2' });
   });
 
   after(async () => {
@@ -57,17 +59,33 @@ describe('relays through ffmpeg', { skip: ffmpegMissing }, () => {
     closers.push(async () => events.close());
     const transcoded = await destination(server, f, 'RTMP', receiver.url);
     await setFfmpegArgs(server, transcoded.id, TRANSCODE);
-    // The same through ffmpeg to a port where nothing listens: ffmpeg fails, and says where.
+    // The same through ffmpeg to a port where nothing listens: the push to it fails first, before
+    // any ffmpeg runs, as coarsely as a plain relay's.
     const secretName = 'ffmpeg-secret-4c3b2a';
     const nowhere = await destination(server, f, 'RTMP', `rtmp://127.0.0.1:${await freePort()}/app/${secretName}`);
     await setFfmpegArgs(server, nowhere.id, ['-c', 'copy']);
+    // And to an RTMP server that refuses the publish (this server, with a key it does not know):
+    // ffmpeg starts only after the destination accepted, so this relay is never live.
+    const refusing = await destination(server, f, 'RTMP', `rtmp://127.0.0.1:${server.running.rtmpPort}/live/no-such-key-1a2b`);
+    await setFfmpegArgs(server, refusing.id, ['-c', 'copy']);
 
     const publisher = publish(server.running.rtmpPort, f.stream.streamKey, source);
     await events.waitForState(transcoded.id, 'live');
+    // What every local user sees of the relay's ffmpeg (`ps`): FLV in and out on pipes, no destination.
+    const relayArgv = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes('-i pipe:0'));
+    assert.ok(relayArgv.length >= 1 && relayArgv.every((line) => line.endsWith('-f flv pipe:1')), relayArgv.join('\n'));
+    const destinationKey = new URL(receiver.url).pathname.split('/').pop()!;
+    assert.ok(relayArgv.every((line) => !line.includes(destinationKey) && !line.includes('rtmp:')), `no destination in ffmpeg's arguments: ${relayArgv.join('\n')}`);
     const failed = await events.waitFor('ffmpeg to fail on the dead destination', nowhere.id, (e) => e.state === 'error');
     t.diagnostic(`ffmpeg's failure as the status shows it: ${failed.lastError}`);
-    assert.match(failed.lastError ?? '', /^ffmpeg exited/);
+    assert.equal(failed.lastError, UNREACHABLE);
     assert.doesNotMatch(failed.lastError ?? '', new RegExp(secretName));
+    assert.ok(!events.states(nowhere.id).includes('live'), 'never live: the destination never accepted the publish');
+    const refused = await events.waitFor('the refusing destination to fail', refusing.id, (e) => e.state === 'error');
+    assert.match(refused.lastError ?? '', /publish refused: NetStream\.Publish\.BadName/);
+    assert.ok(!events.states(refusing.id).includes('live'), 'never live: the destination refused the publish');
 
     const published = await publisher.done;
     assert.equal(published.code, 0, published.stderr);
@@ -86,14 +104,16 @@ describe('relays through ffmpeg', { skip: ffmpegMissing }, () => {
   });
 
   test('without ffmpeg, a destination with ffmpeg arguments is in error saying so; plain relays still work', async (t) => {
-    const noFfmpeg = await startTestServer('sqlite', { reconnectWindow: '0', relayRetryMax: '2', ffmpegPath: join(dir.path, 'no-such-dir', 'ffmpeg') });
+    const noFfmpeg = await startTestServer('sqlite', { ...LOCAL_PEERS, reconnectWindow: '0', relayRetryMax: '2', ffmpegPath: join(dir.path, 'no-such-dir', 'ffmpeg') });
     closers.push(() => noFfmpeg.close());
     const plainReceiver = await startFfmpegReceiver(dir.path, 'plain-next-to-missing-ffmpeg');
     closers.push(() => plainReceiver.kill());
     const f = await userWithStream(noFfmpeg);
     const events = new RelayEvents(noFfmpeg);
     closers.push(async () => events.close());
-    const needsFfmpeg = await destination(noFfmpeg, f, 'RTMP', `rtmp://127.0.0.1:${await freePort()}/app/never`);
+    // A destination that accepts the publish (another stream of the same server), so what fails is ffmpeg.
+    const other = await userWithStream(noFfmpeg);
+    const needsFfmpeg = await destination(noFfmpeg, f, 'RTMP', `rtmp://127.0.0.1:${noFfmpeg.running.rtmpPort}/live/${other.stream.streamKey}`);
     await setFfmpegArgs(noFfmpeg, needsFfmpeg.id, TRANSCODE);
     const plain = await destination(noFfmpeg, f, 'RTMP', plainReceiver.url);
 

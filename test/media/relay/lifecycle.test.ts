@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { tempDir } from '../support.js';
 import {
   assertDecodable,
@@ -36,7 +36,7 @@ describe('relay lifecycle', { skip: ffmpegMissing }, () => {
   before(async () => {
     source = join(dir.path, 'source.flv');
     makeFlv(source, 'av', SECONDS);
-    server = await startTestServer('sqlite', { reconnectWindow: String(WINDOW), relayRetryMax: '2' });
+    server = await startTestServer('sqlite', { ...LOCAL_PEERS, reconnectWindow: String(WINDOW), relayRetryMax: '2' });
   });
 
   after(async () => {
@@ -109,7 +109,7 @@ describe('relay lifecycle', { skip: ffmpegMissing }, () => {
   });
 
   test('a server shutting down unpublishes its relays cleanly', async () => {
-    const own = await startTestServer('sqlite', { reconnectWindow: '30', relayRetryMax: '2' });
+    const own = await startTestServer('sqlite', { ...LOCAL_PEERS, reconnectWindow: '30', relayRetryMax: '2' });
     let closed = false;
     closers.push(async () => {
       if (!closed) await own.close();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { tempDir } from '../support.js';
 import {
   assertReceived,
@@ -45,6 +45,7 @@ describe('relays to real receivers', { skip: ffmpegMissing }, () => {
     youtubePort = await freePort();
     twitchPort = await freePort();
     server = await startTestServer('sqlite', {
+      ...LOCAL_PEERS,
       reconnectWindow: '1',
       relayRetryMax: '2',
       youtubeIngest: `rtmp://127.0.0.1:${youtubePort}/live2`,
@@ -160,7 +161,7 @@ describe('relays to real receivers', { skip: ffmpegMissing }, () => {
     closers.push(() => front.close());
 
     // The same destination on a server that does not trust the certificate fails, and says why.
-    const untrusting = await startTestServer('sqlite', { reconnectWindow: '0', relayRetryMax: '2' });
+    const untrusting = await startTestServer('sqlite', { ...LOCAL_PEERS, reconnectWindow: '0', relayRetryMax: '2' });
     closers.push(() => untrusting.close());
     const other = await userWithStream(untrusting);
     const otherEvents = new RelayEvents(untrusting);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { ffmpeg, tempDir } from '../support.js';
 import {
   assertReceived,
@@ -45,7 +45,7 @@ describe('stalled destinations', { skip: ffmpegMissing }, () => {
       '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-b:v', '20M', '-maxrate', '20M', '-bufsize', '5M', '-pix_fmt', 'yuv420p',
       '-c:a', 'aac', '-f', 'flv', source,
     ]);
-    server = await startTestServer('sqlite', { reconnectWindow: '0', relayRetryMax: '2', relayMaxBacklog: String(MAX_BACKLOG) });
+    server = await startTestServer('sqlite', { ...LOCAL_PEERS, reconnectWindow: '0', relayRetryMax: '2', relayMaxBacklog: String(MAX_BACKLOG) });
   });
 
   after(async () => {

@@ -1,84 +1,70 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { checkEmail } from '../../../core/accounts/accounts.js';
-import type { FieldErrors } from '../../../core/kernel/errors.js';
 import { RigCode, RigError, success } from '../envelope.js';
 import { fromDomainError } from '../errors.js';
 import type { RigContext } from '../context.js';
-import { bodies, responses } from '../schemas.js';
+import { requests } from '../requests.js';
+import { rigRoute } from '../route-list.js';
+import { responses } from '../schemas.js';
+import { readBody } from '../validation.js';
 
-interface Credentials {
-  username: string;
-  password: string;
-}
-
-/** `/accounts`: sign-up, local login, password change, invites. */
+/**
+ * `/accounts`: sign-up, local login, password change, invites. Each reads its body as rig's
+ * handler does, after the token where the route needs one, and before anything else.
+ */
 export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app, { rig }) => {
   const { core, tokens } = rig;
 
-  app.post<{ Body: Credentials & { email: string } }>(
-    '/',
-    { schema: { body: bodies.createAccount, response: responses.account } },
-    async (request) => {
-      const { username, password, email } = request.body;
-      const account = await core.accounts.create({ username, password, email }).catch((err) =>
-        fromDomainError(err, {
-          conflict: (e) => new RigError(RigCode.CreateFailed, 'Cannot create user account.', Object.keys(e.fields).length ? e.fields : undefined),
-        }),
-      );
-      return success('User created', { userID: account.id, username: account.username, email: account.email ?? email });
-    },
-  );
+  app.post('/', rigRoute('Create new user account', { schema: { response: responses.account } }), async (request) => {
+    const { Username, Email, Password } = readBody(request.body, requests.userCreate);
+    const account = await core.accounts.create({ username: Username, password: Password, email: Email }).catch((err) =>
+      fromDomainError(err, {
+        // rig says no more than this, whichever of the two is taken.
+        conflict: () => new RigError(RigCode.CreateFailed, 'Cannot create user account.'),
+      }),
+    );
+    return success('User created', { userID: account.id, username: account.username, email: account.email ?? Email });
+  });
 
-  app.post<{ Body: Credentials }>(
+  app.post('/password', rigRoute('Update user password', { schema: { response: responses.password } }), async (request) => {
+    const user = await rig.authenticate(request);
+    const { OldPassword, NewPassword } = readBody(request.body, requests.userPassword);
+    const account = await core.accounts.changePassword(user.accountId, OldPassword, NewPassword).catch((err) =>
+      fromDomainError(err, {
+        authentication: new RigError(RigCode.UpdateFailed, 'Cannot update user password'),
+        notFound: new RigError(RigCode.InvalidCredentials),
+      }),
+    );
+    return success('User password changed', { username: account.username });
+  });
+
+  app.post(
     '/auth/local',
-    { schema: { body: bodies.authLocal, response: responses.auth } },
+    rigRoute('Authenticate using username and password', { schema: { response: responses.auth } }),
     async (request) => {
-      const account = await core.accounts
-        .authenticate(request.body.username, request.body.password)
-        .catch((err) => fromDomainError(err, {}));
+      const { Username, Password } = readBody(request.body, requests.userAuth);
+      const account = await core.accounts.authenticate(Username, Password).catch((err) => fromDomainError(err, {}));
       const token = await tokens.issueUserToken(account.id, account.username);
       return success('Authentication successful', { username: account.username, token });
     },
   );
 
-  app.post<{ Body: { oldPassword: string; newPassword: string } }>(
-    '/password',
-    { schema: { body: bodies.changePassword, response: responses.password } },
-    async (request) => {
-      const user = await rig.authenticate(request);
-      const account = await core.accounts
-        .changePassword(user.accountId, request.body.oldPassword, request.body.newPassword)
-        .catch((err) =>
-          fromDomainError(err, {
-            authentication: new RigError(RigCode.UpdateFailed, 'Cannot update user password'),
-            notFound: new RigError(RigCode.InvalidCredentials),
-          }),
-        );
-      return success('User password changed', { username: account.username });
-    },
-  );
+  app.post('/invite', rigRoute('Create an invite for a new user account', { schema: { response: responses.invite } }), async (request) => {
+    const user = await rig.authenticate(request);
+    const { Email } = readBody(request.body, requests.userInvite);
+    // rig looks the invited email up among usernames (its GetUserByEmail queries the username
+    // column), so that is what "already registered" means here.
+    if (await core.accounts.findByUsername(Email)) throw new RigError(RigCode.CreateFailed, 'Email is already registered');
+    const token = await tokens.issueInviteToken(user.accountId, Email);
+    return success('Invite created', { email: Email, token });
+  });
 
-  app.post<{ Body: { email: string } }>(
-    '/invite',
-    { schema: { body: bodies.invite, response: responses.invite } },
-    async (request) => {
-      const user = await rig.authenticate(request);
-      const { email } = request.body;
-      const problems: FieldErrors = {};
-      checkEmail(email, problems);
-      if (Object.keys(problems).length > 0) throw new RigError(RigCode.InvalidInput, undefined, problems);
-      if (await core.accounts.findByEmail(email)) throw new RigError(RigCode.CreateFailed, 'Email is already registered');
-      const token = await tokens.issueInviteToken(user.accountId, email);
-      return success('Invite created', { email, token });
-    },
-  );
-
-  app.post<{ Body: { email: string; inviteToken: string } }>(
+  app.post(
     '/invite/verify',
-    { schema: { body: bodies.verifyInvite, response: responses.inviteVerified } },
+    rigRoute('Verify an invite using email and invite token', { schema: { response: responses.inviteVerified } }),
     async (request) => {
-      const invited = await tokens.verifyInviteToken(request.body.inviteToken);
-      if (invited === undefined || invited !== request.body.email) {
+      const { Email, InviteToken } = readBody(request.body, requests.userInviteVerify);
+      const invited = await tokens.verifyInviteToken(InviteToken);
+      if (invited === undefined || invited !== Email) {
         throw new RigError(RigCode.InvalidInput, 'Error verifying invite token');
       }
       return success('Invite verified.', { email: invited });

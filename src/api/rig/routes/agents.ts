@@ -3,6 +3,7 @@ import { RigCode, RigError, success } from '../envelope.js';
 import { fromDomainError } from '../errors.js';
 import type { RigContext } from '../context.js';
 import { rigDestination } from '../present.js';
+import { rigRoute } from '../route-list.js';
 import { responses } from '../schemas.js';
 
 /**
@@ -13,7 +14,7 @@ import { responses } from '../schemas.js';
 export const agentRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app, { rig }) => {
   app.get<{ Params: { streamKey: string } }>(
     '/config/:streamKey',
-    { schema: { response: responses.destinations } },
+    rigRoute('Get destinations for a given stream key', { schema: { response: responses.destinations } }),
     async (request) => {
       const plan = await rig.core.streams.relayPlan(request.params.streamKey).catch((err) =>
         fromDomainError(err, {

@@ -392,12 +392,6 @@ export class MultistreamService {
   }
 
   /**
-   * Runs the writes in one transaction and emits their events. Webhooks live in their own
-   * service and transaction: they are replaced first (every other check has passed by then,
-   * and theirs writes nothing when it fails), and put back as they were if the stream's own
-   * writes then fail, so a refused request changes nothing.
-   */
-  /**
    * Runs `work` and, when given, replaces the stream's webhooks, in one transaction: a refused
    * request leaves neither the stream nor its hooks changed, and kept hooks keep their ids and
    * secrets. The hooks are checked before anything is written.
@@ -407,7 +401,7 @@ export class MultistreamService {
     webhooks: { streamId: StreamId; hooks: NewWebhook[] } | undefined,
     work: (tx: Repositories) => Promise<DomainEvent[]>,
   ): Promise<void> {
-    if (webhooks) this.webhooks.validate(webhooks.hooks);
+    if (webhooks) await this.webhooks.validate(webhooks.hooks);
     let events: DomainEvent[];
     try {
       events = await this.ctx.store.transaction(async (tx) => {

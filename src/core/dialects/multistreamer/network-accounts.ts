@@ -1,5 +1,6 @@
 import type { AccessUser } from './access-tokens.js';
 import { detach, parseSettings, retarget } from './account-relays.js';
+import type { EgressPolicy } from '../../egress/policy.js';
 import { emit, type CoreContext } from '../../kernel/context.js';
 import type { IngestServers } from '../../relays/destinations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../kernel/errors.js';
@@ -70,11 +71,26 @@ export function checkedFfmpegArgs(value: string | null | undefined): string | nu
   return value.trim();
 }
 
+/** The settings that hold an address a user gave the server to connect to (the operator's ingest servers are not theirs). */
+const ADDRESS_FIELDS = ['url', 'ingest_url'] as const;
+
 export class NetworkAccountService {
   constructor(
     private readonly ctx: CoreContext,
     private readonly servers: IngestServers,
+    /** Where relays may connect; a user's RTMP address is checked when saved and at each connection. */
+    private readonly egress: EgressPolicy,
   ) {}
+
+  /** Refuses (ValidationError) settings whose RTMP address the egress policy does not allow. */
+  private async checkAddresses(settings: Record<string, string>): Promise<void> {
+    for (const field of ADDRESS_FIELDS) {
+      const value = settings[field];
+      if (value === undefined || value === '') continue;
+      const refusal = await this.egress.urlRefusal(value, ['rtmp', 'rtmps']);
+      if (refusal) throw new ValidationError(`${field} ${refusal}`, { [field]: refusal });
+    }
+  }
 
   async create(ownerId: AccountId, input: NewNetworkAccount): Promise<NetworkAccountView> {
     if (!isNetworkName(input.network)) throw new ValidationError(`network must be one of ${NETWORKS.join(', ')}`, { network: 'is unknown' });
@@ -86,6 +102,7 @@ export class NetworkAccountService {
     const problem = nameProblem('account', name);
     if (problem) throw new ValidationError(problem, { name: problem });
     const ffmpegArgs = checkedFfmpegArgs(input.ffmpegArgs);
+    await this.checkAddresses(settings);
     const slug = slugify(name);
     const now = this.ctx.now();
     let id = 0;
@@ -130,6 +147,7 @@ export class NetworkAccountService {
     const problem = nameProblem('account', name);
     if (problem) throw new ValidationError(problem, { name: problem });
     const ffmpegArgs = changes.ffmpegArgs === undefined ? current.ffmpeg_args : checkedFfmpegArgs(changes.ffmpegArgs);
+    if (changes.settings !== undefined) await this.checkAddresses(settings);
     const slug = slugify(name);
     const now = this.ctx.now();
     await this.write(async (tx) => {

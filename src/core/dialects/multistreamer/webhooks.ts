@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { EgressPolicy } from '../../egress/policy.js';
 import type { CoreContext } from '../../kernel/context.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { isUuid, type StreamId } from '../../kernel/ids.js';
@@ -64,7 +65,11 @@ function urlProblem(url: unknown): string | undefined {
  * hook that keeps its URL and type keeps its id and secret, so its receiver keeps verifying.
  */
 export class WebhookService {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    /** Where deliveries may go; a hook's address is checked when it is saved and at each delivery. */
+    private readonly egress: EgressPolicy,
+  ) {}
 
   async list(streamId: StreamId): Promise<Webhook[]> {
     return (await this.ctx.store.webhooks.listByStream(streamId)).map(toWebhook);
@@ -72,14 +77,18 @@ export class WebhookService {
 
   /** Validates every hook first (ValidationError, nothing written), then replaces the list in one transaction. */
   async replace(streamId: StreamId, hooks: readonly NewWebhook[]): Promise<Webhook[]> {
-    this.validate(hooks);
+    await this.validate(hooks);
     if (!isUuid(streamId)) throw new NotFoundError('No such stream');
     await this.ctx.store.transaction((tx) => this.replaceIn(tx, streamId, hooks));
     return this.list(streamId);
   }
 
-  /** Throws a ValidationError naming each bad field (`webhooks[1].url`), or returns. */
-  validate(hooks: readonly NewWebhook[]): void {
+  /**
+   * Throws a ValidationError naming each bad field (`webhooks[1].url`), or returns. Addresses
+   * the egress policy refuses (a private network, say) are refused here, at once, as well as
+   * at delivery.
+   */
+  async validate(hooks: readonly NewWebhook[]): Promise<void> {
     const errors: FieldErrors = {};
     if (!Array.isArray(hooks)) throw new ValidationError('Invalid webhooks', { webhooks: 'must be a list' });
     if (hooks.length > WEBHOOKS_MAX_PER_STREAM) errors.webhooks = `at most ${WEBHOOKS_MAX_PER_STREAM} webhooks per stream`;
@@ -103,6 +112,12 @@ export class WebhookService {
       if (hook.notes !== null && hook.notes !== undefined && typeof hook.notes !== 'string') errors[`${at}.notes`] = 'must be a string or null';
       else if (typeof hook.notes === 'string' && hook.notes.length > WEBHOOK_NOTES_MAX_LENGTH) errors[`${at}.notes`] = `must be at most ${WEBHOOK_NOTES_MAX_LENGTH} characters`;
     });
+    if (Object.keys(errors).length === 0) {
+      for (const [i, hook] of hooks.entries()) {
+        const refusal = await this.egress.urlRefusal(hook.url, ['http', 'https']);
+        if (refusal) errors[`webhooks[${i}].url`] = refusal;
+      }
+    }
     if (Object.keys(errors).length > 0) {
       const first = Object.entries(errors)[0]!;
       throw new ValidationError(`Invalid webhook: ${first[0]} ${first[1]}`, errors);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { checkClientName, type ApiClientRegistry } from '../../accounts/api-clients.js';
+import type { EgressPolicy } from '../../egress/policy.js';
 import { emit, type CoreContext } from '../../kernel/context.js';
 import { NotFoundError, ValidationError } from '../../kernel/errors.js';
 import { secretsEqual } from '../../kernel/ids.js';
@@ -53,11 +54,17 @@ export class SiteService {
   constructor(
     private readonly ctx: CoreContext,
     private readonly clients: ApiClientRegistry,
+    /** Where callbacks may go; the site's callback URL is checked when saved and at each call. */
+    private readonly egress: EgressPolicy,
   ) {}
 
   async create(name: string, callbackUrl: string | null = null): Promise<{ site: Site; secret: string }> {
     checkClientName(name, 'site');
-    if (callbackUrl !== null) checkCallbackUrl(callbackUrl);
+    if (callbackUrl !== null) {
+      checkCallbackUrl(callbackUrl);
+      const refusal = await this.egress.urlRefusal(callbackUrl, ['http', 'https']);
+      if (refusal) throw new ValidationError('Invalid callback URL', { callbackUrl: refusal });
+    }
     const secret = randomBytes(16).toString('hex');
     const row = await this.clients.create(SITE_KIND, 'site', { name, key: randomBytes(16).toString('hex'), secret: { plain: secret }, callbackUrl });
     return { site: toSite(row), secret };

@@ -10,7 +10,7 @@ import { ValidationError } from '../../../../src/core/kernel/errors.js';
 import { verifyWebhook } from '../../../../src/core/webhooks/signature.js';
 import { databaseKinds } from '../../../helpers/databases.js';
 import { hookReceiver, msStream, type HookReceiver, type ReceivedHook } from '../../../helpers/go-live.js';
-import { startTestServer, type TestServer } from '../../../helpers/server.js';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../../../helpers/server.js';
 import { sleep, waitFor } from '../../../media/relay/support.js';
 
 const ALL = { 'stream:start': true, 'stream:end': true, 'comment:in': true };
@@ -29,7 +29,7 @@ for (const kind of databaseKinds()) {
     let server: TestServer;
     let receiver: HookReceiver;
     before(async () => {
-      server = await startTestServer(kind);
+      server = await startTestServer(kind, LOCAL_PEERS);
       receiver = await hookReceiver();
     });
     after(async () => {

@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 /**
@@ -95,35 +94,4 @@ export function classifyAddress(address: string): AddressClass {
   if (bytes[0] === 0x20 && bytes[1] === 0x02) return classifyV4(bytes.slice(2, 6));
   const range = V6_RANGES.find((r) => inRange(bytes, r));
   return range ? { public: false, label: range[2] } : { public: true, label: 'a public address' };
-}
-
-/**
- * Why a server-side connection to `host` (a name or a literal address) must not be made, or
- * undefined when it may: every address the name resolves to must be public, unless private
- * networks are allowed (`--allow-private-fetch`). A check ahead of the connection: whoever
- * connects later resolves the name again, so callers check as late as they can.
- */
-export async function hostRefusal(host: string, allowPrivate: boolean): Promise<string | undefined> {
-  const bare = host.replace(/^\[|\]$/g, '');
-  if (bare === '') return 'names no host';
-  if (allowPrivate) return undefined;
-  let addresses: string[];
-  if (isIP(bare.replace(/%.*$/, ''))) {
-    addresses = [bare];
-  } else {
-    try {
-      addresses = (await lookup(bare, { all: true, verbatim: true })).map((a) => a.address);
-    } catch (err) {
-      return `the host ${bare} could not be resolved (${(err as { code?: string }).code ?? 'error'})`;
-    }
-    if (addresses.length === 0) return `the host ${bare} has no address`;
-  }
-  for (const address of addresses) {
-    const kind = classifyAddress(address);
-    if (!kind.public) {
-      const which = address === bare ? `host ${bare}` : `host ${bare} resolves to ${address}, which`;
-      return `the ${which} is ${kind.label}; private networks are turned off (see --allow-private-fetch)`;
-    }
-  }
-  return undefined;
 }
