@@ -262,7 +262,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const { settings, rest } = extractSettingFlags(argv);
     const [command, ...args] = rest;
-    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    // Help is asked for anywhere on the line (`serve --help`): it needs no configuration and starts nothing.
+    const wantsHelp = rest.some((arg) => arg === '--help' || arg === '-h');
+    if (command === undefined || command === 'help' || wantsHelp) {
       process.stdout.write(USAGE);
       return;
     }

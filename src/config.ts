@@ -6,6 +6,7 @@ import { DEFAULT_INGEST_SERVERS, type IngestServers } from './core/relays/destin
 import { DEFAULT_CHAT_SETTINGS, MAX_HISTORY, type ChatSettings } from './core/chat/input.js';
 import { parseChatRate } from './core/chat/rate.js';
 import { isAwsRegion, type AwsRegion } from './core/uploads/aws-regions.js';
+import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from './core/playback/admissions.js';
 
 /**
  * One typed configuration, read from command-line flags, then environment variables, then
@@ -73,6 +74,8 @@ export interface Config {
   uploadMaxParts: number;
   /** Chat limits: message length, post rate, history on connect, viewer counts, slow sockets. */
   chat: ChatSettings;
+  /** Viewer admission by a StreamAPI site (`?key=`): how long answers are reused, calls in flight per stream and per address. */
+  admission: AdmissionLimits;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -133,6 +136,10 @@ export const SETTINGS = {
   chatHistory: { flag: '--chat-history', env: 'STREAMDELTA_CHAT_HISTORY', default: '50', meaning: 'Messages a chat socket is sent when it opens' },
   chatViewcountInterval: { flag: '--chat-viewcount-interval', env: 'STREAMDELTA_CHAT_VIEWCOUNT_INTERVAL', default: '15', meaning: 'Seconds between viewer-count chat messages of a live stream (0: none)' },
   chatSocketBuffer: { flag: '--chat-socket-buffer', env: 'STREAMDELTA_CHAT_SOCKET_BUFFER', default: '1048576', meaning: 'Bytes a chat socket may leave unsent before it is dropped as too slow' },
+  admissionTtl: { flag: '--admission-ttl', env: 'STREAMDELTA_ADMISSION_TTL', default: String(DEFAULT_ADMISSION_LIMITS.admittedTtlSeconds), meaning: 'Seconds a StreamAPI site\'s admission of a viewer key is reused before the site is asked again' },
+  admissionRefusalTtl: { flag: '--admission-refusal-ttl', env: 'STREAMDELTA_ADMISSION_REFUSAL_TTL', default: String(DEFAULT_ADMISSION_LIMITS.refusedTtlSeconds), meaning: 'Seconds a refused viewer key is refused again without asking the site' },
+  admissionMaxPerStream: { flag: '--admission-max-per-stream', env: 'STREAMDELTA_ADMISSION_MAX_PER_STREAM', default: String(DEFAULT_ADMISSION_LIMITS.maxPerStream), meaning: 'Admission calls to a site in flight at once for one stream (more: 503, retry)' },
+  admissionMaxPerIp: { flag: '--admission-max-per-ip', env: 'STREAMDELTA_ADMISSION_MAX_PER_IP', default: String(DEFAULT_ADMISSION_LIMITS.maxPerAddress), meaning: 'Admission calls in flight at once for one viewer address (more: 503, retry)' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -330,6 +337,12 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
       historyLimit: integer('chatHistory', DEFAULT_CHAT_SETTINGS.historyLimit, 0, MAX_HISTORY),
       viewcountInterval: integer('chatViewcountInterval', DEFAULT_CHAT_SETTINGS.viewcountInterval, 0, 86400),
       socketBuffer: integer('chatSocketBuffer', DEFAULT_CHAT_SETTINGS.socketBuffer, 1024, 1024 * 1024 * 1024),
+    },
+    admission: {
+      admittedTtlSeconds: integer('admissionTtl', DEFAULT_ADMISSION_LIMITS.admittedTtlSeconds, 0, 86400),
+      refusedTtlSeconds: integer('admissionRefusalTtl', DEFAULT_ADMISSION_LIMITS.refusedTtlSeconds, 0, 86400),
+      maxPerStream: integer('admissionMaxPerStream', DEFAULT_ADMISSION_LIMITS.maxPerStream, 1, 100000),
+      maxPerAddress: integer('admissionMaxPerIp', DEFAULT_ADMISSION_LIMITS.maxPerAddress, 1, 100000),
     },
   };
 }

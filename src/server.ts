@@ -12,6 +12,7 @@ import { DEFAULT_MAX_REDIRECTS } from './jobs/fetch.js';
 import { VersionProcessor } from './jobs/version-processor.js';
 import { rigPlugin, RIG_SECRET_PATHS, type RigOptions } from './api/rig/plugin.js';
 import { siteAdmission } from './api/streamapi/admission.js';
+import { ViewerAdmissions } from './core/playback/admissions.js';
 import { siteCallbacks } from './api/streamapi/callbacks.js';
 import { streamApiPlugin } from './api/streamapi/plugin.js';
 import { CallbackDispatcher } from './jobs/callback-dispatcher.js';
@@ -163,7 +164,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger: log,
       bodyLimit: config.bodyLimit,
       adapters: [
-        { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admit: siteAdmission(core) } },
+        { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admissions: new ViewerAdmissions(config.admission, siteAdmission(core)) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
         { name: 'kickfolio', prefix: '/api', plugin: kickfolioPlugin, options: { core, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
         // Root paths that are stream ids only (prefix '/' is the root, not a claim on the root's 404).

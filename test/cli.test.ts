@@ -80,6 +80,21 @@ for (const kind of databaseKinds()) {
   });
 }
 
+describe('help', () => {
+  it('serve --help (and -h, and help after any command) prints the usage with every setting and starts nothing', () => {
+    for (const args of [['serve', '--help'], ['serve', '-h'], ['user', 'create', '--help'], ['--help']]) {
+      // A bad setting in the environment must not stop the help: nothing is configured or started.
+      const r = run(args, { STREAMDELTA_HTTP_PORT: 'eighty' });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, /^Usage: streamdelta <command>/);
+      assert.match(r.stdout, /--http-port VALUE\s+STREAMDELTA_HTTP_PORT/);
+      assert.match(r.stdout, /--allow-private-fetch\s+STREAMDELTA_ALLOW_PRIVATE_FETCH/);
+      assert.doesNotMatch(r.stdout, /listening/);
+    }
+  });
+});
+
 describe('configuration errors', () => {
   it('stop the CLI before it starts, naming the setting', () => {
     const r = run(['serve'], { STREAMDELTA_HTTP_PORT: 'eighty' });

@@ -32,6 +32,13 @@ describe('configuration', () => {
     assert.equal(config.publicUrl, 'https://live.example.com');
   });
 
+  it('reads the viewer admission limits, with defaults', () => {
+    assert.deepEqual(loadConfig({}, {}, cwd).admission, { admittedTtlSeconds: 60, refusedTtlSeconds: 10, maxPerStream: 16, maxPerAddress: 4 });
+    const env = { STREAMDELTA_ADMISSION_TTL: '30', STREAMDELTA_ADMISSION_REFUSAL_TTL: '0', STREAMDELTA_ADMISSION_MAX_PER_STREAM: '8' };
+    assert.deepEqual(loadConfig({ admissionMaxPerIp: '1' }, env, cwd).admission, { admittedTtlSeconds: 30, refusedTtlSeconds: 0, maxPerStream: 8, maxPerAddress: 1 });
+    assert.throws(() => loadConfig({}, { STREAMDELTA_ADMISSION_MAX_PER_IP: '0' }, cwd), /STREAMDELTA_ADMISSION_MAX_PER_IP must be a whole number from 1/);
+  });
+
   it('takes flags as --name value and --name=value, leaving the rest to the command', () => {
     const { settings, rest } = extractSettingFlags(['user', '--http-port', '81', 'create', '--data-dir=/x', '--json']);
     assert.deepEqual(settings, { httpPort: '81', dataDir: '/x' });

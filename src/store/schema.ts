@@ -78,6 +78,12 @@ export interface StreamsTable {
   upload_prefix: string | null;
   /** Kickflip's stream/stop: the stream is finished (time_finished). */
   stopped_at: string | null;
+  /**
+   * The id the stream's first broadcast takes, chosen when the stream is made so that a URL
+   * naming that broadcast can be handed out before it starts (Kickflip's stream_url); null: the
+   * first broadcast gets a fresh id when it starts.
+   */
+  first_broadcast_id: string | null;
 }
 
 export interface BroadcastsTable {
@@ -115,6 +121,11 @@ export interface DestinationsTable {
   /** JSON array of ffmpeg arguments for a transcoding relay, or null. */
   ffmpeg_args: string | null;
   created_at: string;
+  /**
+   * Whose secret the key is, when the destination stands for a network account (which may
+   * belong to someone other than the stream's owner); null: the stream owner's own key.
+   */
+  key_owner_id: string | null;
 }
 
 export interface SiteThemesTable {

@@ -56,6 +56,15 @@ function uploadUrl(urls: Urls, stream: TenantStream): string | undefined {
   return objectUrl(urls.publicUrl, stream.uploadBucket, stream.uploadPrefix);
 }
 
+/**
+ * Where the stream plays, the same URL from stream/start on (apps save it): the playlist of the
+ * broadcast stream/start reserved, live while it runs and the whole recording after it.
+ */
+function streamUrl(urls: Urls, stream: TenantStream): string {
+  if (stream.playbackBroadcastId === null) return `${urls.publicUrl}/hls/${stream.id}/vod.m3u8`;
+  return `${urls.publicUrl}/hls/${stream.id}/${stream.playbackBroadcastId}/index.m3u8`;
+}
+
 export function streamJson(urls: Urls, stream: TenantStream): Json {
   const upload = uploadUrl(urls, stream);
   const end = stream.stoppedAt ?? new Date().toISOString();
@@ -64,8 +73,7 @@ export function streamJson(urls: Urls, stream: TenantStream): Json {
     stream_type: 'HLS',
     chat_url: '',
     upload_url: upload,
-    // Live while not stopped; after stop the recording (the VOD playlist the client uploaded last).
-    stream_url: `${urls.publicUrl}/hls/${stream.id}/${stream.stoppedAt === null ? 'index' : 'vod'}.m3u8`,
+    stream_url: streamUrl(urls, stream),
     kickflip_url: `${urls.publicUrl}/${stream.id}`,
     thumbnail_url: stream.thumbnailUrl ?? (upload === undefined ? undefined : `${upload}thumb.jpg`),
     lat: orUndefined(stream.latitude),

@@ -2,8 +2,10 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { ChatMessage } from '../../core/kernel/events.js';
+import { LOCAL_NETWORK } from '../../core/chat/message.js';
 import { RateLimitedError } from '../../core/chat/rate.js';
 import type { Core } from '../../core/core.js';
+import { STREAM_NOT_USABLE } from '../../core/dialects/multistreamer/multistreams.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../core/kernel/errors.js';
 import type { DomainEvent } from '../../core/kernel/events.js';
 import type { AccountId, StreamId } from '../../core/kernel/ids.js';
@@ -31,6 +33,8 @@ const FRAME_OVERHEAD = 1024;
 const BYTES_PER_CHARACTER = 12;
 /** Multistreamer user ids of authors, which never change; bounded so a long-running node does not grow it forever. */
 const AUTHOR_CACHE_SIZE = 10_000;
+/** Live streams whose last viewer count is remembered; bounded likewise. */
+const VIEWCOUNT_CACHE_SIZE = 10_000;
 
 /** Largest client frame accepted: a post of the longest text, escaped at worst; larger ones close the socket (1009). */
 export function chatMaxPayload(maxLength: number): number {
@@ -56,6 +60,20 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
   const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   const callers = new WeakMap<FastifyRequest, Caller>();
   const authorIds = new Map<AccountId, number>();
+  /**
+   * The viewer count each live stream's publisher node sent last (on the bus, every
+   * --chat-viewcount-interval seconds), so a status request on any node can tell it.
+   */
+  const viewers = new Map<StreamId, number>();
+  const unsubscribeViewers = core.events.subscribe((event) => {
+    if (event.type === 'chat.viewcount') {
+      if (viewers.size >= VIEWCOUNT_CACHE_SIZE && !viewers.has(event.streamId)) viewers.clear();
+      viewers.set(event.streamId, event.viewers);
+    } else if (event.type === 'broadcast.ended' || event.type === 'broadcast.started') {
+      viewers.delete(event.streamId);
+    }
+  });
+  app.addHook('onClose', async () => unsubscribeViewers());
 
   await app.register(websocket, {
     options: { maxPayload: chatMaxPayload(settings.maxLength) },
@@ -66,15 +84,18 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
     },
   });
 
-  /** Who is asking, for which stream: refuses the upgrade (401, 403, 404) before any socket exists. */
+  /**
+   * Who is asking, for which stream: refuses the upgrade before any socket exists, 401 without a
+   * valid token, and one same 403 for a stream that does not exist and one the user may not
+   * chat in (as the original did), so that the answer tells nobody which ids exist.
+   */
   async function admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const token = bearer(request);
     const accountId = token === undefined ? undefined : await core.accessTokens.accountOf(token);
     if (!accountId) return void reply.code(401).send({ error: 'endpoint requires authorization' });
     const { streamId: raw } = request.params as { streamId: string };
     const streamId = /^\d{1,15}$/.test(raw) ? await core.multistreams.streamIdOf(Number(raw)) : undefined;
-    if (!streamId) return void reply.code(404).send({ error: 'stream not found' });
-    if ((await core.chat.levelOf(accountId, streamId)) === 0) return void reply.code(403).send({ error: 'unauthorized to use that stream' });
+    if (!streamId || (await core.chat.levelOf(accountId, streamId)) === 0) return void reply.code(403).send({ error: STREAM_NOT_USABLE });
     callers.set(request, { accountId, streamId });
   }
 
@@ -102,6 +123,55 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
       text: message.text,
       markdown: message.markdown,
       timestamp: message.at,
+    };
+  }
+
+  /**
+   * The stream's status as Multistreamer's chat page asks for it (`{"type": "status"}` on connect
+   * and on demand): the go-live switches, and the accounts the page lists, keyed by id. Account
+   * "0" is this platform's own chat and playback: the caller's name, whether they may write here,
+   * and how many watch the stream here (null while no count has been heard yet). The stream's
+   * network accounts follow while it pushes to them (the original lists them only then), with
+   * their public watch page and no count (the networks' own counts are not read); never a
+   * publish URL or key.
+   */
+  async function statusFrame(accountId: AccountId, streamId: StreamId): Promise<Record<string, unknown>> {
+    const [status, latest, level, profile] = await Promise.all([
+      core.goLive.status(streamId),
+      core.broadcasts.latest(streamId),
+      core.chat.levelOf(accountId, streamId),
+      core.accessTokens.profile(accountId),
+    ]);
+    const live = latest !== undefined && latest.endedAt === null;
+    const accounts: Record<string, unknown> = {
+      0: {
+        network: { name: LOCAL_NETWORK, displayName: LOCAL_NETWORK },
+        name: profile?.username ?? '',
+        ready: true,
+        live,
+        writable: level === 2,
+        viewer_count: live ? (viewers.get(streamId) ?? null) : 0,
+      },
+    };
+    if (status.dataPushing) {
+      for (const account of await core.networkAccounts.ofStream(streamId)) {
+        accounts[String(account.id)] = {
+          network: { name: account.network, displayName: account.networkDisplayName },
+          name: account.name,
+          ready: true,
+          live: true,
+          writable: false,
+          ...(account.httpUrl !== null ? { http_url: account.httpUrl } : {}),
+          viewer_count: null,
+        };
+      }
+    }
+    return {
+      type: 'status',
+      live: status.dataPushing,
+      status: { data_incoming: status.dataIncoming, data_pushing: status.dataPushing, data_pulling: status.dataPulling },
+      accounts,
+      timestamp: core.ctx.now(),
     };
   }
 
@@ -194,8 +264,17 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
         frame = undefined;
       }
       const post = frame as { type?: unknown; text?: unknown } | undefined;
+      if (typeof post === 'object' && post !== null && post.type === 'status') {
+        return enqueue(() =>
+          statusFrame(accountId, streamId).catch((err: unknown) => {
+            if (err instanceof NotFoundError) return { type: 'error', reason: 'not_found', error: err.message };
+            log.error({ err }, 'chat status failed');
+            return { type: 'error', reason: 'internal', error: 'the status could not be read' };
+          }),
+        );
+      }
       if (typeof post !== 'object' || post === null || (post.type !== 'text' && post.type !== 'emote')) {
-        return fail('invalid', 'a frame must be JSON: {"type": "text" or "emote", "text": "..."}');
+        return fail('invalid', 'a frame must be JSON: {"type": "text" or "emote", "text": "..."} or {"type": "status"}');
       }
       try {
         await core.chat.post(streamId, accountId, { type: post.type, text: post.text as string });

@@ -2,8 +2,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { BlobStore } from '../../blob/blob-store.js';
 import type { Core } from '../../core/core.js';
 import type { Broadcast } from '../../core/broadcasts/broadcasts.js';
+import type { ViewerAdmissions } from '../../core/playback/admissions.js';
 import { isUuid } from '../../core/kernel/ids.js';
-import { renderLivePlaylist, renderVodPlaylist, type PlaylistEntry } from '../../media/wire/hls/playlist.js';
+import { renderEventPlaylist, renderLivePlaylist, renderVodPlaylist, type PlaylistEntry } from '../../media/wire/hls/playlist.js';
 import { segmentFileName } from '../../media/hls/recorder.js';
 import type { MediaPlane } from '../../media/media-plane.js';
 import { recordedLivePlaylist } from './recorded-live.js';
@@ -14,8 +15,8 @@ export interface HlsHttpOptions {
   media: MediaPlane;
   /** Segments in the live playlist of a broadcast built from its recording (the hls-live-window setting). */
   liveWindow: number;
-  /** Admits a viewer of a private stream who presents a viewer key; resolves with a viewer token. */
-  admit?: (streamId: string, viewerKey: string, address: string) => Promise<string | undefined>;
+  /** Admits a viewer of a private stream who presents a viewer key (a StreamAPI site decides), with a viewer token. */
+  admissions?: Pick<ViewerAdmissions, 'admit'>;
 }
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
@@ -32,9 +33,10 @@ function notFound(reply: FastifyReply, what: string) {
  *   /hls/<streamId>/index.m3u8                   live, sliding window
  *   /hls/<streamId>/vod.m3u8                     the latest broadcast's recording
  *   /hls/<streamId>/<broadcastId>/vod.m3u8       one broadcast's recording
+ *   /hls/<streamId>/<broadcastId>/index.m3u8     one broadcast as an EVENT playlist: live, then its recording
  *   /hls/<streamId>/<broadcastId>/seg-NNNNN.ts   a segment
  */
-export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core, blobs, media, liveWindow, admit }) => {
+export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core, blobs, media, liveWindow, admissions }) => {
   // Players on other origins (hls.js in a web page) fetch playlists and segments directly.
   app.addHook('onSend', async (_request, reply) => {
     reply.header('access-control-allow-origin', '*');
@@ -45,9 +47,10 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
   /**
    * Private streams play only with a viewer token (`?token=`), or a viewer key (`?key=`) the
    * stream's site admits; the token then rides on every segment URI of the playlist. Resolves
-   * with the token to pass on (undefined for public streams), or false when refused.
+   * with the token to pass on (undefined for public streams), false when refused, or 'busy'
+   * when the site is being asked too much at once to be asked now.
    */
-  async function access(request: FastifyRequest<{ Params: { streamId: string }; Querystring: { token?: string; key?: string } }>): Promise<string | undefined | false> {
+  async function access(request: FastifyRequest<{ Params: { streamId: string }; Querystring: { token?: string; key?: string } }>): Promise<string | undefined | false | 'busy'> {
     const { streamId } = request.params;
     const isPrivate = await core.viewing.isPrivate(streamId);
     if (isPrivate === undefined) return false;
@@ -55,9 +58,10 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const token = typeof request.query.token === 'string' ? request.query.token : undefined;
     if (token !== undefined && (await core.viewing.mayWatch(streamId, token))) return token;
     const key = typeof request.query.key === 'string' ? request.query.key : undefined;
-    if (key !== undefined && admit) {
-      const admitted = await admit(streamId.toLowerCase(), key, request.ip);
-      if (admitted !== undefined) return admitted;
+    if (key !== undefined && admissions) {
+      const answer = await admissions.admit(streamId.toLowerCase(), key, request.ip);
+      if (answer.admitted) return answer.token;
+      if (answer.reason === 'busy') return 'busy';
     }
     return false;
   }
@@ -70,7 +74,11 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
       .join('\n');
   }
 
-  const refused = (reply: FastifyReply) => reply.status(403).type('text/plain; charset=utf-8').send('This stream is private: a valid viewer token is needed\n');
+  /** Refused, or (the site being asked too much at once to ask it now) told to come back in a second, as players retry a 503. */
+  const refused = (reply: FastifyReply, why: false | 'busy') =>
+    why === 'busy'
+      ? reply.status(503).header('retry-after', '1').type('text/plain; charset=utf-8').send('Too many viewers are being admitted right now: try again\n')
+      : reply.status(403).type('text/plain; charset=utf-8').send('This stream is private: a valid viewer token is needed\n');
 
   type StreamRequest = FastifyRequest<{ Params: { streamId: string }; Querystring: { token?: string; key?: string } }>;
 
@@ -79,7 +87,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const playlist = media.livePlaylist(streamId) ?? (await liveFromRecording(streamId));
     if (playlist === undefined) return notFound(reply, 'The stream is not live');
     const token = await access(request);
-    if (token === false) return refused(reply);
+    if (token === false || token === 'busy') return refused(reply, token);
     media.noteHlsViewer(streamId, request.ip);
     return reply.type(PLAYLIST_TYPE).header('cache-control', 'no-cache').send(withToken(playlist, token));
   });
@@ -94,15 +102,19 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     return recordedLivePlaylist(await core.broadcasts.recording(broadcast), liveWindow);
   }
 
-  async function recordingPlaylist(reply: FastifyReply, broadcast: Broadcast | undefined, uriPrefix: string, token: string | undefined) {
-    if (!broadcast) return notFound(reply, 'No such recording');
+  async function recordedEntries(broadcast: Broadcast, uriPrefix: string): Promise<PlaylistEntry[]> {
     const recording = await core.broadcasts.recording(broadcast);
-    const entries: PlaylistEntry[] = recording.segments.map((s) => ({
+    return recording.segments.map((s) => ({
       sequence: s.sequence,
       uri: `${uriPrefix}${segmentFileName(s.sequence)}`,
       duration: s.duration,
       discontinuity: s.discontinuity,
     }));
+  }
+
+  async function recordingPlaylist(reply: FastifyReply, broadcast: Broadcast | undefined, uriPrefix: string, token: string | undefined) {
+    if (!broadcast) return notFound(reply, 'No such recording');
+    const entries = await recordedEntries(broadcast, uriPrefix);
     if (broadcast.endedAt === null) {
       // Still live: everything so far, and players poll for more.
       return reply.type(PLAYLIST_TYPE).header('cache-control', 'no-cache').send(withToken(renderLivePlaylist(entries), token));
@@ -117,7 +129,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const broadcast = await core.broadcasts.latest(request.params.streamId);
     if (!broadcast) return notFound(reply, 'No such recording');
     const token = await access(request);
-    if (token === false) return refused(reply);
+    if (token === false || token === 'busy') return refused(reply, token);
     return recordingPlaylist(reply, broadcast, `${broadcast.id}/`, token);
   });
 
@@ -128,8 +140,29 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const broadcast = isUuid(streamId) ? await core.broadcasts.get(streamId.toLowerCase(), broadcastId) : undefined;
     if (!broadcast) return notFound(reply, 'No such recording');
     const token = await access(request);
-    if (token === false) return refused(reply);
+    if (token === false || token === 'busy') return refused(reply, token);
     return recordingPlaylist(reply, broadcast, '', token);
+  });
+
+  /**
+   * One broadcast at one URL for its whole life (a URL handed out before it started, such as
+   * Kickflip's stream_url): an EVENT playlist of every segment so far while it is live, which
+   * players poll (joining near the live edge), and the same list with #EXT-X-ENDLIST once it
+   * ended, which plays from the start. Before its first segment there is nothing to play.
+   */
+  app.get('/:streamId/:broadcastId/index.m3u8', async (request: BroadcastRequest, reply) => {
+    const { streamId, broadcastId } = request.params;
+    const broadcast = isUuid(streamId) ? await core.broadcasts.get(streamId.toLowerCase(), broadcastId) : undefined;
+    const entries = broadcast ? await recordedEntries(broadcast, '') : [];
+    if (!broadcast || entries.length === 0) return notFound(reply, 'Nothing to play yet');
+    const token = await access(request);
+    if (token === false || token === 'busy') return refused(reply, token);
+    const ended = broadcast.endedAt !== null;
+    if (!ended) media.noteHlsViewer(streamId.toLowerCase(), request.ip);
+    return reply
+      .type(PLAYLIST_TYPE)
+      .header('cache-control', !ended ? 'no-cache' : token === undefined ? 'public, max-age=60' : 'private, no-store')
+      .send(withToken(renderEventPlaylist(entries, { ended }), token));
   });
 
   /** A segment kept under another blob key than the media plane's (an uploaded one): found through the recording. */
@@ -146,7 +179,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const { streamId, broadcastId, file } = request.params;
     if (!isUuid(streamId) || !isUuid(broadcastId) || !SEGMENT_FILE.test(file)) return notFound(reply, 'Not found');
     const token = await access(request);
-    if (token === false) return refused(reply);
+    if (token === false || token === 'busy') return refused(reply, token);
     media.noteHlsViewer(streamId.toLowerCase(), request.ip);
     const blob = (await blobs.open(`hls/${streamId.toLowerCase()}/${broadcastId.toLowerCase()}/${file}`)) ?? (await recordedElsewhere(streamId, broadcastId, file));
     if (!blob) return notFound(reply, 'No such segment');

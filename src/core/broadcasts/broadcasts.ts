@@ -4,6 +4,7 @@ import { isUuid, newId, type BroadcastId, type StreamId } from '../kernel/ids.js
 import type { Stream, StreamService } from '../streams/streams.js';
 import type { BroadcastRow, SegmentRow } from '../../store/repositories/broadcasts.js';
 import { isUniqueViolation } from '../../store/database.js';
+import type { Repositories } from '../../store/store.js';
 
 /**
  * One live run of a stream, from its first publish to the end of its reconnect window. A
@@ -85,7 +86,7 @@ export class BroadcastService {
           if (!(await tx.broadcasts.claimPublisher(open.id, nodeId))) throw inUse();
           return { row: { ...open, publishing: 1 as const, node_id: nodeId }, resumed: true };
         }
-        const inserted = { id: newId<'BroadcastId'>(), stream_id: stream.id, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
+        const inserted = { id: await nextBroadcastId(tx, stream.id), stream_id: stream.id, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
         await tx.broadcasts.insert(inserted);
         return { row: inserted, resumed: false };
       })
@@ -119,20 +120,20 @@ export class BroadcastService {
 
   /** Opens a broadcast of the stream without an RTMP publisher (segment uploads, tests). */
   async start(streamId: StreamId, nodeId: string | null = null): Promise<Broadcast> {
-    const id = newId<'BroadcastId'>();
     const startedAt = this.ctx.now();
-    const row = { id, stream_id: streamId, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
-    await this.ctx.store
+    const row = await this.ctx.store
       .transaction(async (tx) => {
         if (!(await tx.streams.findById(streamId))) throw new NotFoundError('No such stream');
         if (await tx.broadcasts.findOpen(streamId)) throw new InUseError('The stream is already live');
-        await tx.broadcasts.insert(row);
+        const inserted = { id: await nextBroadcastId(tx, streamId), stream_id: streamId, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
+        await tx.broadcasts.insert(inserted);
+        return inserted;
       })
       .catch((err: unknown) => {
         if (isUniqueViolation(err)) throw new InUseError('The stream is already live');
         throw err;
       });
-    await emit(this.ctx, { type: 'broadcast.started', streamId, broadcastId: id, at: startedAt });
+    await emit(this.ctx, { type: 'broadcast.started', streamId, broadcastId: row.id, at: startedAt });
     return this.toBroadcast(row);
   }
 
@@ -233,6 +234,16 @@ export class BroadcastService {
     const segments = (await this.ctx.store.segments.listByBroadcast(broadcast.id)).map(toSegment);
     return { broadcast, segments, duration: segments.reduce((sum, s) => sum + s.duration, 0) };
   }
+}
+
+/**
+ * The id of a new broadcast of the stream: the one reserved for its first broadcast when a URL
+ * naming it was handed out before it started (and no broadcast has taken it), else a fresh one.
+ */
+async function nextBroadcastId(tx: Repositories, streamId: string): Promise<BroadcastId> {
+  const reserved = (await tx.streams.findById(streamId))?.first_broadcast_id ?? null;
+  if (reserved !== null && !(await tx.broadcasts.findById(reserved))) return reserved as BroadcastId;
+  return newId<'BroadcastId'>();
 }
 
 function toSegment(row: SegmentRow): Segment {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 
 /** A value of type T that has been checked to be a particular kind of id or secret. */
 type Brand<T, B extends string> = T & { readonly __brand: B };
@@ -31,6 +31,26 @@ export function newId<T extends string>(): Brand<string, T> {
  */
 export function newStreamKey(): StreamKey {
   return randomBytes(16).toString('base64url') as StreamKey;
+}
+
+/**
+ * A public number id a dialect shows its clients, drawn uniformly from [min, max] by the CSPRNG:
+ * unlike a counter, it tells nobody how many others were made. The caller makes sure it is free.
+ */
+export function randomPublicNumber(min: number, max: number): number {
+  return randomInt(min, max + 1);
+}
+
+/** The largest id a client keeping ids in a signed 32-bit integer (a PostgreSQL serial, Flash's int) can hold. */
+export const MAX_INT32_ID = 2_147_483_647;
+
+/** Picks ids with `draw` until `isFree` says one is free; a few tries are plenty in a space of 2^30. */
+export async function freeRandomId<T>(draw: () => T, isFree: (id: T) => Promise<boolean>, tries = 16): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const id = draw();
+    if (await isFree(id)) return id;
+  }
+  throw new Error(`no free id after ${tries} random tries`);
 }
 
 /** The index under which a secret (a stream key, an access token) is stored and looked up: its SHA-256. */

@@ -1,6 +1,6 @@
-import type { DestinationId, StreamId } from '../kernel/ids.js';
+import type { AccountId, DestinationId, StreamId } from '../kernel/ids.js';
 import type { DestinationRow } from '../../store/repositories/relays.js';
-import { parsePublishUrl, PublishUrlError } from './publish-url.js';
+import { parsePublishUrl, PublishUrlError, redactPublishUrl } from './publish-url.js';
 
 /**
  * The platforms a destination can point at. The names are rig's, case-sensitive; `RTMP` is an
@@ -38,6 +38,26 @@ export interface Destination {
   enabled: boolean;
   /** Arguments for an ffmpeg child that transcodes before pushing; null for a plain relay. */
   ffmpegArgs: string[] | null;
+  /**
+   * Whose secret the key is when it is not the stream owner's own (a network account shared
+   * with them, or one a sharee attached); null: the stream owner's.
+   */
+  keyOwnerId: AccountId | null;
+}
+
+/** Whether the destination's key is a secret of someone other than `accountId`, the stream's owner or a viewer. */
+export function keyBelongsToAnother(d: Destination, accountId: AccountId): boolean {
+  return d.keyOwnerId !== null && d.keyOwnerId !== accountId;
+}
+
+/**
+ * The destination as the stream's owner `viewer` may see it: another person's key hidden (the
+ * publish URL without its stream name), their own shown whole.
+ */
+export function destinationSeenBy(d: Destination, viewer: AccountId): Destination {
+  if (!keyBelongsToAnother(d, viewer)) return d;
+  const hidden = redactPublishUrl(d.rtmpUrl);
+  return { ...d, streamKey: hidden, rtmpUrl: hidden };
 }
 
 export const DESTINATION_KEY_MAX_LENGTH = 256;
@@ -82,5 +102,6 @@ export function toDestination(row: DestinationRow, servers: IngestServers): Dest
     rtmpUrl,
     enabled: row.enabled === 1,
     ffmpegArgs: parseArgs(row.ffmpeg_args),
+    keyOwnerId: row.key_owner_id as AccountId | null,
   };
 }

@@ -28,6 +28,11 @@ export interface NetworkField {
   options?: FieldOption[];
   /** Write-only: stored and used, never shown back (the network's stream key). */
   secret?: boolean;
+  /**
+   * A publish URL that carries the owner's key (a custom RTMP account's `url`): shown whole to
+   * the account's owner only, to anyone else with its stream name hidden.
+   */
+  keyBearing?: boolean;
   /** How a value is checked beyond being a string; a message when it is unusable. */
   check?: (value: string) => string | undefined;
 }
@@ -111,7 +116,7 @@ const NETWORK_TABLE: Record<NetworkName, Network> = {
   rtmp: {
     name: 'rtmp',
     displayName: 'Custom RTMP',
-    accountFields: [NAME, { key: 'url', label: 'RTMP URL', type: 'text', required: true, check: publishUrlProblem }, HTTP_URL],
+    accountFields: [NAME, { key: 'url', label: 'RTMP URL', type: 'text', required: true, keyBearing: true, check: publishUrlProblem }, HTTP_URL],
     metadataFields: [],
     publishUrl: (settings) => settings.url ?? '',
     httpUrl: (settings) => settings.http_url || null,

@@ -1,7 +1,9 @@
 import { emit, type CoreContext } from '../kernel/context.js';
 import {
   destinationKeyProblem,
+  destinationSeenBy,
   isDestinationService,
+  keyBelongsToAnother,
   toDestination,
   DESTINATION_SERVICES,
   type Destination,
@@ -54,6 +56,7 @@ export function newStreamRow(init: { id: StreamId; ownerId: AccountId; tenant: s
     upload_bucket: null,
     upload_prefix: null,
     stopped_at: null,
+    first_broadcast_id: null,
   };
 }
 
@@ -116,7 +119,10 @@ export class StreamService {
     return rows.map((row) => toStream(row, live.has(row.id)));
   }
 
-  /** A stream of `ownerId`; another owner's stream is as absent as a stream that never existed. */
+  /**
+   * A stream of `ownerId`; another owner's stream is as absent as a stream that never existed.
+   * Its destinations show the owner's own keys, and hide those of others (shared accounts).
+   */
   async getOwned(ownerId: AccountId, streamId: string): Promise<StreamWithDestinations> {
     const row = await this.ownedRow(ownerId, streamId);
     const [open, destinations] = await Promise.all([
@@ -125,7 +131,7 @@ export class StreamService {
     ]);
     return {
       ...toStream(row, open !== undefined),
-      destinations: destinations.map((d) => toDestination(d, this.ingestServers)),
+      destinations: destinations.map((d) => destinationSeenBy(toDestination(d, this.ingestServers), ownerId)),
     };
   }
 
@@ -163,6 +169,7 @@ export class StreamService {
         enabled: 1 as const,
         ffmpeg_args: null,
         created_at: this.ctx.now(),
+        key_owner_id: null,
       };
       await tx.destinations.insert(inserted);
       return toDestination(inserted, this.ingestServers);
@@ -176,7 +183,7 @@ export class StreamService {
     const row = await this.ownedDestinationRow(ownerId, destinationId);
     await this.ctx.store.destinations.setEnabled(row.id, enabled);
     await emit(this.ctx, { type: 'destination.updated', streamId: row.stream_id as StreamId, destinationId });
-    return toDestination({ ...row, enabled: enabled ? 1 : 0 }, this.ingestServers);
+    return destinationSeenBy(toDestination({ ...row, enabled: enabled ? 1 : 0 }, this.ingestServers), ownerId);
   }
 
   /** Removes a destination; a live stream's relay to it stops at once. */
@@ -201,7 +208,9 @@ export class StreamService {
   /**
    * The stream a publisher's key opens, with its destinations: what an agent asks when an
    * encoder connects. Unknown key: NotFoundError; disabled stream: DisabledError; a stream
-   * already live from another encoder: InUseError.
+   * already live from another encoder: InUseError. A destination whose key is another person's
+   * (a shared network account) is left out: whoever holds the stream key (its owner, a sharee
+   * with metadata level 2) must not read it; the server's own relays push to it.
    */
   async relayPlan(key: string): Promise<StreamWithDestinations> {
     const row = await this.rowByKey(key);
@@ -212,7 +221,8 @@ export class StreamService {
       this.ctx.store.destinations.listByStream(row.id),
     ]);
     if (open) throw new InUseError('The stream is already live');
-    return { ...toStream(row, false), destinations: destinations.map((d) => toDestination(d, this.ingestServers)) };
+    const own = destinations.map((d) => toDestination(d, this.ingestServers)).filter((d) => !keyBelongsToAnother(d, row.owner_id as AccountId));
+    return { ...toStream(row, false), destinations: own };
   }
 
   /** The stream a publisher's key opens, or undefined. */

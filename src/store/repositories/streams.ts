@@ -40,6 +40,12 @@ export class StreamRepository {
       .executeTakeFirst();
   }
 
+  /** Whether any stream, deleted ones included (the unique index holds them too), has this public host id. */
+  async publicHostIdTaken(publicHostId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('streams').select('id').where('public_host_id', '=', publicHostId).executeTakeFirst();
+    return row !== undefined;
+  }
+
   findByPrivateHostId(privateHostId: string): Promise<StreamRow | undefined> {
     return this.db
       .selectFrom('streams')

@@ -1,12 +1,13 @@
 /**
  * The Multistreamer chat over a real WebSocket client (`ws`): refused upgrades, history then live
  * messages to two users, chat levels 1 and 2, the rate limit, bad frames, injected and status
- * messages, a share taken away, and two servers on one PostgreSQL schema and Redis.
+ * messages, status requests, a share taken away, and two servers on one PostgreSQL schema and Redis.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { CHAT_SOCKET_SECRET_PATHS } from '../../../src/api/multistreamer/chat-socket.js';
+import { emit } from '../../../src/core/kernel/context.js';
 import { redactPath } from '../../../src/logging.js';
 import { createTestDatabase, databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -44,7 +45,7 @@ for (const kind of databaseKinds()) {
       await server.close();
     });
 
-    it('refuses the upgrade without a valid token, for an unknown stream, and at chat level 0', async () => {
+    it('refuses the upgrade without a valid token; an unknown stream and chat level 0 get one same answer', async () => {
       const stream = await chatStream(server, owner, 'refusals');
       await share(server, stream, friend, 0);
       const url = `${http.url}/ws/${stream.number}`;
@@ -53,9 +54,10 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(await refusal(`${url}?token=0123456789ABCDEF0123`), unauthorized);
       assert.deepEqual(await refusal(`${url}?token=`), unauthorized);
       assert.deepEqual(await refusal(url, { authorization: 'Bearer nope' }), unauthorized);
-      assert.deepEqual(await refusal(`${http.url}/ws/999999?token=${owner.token}`), { status: 404, body: { error: 'stream not found' } });
-      assert.deepEqual(await refusal(`${http.url}/ws/abc?token=${owner.token}`), { status: 404, body: { error: 'stream not found' } });
+      // Whether a stream exists is nobody's business but those it is shared with: no 404 beside the 403.
       const forbidden = { status: 403, body: { error: 'unauthorized to use that stream' } };
+      assert.deepEqual(await refusal(`${http.url}/ws/999999?token=${owner.token}`), forbidden);
+      assert.deepEqual(await refusal(`${http.url}/ws/abc?token=${owner.token}`), forbidden);
       assert.deepEqual(await refusal(`${url}?token=${stranger.token}`), forbidden);
       // Shared for metadata only (chat level 0): no chat.
       assert.deepEqual(await refusal(`${url}?token=${friend.token}`), forbidden);
@@ -218,6 +220,70 @@ for (const kind of databaseKinds()) {
         ],
       );
       client.close();
+    });
+
+    it('answers {"type": "status"} with the stream\'s status: live or not, its accounts while pushing, viewer counts', async () => {
+      const { core } = server.running;
+      const stream = await chatStream(server, owner, 'status');
+      await share(server, stream, friend, 1);
+      const mirror = await core.networkAccounts.create(owner.id, {
+        network: 'rtmp',
+        settings: { name: 'Mirror', url: 'rtmp://mirror.example.com/app/owners-secret-key', http_url: 'https://watch.example.com/mirror' },
+      });
+      await core.multistreams.update(owner.id, stream.number, { accounts: [{ id: mirror.id }] });
+      const client = await ChatClient.open(`${http.url}/ws/${stream.number}?token=${friend.token}`);
+      await client.waitFor((f) => f.type === 'writer');
+      const ask = async (n: number) => {
+        client.send({ type: 'status' });
+        const [frame] = (await client.waitFor((f) => f.type === 'status' && f.accounts !== undefined, n)).slice(n - 1);
+        assert.ok(!Number.isNaN(Date.parse(frame.timestamp)), frame.timestamp);
+        return { ...frame, timestamp: undefined };
+      };
+      const local = (live: boolean, viewers: number | null) => ({
+        network: { name: 'streamdelta', displayName: 'streamdelta' },
+        name: 'sockfriend',
+        ready: true,
+        live,
+        writable: false,
+        viewer_count: viewers,
+      });
+      const off = { data_incoming: false, data_pushing: false, data_pulling: false };
+      assert.deepEqual(await ask(1), { type: 'status', live: false, status: off, accounts: { 0: local(false, 0) }, timestamp: undefined });
+
+      await core.broadcasts.start(stream.id);
+      const pushing = await ask(2);
+      assert.deepEqual(pushing.status, { data_incoming: true, data_pushing: true, data_pulling: false });
+      assert.equal(pushing.live, true);
+      assert.deepEqual(pushing.accounts, {
+        0: local(true, null),
+        [mirror.id]: {
+          network: { name: 'rtmp', displayName: 'Custom RTMP' },
+          name: 'Mirror',
+          ready: true,
+          live: true,
+          writable: false,
+          http_url: 'https://watch.example.com/mirror',
+          viewer_count: null,
+        },
+      });
+      // The viewer count heard last (the node holding the publisher sends one every --chat-viewcount-interval).
+      await emit(core.ctx, { type: 'chat.viewcount', streamId: stream.id, viewers: 3, at: new Date().toISOString() });
+      await client.waitFor((f) => f.type === 'viewcount');
+      assert.deepEqual((await ask(3)).accounts[0], local(true, 3));
+      assert.ok(!JSON.stringify(client.frames).includes('owners-secret-key'), 'no publish URL or key in any frame');
+
+      await core.broadcasts.end(stream.id);
+      assert.deepEqual(await ask(4), { type: 'status', live: false, status: off, accounts: { 0: local(false, 0) }, timestamp: undefined });
+      // The owner writes here (chat level 2); the stored "live"/"ended" lines are still status frames of their own.
+      const mine = await ChatClient.open(`${http.url}/ws/${stream.number}?token=${owner.token}`);
+      await mine.waitFor((f) => f.type === 'writer');
+      mine.send({ type: 'status' });
+      const [ownStatus] = await mine.waitFor((f) => f.type === 'status' && f.accounts !== undefined);
+      assert.deepEqual(ownStatus.accounts[0], { ...local(false, 0), name: 'sockowner', writable: true });
+      assert.deepEqual(client.frames.filter((f) => f.type === 'status' && f.id !== undefined).map((f) => f.status), ['live', 'ended']);
+      assert.equal(client.frames.filter((f) => f.type === 'error').length, 0, 'a status request is not an invalid frame');
+      client.close();
+      mine.close();
     });
 
     it('is served by the Multistreamer adapter at /ws/:id, and POST /api/v1/stream/:id/msg messages appear there', async () => {

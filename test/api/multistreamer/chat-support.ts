@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { chatSocketPlugin } from '../../../src/api/multistreamer/chat-socket.js';
+import { freeStreamNumber } from '../../../src/core/dialects/multistreamer/multistreams.js';
 import type { AccountId, StreamId } from '../../../src/core/kernel/ids.js';
 import type { TestServer } from '../../helpers/server.js';
 
@@ -31,7 +32,7 @@ export async function chatStream(server: TestServer, owner: ChatUser, name: stri
   const { core, store } = server.running;
   const stream = await core.streams.create(owner.id);
   const number = await store.transaction(async (tx) => {
-    const n = await tx.sequences.next('ms_stream');
+    const n = await freeStreamNumber(tx);
     await tx.msStreams.insert({ stream_id: stream.id, number: n, owner_id: owner.id, name, slug: name, preview_required: 0, ffmpeg_pull_args: null, updated_at: stream.createdAt });
     return n;
   });

@@ -2,7 +2,7 @@ import type { ApiClient } from './oauth-clients.js';
 import type { BroadcastService } from '../../broadcasts/broadcasts.js';
 import { emit, type CoreContext } from '../../kernel/context.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
-import { isUuid, newId, newStreamKey, type AccountId, type StreamId, type StreamKey } from '../../kernel/ids.js';
+import { isUuid, newId, newStreamKey, type AccountId, type BroadcastId, type StreamId, type StreamKey } from '../../kernel/ids.js';
 import { newStreamRow } from '../../streams/streams.js';
 import type { TenantUser } from './tenant-users.js';
 import type { UploadGrant, UploadService } from '../../uploads/credentials.js';
@@ -42,6 +42,11 @@ export interface TenantStream {
   stoppedAt: string | null;
   /** A broadcast of it (RTMP or uploads) is in progress. */
   isLive: boolean;
+  /**
+   * The broadcast its stream_url plays: reserved by stream/start, before the broadcast begins,
+   * so the one URL handed out plays it live and as a recording. Null for a stream that has none.
+   */
+  playbackBroadcastId: BroadcastId | null;
 }
 
 export interface Location {
@@ -139,6 +144,7 @@ export function toTenantStream(row: StreamWithOwnerRow, isLive: boolean): Tenant
     createdAt: row.created_at,
     stoppedAt: row.stopped_at,
     isLive,
+    playbackBroadcastId: row.first_broadcast_id as BroadcastId | null,
   };
 }
 
@@ -166,6 +172,8 @@ export class TenantStreamService {
       ...changes,
       upload_bucket: this.uploads.bucket,
       upload_prefix: prefix,
+      // What the stream's upload or encoder starts is the broadcast stream_url names from now on.
+      first_broadcast_id: newId<'BroadcastId'>(),
     });
     let grant: UploadGrant;
     try {

@@ -43,7 +43,8 @@ export async function attachAccount(
   const destinationId = newId<'DestinationId'>();
   const number = await tx.sequences.next('destination');
   const target = relayTarget(account, input.ffmpegArgs, servers);
-  await tx.destinations.insert({ id: destinationId, number, stream_id: streamId, service: 'RTMP', url: null, enabled: 1, created_at: now, ...target });
+  // The key is the account owner's secret, whoever owns the stream.
+  await tx.destinations.insert({ id: destinationId, number, stream_id: streamId, service: 'RTMP', url: null, enabled: 1, created_at: now, key_owner_id: account.owner_id, ...target });
   await tx.streamAccounts.insert({
     stream_id: streamId,
     network_account_id: account.id,

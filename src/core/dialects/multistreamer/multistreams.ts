@@ -6,7 +6,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { DomainEvent } from '../../kernel/events.js';
 import type { BroadcastService } from '../../broadcasts/broadcasts.js';
 import type { GoLiveService, GoLiveSettings } from '../../broadcasts/go-live.js';
-import { newId, newStreamKey, type AccountId, type StreamId, type StreamKey } from '../../kernel/ids.js';
+import { freeRandomId, MAX_INT32_ID, newId, newStreamKey, randomPublicNumber, type AccountId, type StreamId, type StreamKey } from '../../kernel/ids.js';
 import { checkedFfmpegArgs, type NetworkAccountService, type NetworkAccountView } from './network-accounts.js';
 import { fieldValueProblem, network, type NetworkField, type NetworkName } from '../../relays/networks.js';
 import { nameProblem, slugify } from '../../kernel/slugs.js';
@@ -110,6 +110,17 @@ interface PreparedAttachment {
   ffmpegArgs: string | null | undefined;
 }
 
+/**
+ * The integer id of a new stream: random within a signed 32-bit integer (the original's serial
+ * counted up, telling every user how many streams the server holds), and free.
+ */
+export function freeStreamNumber(tx: Repositories): Promise<number> {
+  return freeRandomId(
+    () => randomPublicNumber(1, MAX_INT32_ID),
+    async (candidate) => !(await tx.msStreams.findByNumber(candidate)),
+  );
+}
+
 export class MultistreamService {
   constructor(
     private readonly ctx: CoreContext,
@@ -185,7 +196,7 @@ export class MultistreamService {
     await this.write(input.name, checked.webhooks === undefined ? undefined : { streamId, hooks: checked.webhooks }, async (tx) => {
       await ensureUser(tx, ownerId, now);
       if (await tx.msStreams.findBySlug(ownerId, checked.slug!)) throw new ConflictError(`Stream name conflicts with "${input.name}"`);
-      number = await tx.sequences.next('ms_stream');
+      number = await freeStreamNumber(tx);
       await tx.streams.insert({
         ...newStreamRow({ id: streamId, ownerId, tenant: '', key, now }),
         title: input.title ?? null,

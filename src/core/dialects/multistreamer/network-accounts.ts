@@ -8,6 +8,7 @@ import type { DomainEvent } from '../../kernel/events.js';
 import { FfmpegArgsError, parseFfmpegArgs } from '../../relays/ffmpeg-args.js';
 import type { AccountId, StreamId } from '../../kernel/ids.js';
 import { fieldValueProblem, isNetworkName, network, NETWORKS, type NetworkName } from '../../relays/networks.js';
+import { redactPublishUrl } from '../../relays/publish-url.js';
 import { nameProblem, slugify } from '../../kernel/slugs.js';
 import { isUniqueViolation } from '../../../store/database.js';
 import type { NetworkAccountRow } from '../../../store/repositories/dialects/multistreamer.js';
@@ -24,7 +25,10 @@ export interface NetworkAccountView {
   network: NetworkName;
   name: string;
   slug: string;
-  /** The account's settings, secrets (a network's stream key) left out. */
+  /**
+   * The account's settings, secrets (a network's stream key) left out, and a publish URL that
+   * carries the owner's key shown whole to the owner only (others see its stream name hidden).
+   */
   settings: Record<string, string>;
   ffmpegArgs: string | null;
   createdAt: string;
@@ -230,7 +234,7 @@ export class NetworkAccountService {
     for (const event of events) await emit(this.ctx, event);
   }
 
-  /** The account as `viewer` sees it (null: as part of a stream, without shares). */
+  /** The account as `viewer` sees it (null: as part of a stream, without shares, as a non-owner). */
   async view(row: NetworkAccountRow, viewer: AccountId | null): Promise<NetworkAccountView> {
     const net = network(row.network as NetworkName);
     const isOwner = viewer !== null && row.owner_id === viewer;
@@ -240,7 +244,8 @@ export class NetworkAccountService {
     const settings: Record<string, string> = {};
     for (const field of net.accountFields) {
       const value = all[field.key];
-      if (value !== undefined && !field.secret) settings[field.key] = value;
+      if (value === undefined || field.secret) continue;
+      settings[field.key] = field.keyBearing && !isOwner ? redactPublishUrl(value) : value;
     }
     const owner = users.get(row.owner_id);
     return {

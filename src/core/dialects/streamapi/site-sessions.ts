@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { emit, type CoreContext } from '../../kernel/context.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
-import { newId, secretsEqual, type AccountId, type BroadcastId, type StreamId } from '../../kernel/ids.js';
+import { freeRandomId, MAX_INT32_ID, newId, randomPublicNumber, secretsEqual, type AccountId, type BroadcastId, type StreamId } from '../../kernel/ids.js';
 import type { Site } from './sites.js';
 import { newStreamRow } from '../../streams/streams.js';
 import type { AccountRow } from '../../../store/repositories/accounts.js';
 import type { BroadcastRow } from '../../../store/repositories/broadcasts.js';
 import type { StreamRow } from '../../../store/repositories/streams.js';
 import { isUniqueViolation } from '../../../store/database.js';
+import type { Repositories } from '../../../store/store.js';
 
 /**
  * A site's live session (StreamAPI): a stream owned by one of the site's users, known to
@@ -57,6 +58,20 @@ const FME_NAME = /^([0-9]{1,20})-([a-zA-Z0-9]{1,64})$/;
 function newPrivateHostId(): string {
   // The low 5 bits of a uniform byte are uniform: 26 x 5 = 130 bits.
   return [...randomBytes(26)].map((b) => BASE32[b & 31]).join('');
+}
+
+/** Where made-up public host ids are drawn from: 10 digits, as the document's `1000016132`, within a signed 32-bit integer. */
+const PUBLIC_HOST_ID_MIN = 1_000_000_000;
+
+/**
+ * A public host id for a session whose site gave none: random (a counter would tell every site
+ * how many sessions the server holds), and taken by no stream, deleted ones included.
+ */
+function freePublicHostId(tx: Repositories): Promise<string> {
+  return freeRandomId(
+    () => String(randomPublicNumber(PUBLIC_HOST_ID_MIN, MAX_INT32_ID)),
+    async (candidate) => !(await tx.streams.publicHostIdTaken(candidate)),
+  );
 }
 
 export class SiteSessionService {
@@ -118,7 +133,7 @@ export class SiteSessionService {
             );
           }
         }
-        const publicHostId = input.siteUserId ?? String(await tx.sequences.next('public_host_id'));
+        const publicHostId = input.siteUserId ?? (await freePublicHostId(tx));
         const taken = await tx.streams.findByPublicHostId(publicHostId);
         if (taken) {
           if (taken.tenant !== site.id) throw new ForbiddenError('That host id belongs to another site');

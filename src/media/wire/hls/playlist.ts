@@ -83,6 +83,25 @@ export function renderVodPlaylist(entries: readonly PlaylistEntry[], options: { 
 }
 
 /**
+ * An EVENT playlist of a broadcast: every segment from its first, growing while it is live, and
+ * #EXT-X-ENDLIST appended once it ended. RFC 8216 lets an EVENT playlist change only by
+ * appending, so one URL serves the broadcast live (players start near the live edge and may seek
+ * back to the start) and, unchanged but for the end tag, as the whole recording afterwards.
+ */
+export function renderEventPlaylist(entries: readonly PlaylistEntry[], options: { ended: boolean; targetDuration?: number }): string {
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    '#EXT-X-PLAYLIST-TYPE:EVENT',
+    `#EXT-X-TARGETDURATION:${options.targetDuration ?? targetDurationOf(entries)}`,
+    `#EXT-X-MEDIA-SEQUENCE:${entries[0]?.sequence ?? 0}`,
+    ...segmentLines(entries),
+  ];
+  if (options.ended) lines.push('#EXT-X-ENDLIST');
+  return text(lines);
+}
+
+/**
  * The live window: keeps the last `size` segments, counts the discontinuities that leave it, and
  * holds the target duration steady (it only grows, as a segment longer than any before arrives).
  */

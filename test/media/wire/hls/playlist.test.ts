@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LivePlaylist, renderLivePlaylist, renderVodPlaylist, targetDurationOf, type PlaylistEntry } from '../../../../src/media/wire/hls/playlist.js';
+import { LivePlaylist, renderEventPlaylist, renderLivePlaylist, renderVodPlaylist, targetDurationOf, type PlaylistEntry } from '../../../../src/media/wire/hls/playlist.js';
 
 function entry(sequence: number, duration: number, discontinuity = false): PlaylistEntry {
   return { sequence, uri: `seg-${String(sequence).padStart(5, '0')}.ts`, duration, discontinuity };
@@ -132,5 +132,28 @@ describe('VOD playlist', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('EVENT playlist', () => {
+  it('lists every segment from the first while live, then only appends #EXT-X-ENDLIST', () => {
+    const live = renderEventPlaylist([entry(0, 2), entry(1, 2.5, true)], { ended: false });
+    assert.equal(
+      live,
+      [
+        '#EXTM3U',
+        '#EXT-X-VERSION:3',
+        '#EXT-X-PLAYLIST-TYPE:EVENT',
+        '#EXT-X-TARGETDURATION:3',
+        '#EXT-X-MEDIA-SEQUENCE:0',
+        '#EXTINF:2.000,',
+        'seg-00000.ts',
+        '#EXT-X-DISCONTINUITY',
+        '#EXTINF:2.500,',
+        'seg-00001.ts',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(renderEventPlaylist([entry(0, 2), entry(1, 2.5, true)], { ended: true }), `${live}#EXT-X-ENDLIST\n`);
   });
 });
