@@ -23,6 +23,8 @@ export interface AccountsTable {
   avatar_url: string | null;
   /** Kickflip's `uuid`: the credential a client's user starts streams with (a secret). */
   device_uuid: string | null;
+  /** Raised by every change of the password: tokens issued under an older version are refused. */
+  credential_version: number;
   created_at: string;
   updated_at: string;
 }
@@ -242,6 +244,8 @@ export interface OauthTokensTable {
   api_client_id: string;
   /** The user this token last created or logged in (the user a Kickflip call without identity means). */
   account_id: string | null;
+  /** The credential version of that user when the token was bound to it: a password change since unbinds it. */
+  account_version: number;
   created_at: string;
   expires_at: string;
 }
@@ -388,6 +392,8 @@ export interface MsUsersTable {
   access_token: string;
   /** sha256 of the token: the lookup index. */
   token_digest: string;
+  /** The account's credential version the token was made under: after a password change it is refused and replaced. */
+  credential_version: number;
   created_at: string;
 }
 

@@ -75,7 +75,7 @@ export function endpoints(core: Core, urls: Urls): Record<string, Endpoint> {
       // Read every field before anything changes: a bad one changes nothing.
       const changes = { email: text(fields, 'email'), displayName: text(fields, 'display_name'), extraInfo: jsonText(fields, 'extra_info'), newPassword: text(fields, 'new_password') };
       const user = await actingUser(call);
-      return ownUserJson(holder.client, await core.tenantUsers.change(holder.client, user, changes));
+      return ownUserJson(holder.client, await core.tenantUsers.change(holder, user, changes));
     },
 
     '/user/info': async ({ fields, holder }) => {

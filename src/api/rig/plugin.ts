@@ -108,8 +108,8 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
         throw new RigError(RigCode.InvalidCredentials, 'Invalid Authorization header. Authorization header needs Bearer token');
       }
       const claims = await tokens.verifyUserToken(match[1]!);
-      // A token outlives nothing: an account removed since it was issued is refused.
-      if (!claims || !(await core.accounts.get(claims.accountId))) throw new RigError(RigCode.InvalidCredentials);
+      // A token outlives nothing: an account removed, or whose password changed, since it was issued is refused.
+      if (!claims || !(await core.accounts.forToken(claims.accountId, claims.credentialVersion))) throw new RigError(RigCode.InvalidCredentials);
       return claims;
     },
   };

@@ -11,6 +11,12 @@ export interface Account {
   username: string;
   email: string | null;
   isActive: boolean;
+  /**
+   * Raised by every password change. A token that acts for the account records the version it
+   * was issued under and is refused once the version has moved on: old credentials die with a
+   * password change.
+   */
+  credentialVersion: number;
   createdAt: string;
 }
 
@@ -63,6 +69,7 @@ function toAccount(row: AccountRow): Account {
     username: row.username,
     email: row.email,
     isActive: row.is_active === 1,
+    credentialVersion: Number(row.credential_version),
     createdAt: row.created_at,
   };
 }
@@ -102,6 +109,7 @@ export class AccountService {
           email_key: email === null ? null : emailKey(email),
           password_hash: passwordHash,
           is_active: 1,
+          credential_version: 0,
           created_at: now,
           updated_at: now,
         });
@@ -112,7 +120,7 @@ export class AccountService {
       throw err;
     }
     await emit(this.ctx, { type: 'account.created', accountId: id });
-    return { id, username: input.username, email, isActive: true, createdAt: now };
+    return { id, username: input.username, email, isActive: true, credentialVersion: 0, createdAt: now };
   }
 
   /** The account whose username and password these are; the same error for an unknown name and a wrong password. */
@@ -123,6 +131,10 @@ export class AccountService {
     return toAccount(row);
   }
 
+  /**
+   * Changes the password. The credential version moves on, so every token issued before (the
+   * caller's own included) stops working: the user logs in again with the new password.
+   */
   async changePassword(id: AccountId, oldPassword: string, newPassword: string): Promise<Account> {
     const errors: FieldErrors = {};
     checkPassword(newPassword, errors, 'newPassword');
@@ -131,13 +143,22 @@ export class AccountService {
     if (!row) throw new NotFoundError('No such account');
     if (!(await verifyPassword(oldPassword, row.password_hash))) throw new AuthenticationError('Invalid credentials');
     await this.ctx.store.accounts.updatePassword(id, await hashPassword(newPassword), this.ctx.now());
-    return toAccount(row);
+    return toAccount({ ...row, credential_version: Number(row.credential_version) + 1 });
   }
 
   async get(id: string): Promise<Account | undefined> {
     if (!isUuid(id)) return undefined;
     const row = await this.ctx.store.accounts.findById(id);
     return row ? toAccount(row) : undefined;
+  }
+
+  /**
+   * The account a token issued under `credentialVersion` acts for: undefined when the account is
+   * gone or its password has changed since the token was issued.
+   */
+  async forToken(id: string, credentialVersion: number): Promise<Account | undefined> {
+    const account = await this.get(id);
+    return account && account.credentialVersion === credentialVersion ? account : undefined;
   }
 
   async findByEmail(email: string, tenant: string = PLATFORM_TENANT): Promise<Account | undefined> {

@@ -49,10 +49,11 @@ export class AccountRepository {
       .executeTakeFirst();
   }
 
+  /** Sets a new password and raises the credential version, so every token issued before is refused. */
   async updatePassword(id: string, passwordHash: string, now: string): Promise<void> {
     await this.db
       .updateTable('accounts')
-      .set({ password_hash: passwordHash, updated_at: now })
+      .set((eb) => ({ password_hash: passwordHash, updated_at: now, credential_version: eb('credential_version', '+', 1) }))
       .where('id', '=', id)
       .execute();
   }

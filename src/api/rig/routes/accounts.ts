@@ -36,7 +36,7 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
       const account = await core.accounts
         .authenticate(request.body.username, request.body.password)
         .catch((err) => fromDomainError(err, {}));
-      const token = await tokens.issueUserToken(account.id, account.username);
+      const token = await tokens.issueUserToken(account.id, account.username, account.credentialVersion);
       return success('Authentication successful', { username: account.username, token });
     },
   );

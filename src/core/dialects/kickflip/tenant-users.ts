@@ -12,7 +12,9 @@ import type { AccountRow } from '../../../store/repositories/accounts.js';
  * The users of an API client (Kickflip's users of an app): accounts whose tenant is the
  * client's id, invisible to every other client. Each has a `uuid`, the credential its device
  * starts streams with (a secret, like a stream key, never shown to other users), and may have
- * no password at all: the Android SDK registers users without sending one.
+ * no password at all: the Android SDK registers users without sending one. A password change is
+ * a change of every credential: the uuid is replaced (the answer to user/change carries the new
+ * one, which the Android SDK stores) and the access tokens of other devices stop acting for the user.
  */
 export interface TenantUser {
   id: AccountId;
@@ -24,6 +26,8 @@ export interface TenantUser {
   avatarUrl: string | null;
   uuid: string;
   hasPassword: boolean;
+  /** Raised by every password change (see Account.credentialVersion). */
+  credentialVersion: number;
   createdAt: string;
 }
 
@@ -79,6 +83,7 @@ function toUser(row: AccountRow): TenantUser {
     avatarUrl: row.avatar_url,
     uuid: row.device_uuid ?? '',
     hasPassword: row.password_hash !== null,
+    credentialVersion: Number(row.credential_version),
     createdAt: row.created_at,
   };
 }
@@ -122,6 +127,7 @@ export class TenantUserService {
         extra_info: input.extraInfo ?? null,
         avatar_url: null,
         device_uuid: newId<'DeviceUuid'>(),
+        credential_version: 0,
         created_at: now,
         updated_at: now,
       };
@@ -216,7 +222,7 @@ export class TenantUserService {
 
   /** The token acts for `user` from now on: the user it created or logged in last. */
   private async actFor(holder: TokenHolder, user: TenantUser): Promise<TenantUser> {
-    if (holder.boundUser !== user.id) await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, user.id);
+    if (holder.boundUser !== user.id) await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, user.id, user.credentialVersion);
     return user;
   }
 
@@ -228,8 +234,13 @@ export class TenantUserService {
     return this.login(client, username, password);
   }
 
-  /** Changes the profile; nothing changes when any value is invalid. */
-  async change(client: ApiClient, user: TenantUser, changes: TenantUserChanges): Promise<TenantUser> {
+  /**
+   * Changes the profile; nothing changes when any value is invalid. A new password also gives the
+   * user a new uuid and ends what the old credentials held: only the token that made the change
+   * still acts for the user.
+   */
+  async change(holder: TokenHolder, user: TenantUser, changes: TenantUserChanges): Promise<TenantUser> {
+    const { client } = holder;
     const errors: FieldErrors = {};
     checkProfile(changes, errors);
     if (changes.newPassword !== undefined) checkPassword(changes.newPassword, errors, 'new_password');
@@ -250,10 +261,11 @@ export class TenantUserService {
             ...(changes.email !== undefined ? { email: changes.email, email_key: emailKey } : {}),
             ...(changes.displayName !== undefined ? { display_name: changes.displayName } : {}),
             ...(changes.extraInfo !== undefined ? { extra_info: changes.extraInfo } : {}),
-            ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+            ...(passwordHash !== undefined ? { device_uuid: newId<'DeviceUuid'>() } : {}),
           },
           this.ctx.now(),
         );
+        if (passwordHash !== undefined) await tx.accounts.updatePassword(row.id, passwordHash, this.ctx.now());
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('Email already registered', { email: 'is already registered' });
@@ -261,6 +273,7 @@ export class TenantUserService {
     }
     const updated = await this.byId(client, user.id);
     if (!updated) throw new NotFoundError('No such user');
+    if (passwordHash !== undefined) await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, updated.id, updated.credentialVersion);
     return updated;
   }
 }

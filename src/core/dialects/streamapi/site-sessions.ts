@@ -139,6 +139,7 @@ export class SiteSessionService {
             extra_info: null,
             avatar_url: null,
             device_uuid: null,
+            credential_version: 0,
             created_at: now,
             updated_at: now,
           };

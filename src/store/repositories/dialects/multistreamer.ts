@@ -36,6 +36,19 @@ export class MsUserRepository {
     return this.db.selectFrom('ms_users').selectAll().where('token_digest', '=', digest).executeTakeFirst();
   }
 
+  /**
+   * Replaces the account's token with one made under `credentialVersion`, unless another request
+   * has replaced it since it was read under `previousVersion`: the first writer wins.
+   */
+  async replaceToken(accountId: string, previousVersion: number, token: { access_token: string; token_digest: string; credential_version: number }): Promise<void> {
+    await this.db
+      .updateTable('ms_users')
+      .set(token)
+      .where('account_id', '=', accountId)
+      .where('credential_version', '=', previousVersion)
+      .execute();
+  }
+
   /** The platform user with this Multistreamer id. */
   findByNumber(number: number): Promise<MsUserListing | undefined> {
     return this.db
