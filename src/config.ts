@@ -6,6 +6,7 @@ import { DEFAULT_INGEST_SERVERS, type IngestServers } from './core/relays/destin
 import { DEFAULT_CHAT_SETTINGS, MAX_HISTORY, type ChatSettings } from './core/chat/input.js';
 import { parseChatRate } from './core/chat/rate.js';
 import { isAwsRegion, type AwsRegion } from './core/uploads/aws-regions.js';
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleSettings } from './core/accounts/login-throttle.js';
 
 /**
  * One typed configuration, read from command-line flags, then environment variables, then
@@ -73,6 +74,8 @@ export interface Config {
   uploadMaxParts: number;
   /** Chat limits: message length, post rate, history on connect, viewer counts, slow sockets. */
   chat: ChatSettings;
+  /** How fast passwords may be tried, per account name and per client address (every dialect's logins). */
+  login: LoginThrottleSettings;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -133,6 +136,11 @@ export const SETTINGS = {
   chatHistory: { flag: '--chat-history', env: 'STREAMDELTA_CHAT_HISTORY', default: '50', meaning: 'Messages a chat socket is sent when it opens' },
   chatViewcountInterval: { flag: '--chat-viewcount-interval', env: 'STREAMDELTA_CHAT_VIEWCOUNT_INTERVAL', default: '15', meaning: 'Seconds between viewer-count chat messages of a live stream (0: none)' },
   chatSocketBuffer: { flag: '--chat-socket-buffer', env: 'STREAMDELTA_CHAT_SOCKET_BUFFER', default: '1048576', meaning: 'Bytes a chat socket may leave unsent before it is dropped as too slow' },
+  loginMaxFailures: { flag: '--login-max-failures', env: 'STREAMDELTA_LOGIN_MAX_FAILURES', default: String(DEFAULT_LOGIN_THROTTLE.maxFailures), meaning: 'Failed logins to one account before each further attempt must wait (0: no limit per account)' },
+  loginMaxFailuresPerIp: { flag: '--login-max-failures-per-ip', env: 'STREAMDELTA_LOGIN_MAX_FAILURES_PER_IP', default: String(DEFAULT_LOGIN_THROTTLE.maxFailuresPerAddress), meaning: 'Failed logins from one client address before each further attempt must wait (0: no limit per address)' },
+  loginBackoff: { flag: '--login-backoff', env: 'STREAMDELTA_LOGIN_BACKOFF', default: String(DEFAULT_LOGIN_THROTTLE.backoffSeconds), meaning: 'Seconds the first throttled login attempt waits, doubled for each further one' },
+  loginBackoffMax: { flag: '--login-backoff-max', env: 'STREAMDELTA_LOGIN_BACKOFF_MAX', default: String(DEFAULT_LOGIN_THROTTLE.backoffMaxSeconds), meaning: 'Longest wait in seconds between throttled login attempts' },
+  loginFailureWindow: { flag: '--login-failure-window', env: 'STREAMDELTA_LOGIN_FAILURE_WINDOW', default: String(DEFAULT_LOGIN_THROTTLE.windowSeconds), meaning: 'Seconds without an attempt after which failed logins are forgotten' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -283,6 +291,22 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
   const uploadRegion = raw('uploadRegion') ?? SETTINGS.uploadRegion.default;
   if (!isAwsRegion(uploadRegion)) fail('uploadRegion', 'must be an AWS region name such as us-east-1', uploadRegion);
 
+  const loginThrottle = (): LoginThrottleSettings => {
+    const backoffSeconds = integer('loginBackoff', DEFAULT_LOGIN_THROTTLE.backoffSeconds, 1, 86400);
+    const backoffMaxSeconds = integer('loginBackoffMax', DEFAULT_LOGIN_THROTTLE.backoffMaxSeconds, 1, 7 * 86400);
+    if (backoffMaxSeconds < backoffSeconds) fail('loginBackoffMax', `must be at least the login backoff (${backoffSeconds})`, String(backoffMaxSeconds));
+    const windowSeconds = integer('loginFailureWindow', DEFAULT_LOGIN_THROTTLE.windowSeconds, 1, 30 * 86400);
+    // A count forgotten before its wait is over would let the next attempt skip the wait.
+    if (windowSeconds < backoffMaxSeconds) fail('loginFailureWindow', `must be at least the longest login backoff (${backoffMaxSeconds})`, String(windowSeconds));
+    return {
+      maxFailures: integer('loginMaxFailures', DEFAULT_LOGIN_THROTTLE.maxFailures, 0, 1_000_000),
+      maxFailuresPerAddress: integer('loginMaxFailuresPerIp', DEFAULT_LOGIN_THROTTLE.maxFailuresPerAddress, 0, 1_000_000),
+      backoffSeconds,
+      backoffMaxSeconds,
+      windowSeconds,
+    };
+  };
+
   const nodeId = raw('nodeId') ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) fail('nodeId', 'must be 1 to 64 letters, digits, dots, dashes or underscores', nodeId);
 
@@ -331,6 +355,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
       viewcountInterval: integer('chatViewcountInterval', DEFAULT_CHAT_SETTINGS.viewcountInterval, 0, 86400),
       socketBuffer: integer('chatSocketBuffer', DEFAULT_CHAT_SETTINGS.socketBuffer, 1024, 1024 * 1024 * 1024),
     },
+    login: loginThrottle(),
   };
 }
 

@@ -109,6 +109,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         nodeId: config.nodeId,
         tokenTtl: config.kickflipTokenTtl,
         pull: { fileDir: config.pullFileDir ?? null, allowPrivate: config.allowPrivateFetch },
+        login: config.login,
       },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));

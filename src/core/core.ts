@@ -1,6 +1,7 @@
 import { AccountService } from './accounts/accounts.js';
 import { ApiClientRegistry } from './accounts/api-clients.js';
 import { ApiTokenService } from './accounts/api-tokens.js';
+import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleSettings } from './accounts/login-throttle.js';
 import { AppService } from './dialects/kickfolio/apps.js';
 import type { BlobStore } from '../blob/blob-store.js';
 import { CallbackOutbox } from './webhooks/outbox.js';
@@ -82,11 +83,22 @@ export class Core {
 
   constructor(
     readonly ctx: CoreContext,
-    options: { ingestServers: IngestServers; blobs: BlobStore; uploads?: UploadOptions; nodeId?: string; chat?: Partial<ChatSettings>; tokenTtl?: number; pull?: PullSourcePolicy },
+    options: {
+      ingestServers: IngestServers;
+      blobs: BlobStore;
+      uploads?: UploadOptions;
+      nodeId?: string;
+      chat?: Partial<ChatSettings>;
+      tokenTtl?: number;
+      pull?: PullSourcePolicy;
+      /** How fast passwords may be tried (every dialect's logins). */
+      login?: LoginThrottleSettings;
+    },
   ) {
     this.events = ctx.bus;
     const clients = new ApiClientRegistry(ctx);
-    this.accounts = new AccountService(ctx);
+    const throttle = new LoginThrottle(ctx, options.login ?? DEFAULT_LOGIN_THROTTLE);
+    this.accounts = new AccountService(ctx, throttle);
     this.accessTokens = new AccessTokenService(ctx);
     this.streamAccess = new StreamAccessService(ctx);
     this.networkAccounts = new NetworkAccountService(ctx, options.ingestServers);
@@ -111,7 +123,7 @@ export class Core {
     // Chat levels are the Multistreamer shares' (looked up when asked, so wiring order does not matter).
     this.chat = new ChatService(ctx, this.accounts, { of: (accountId, streamId) => this.streamAccess.of(accountId, streamId) }, options.chat);
     this.apiClients = new ApiClientService(ctx, clients, options.tokenTtl ?? DEFAULT_TOKEN_TTL);
-    this.tenantUsers = new TenantUserService(ctx);
+    this.tenantUsers = new TenantUserService(ctx, throttle);
     this.tenantStreams = new TenantStreamService(ctx, this.broadcasts, this.uploads);
     this.streamSearch = new StreamSearchService(ctx);
     this.streamFlags = new StreamFlagService(ctx, this.tenantStreams);

@@ -233,6 +233,15 @@ export interface AppCommentsTable {
   updated_at: string;
 }
 
+/** Recent login attempts of one account name or one client address (the throttle of failed logins). */
+export interface LoginAttemptsTable {
+  /** sha256 of what is counted: `account:<tenant>:<username>` or `address:<ip>`. */
+  key_digest: string;
+  attempts: number;
+  last_attempt_at: string;
+  next_allowed_at: string;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -318,6 +327,7 @@ export interface Database {
   multipart_parts: MultipartPartsTable;
   chat_rooms: ChatRoomsTable;
   chat_messages: ChatMessagesTable;
+  login_attempts: LoginAttemptsTable;
 }
 
 /**

@@ -85,6 +85,7 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
   app.setErrorHandler((err, request, reply) => {
     const answer = toRigError(err);
     if (answer.status >= 500) request.log.error({ err }, 'rig request failed');
+    if (answer.retryAfter !== undefined) reply.header('retry-after', String(answer.retryAfter));
     return reply.status(answer.status).send(answer.body());
   });
 

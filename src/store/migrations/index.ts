@@ -13,6 +13,7 @@ import * as m0011 from './0011_go_live.js';
 import * as m0012 from './0012_upload_objects.js';
 import * as m0013 from './0013_drop_shares.js';
 import * as m0014 from './0014_credential_versions.js';
+import * as m0015 from './0015_login_attempts.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0012_upload_objects': m0012,
   '0013_drop_shares': m0013,
   '0014_credential_versions': m0014,
+  '0015_login_attempts': m0015,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -144,3 +144,57 @@ export class ApiTokenRepository {
       .execute();
   }
 }
+
+export type LoginAttemptRow = Selectable<Database['login_attempts']>;
+
+/**
+ * Counts of recent login attempts, one row per counted key. Every change is a compare-and-set
+ * on the count read before, so concurrent attempts on any node take one slot each.
+ */
+export class LoginAttemptRepository {
+  constructor(private readonly db: Executor) {}
+
+  find(keyDigest: string): Promise<LoginAttemptRow | undefined> {
+    return this.db.selectFrom('login_attempts').selectAll().where('key_digest', '=', keyDigest).executeTakeFirst();
+  }
+
+  /** Stores the key's first attempt; false when another request stored one first. */
+  async insertFirst(row: LoginAttemptRow): Promise<boolean> {
+    const result = await this.db
+      .insertInto('login_attempts')
+      .values(row)
+      .onConflict((oc) => oc.column('key_digest').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /** Replaces the count if it is still `expected` (nobody counted in between); false otherwise. */
+  async advance(keyDigest: string, expected: number, next: Omit<LoginAttemptRow, 'key_digest'>): Promise<boolean> {
+    const result = await this.db
+      .updateTable('login_attempts')
+      .set(next)
+      .where('key_digest', '=', keyDigest)
+      .where('attempts', '=', expected)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Takes one attempt back off the count (it succeeded). */
+  async release(keyDigest: string): Promise<void> {
+    await this.db
+      .updateTable('login_attempts')
+      .set((eb) => ({ attempts: eb('attempts', '-', 1) }))
+      .where('key_digest', '=', keyDigest)
+      .where('attempts', '>', 0)
+      .execute();
+  }
+
+  async delete(keyDigest: string): Promise<void> {
+    await this.db.deleteFrom('login_attempts').where('key_digest', '=', keyDigest).execute();
+  }
+
+  /** Forgets the keys whose last attempt is older than `before`. */
+  async deleteIdleSince(before: string): Promise<void> {
+    await this.db.deleteFrom('login_attempts').where('last_attempt_at', '<', before).execute();
+  }
+}

@@ -34,7 +34,7 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
     { schema: { body: bodies.authLocal, response: responses.auth } },
     async (request) => {
       const account = await core.accounts
-        .authenticate(request.body.username, request.body.password)
+        .authenticate(request.body.username, request.body.password, { address: request.ip })
         .catch((err) => fromDomainError(err, {}));
       const token = await tokens.issueUserToken(account.id, account.username, account.credentialVersion);
       return success('Authentication successful', { username: account.username, token });
@@ -47,11 +47,12 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
     async (request) => {
       const user = await rig.authenticate(request);
       const account = await core.accounts
-        .changePassword(user.accountId, request.body.oldPassword, request.body.newPassword)
+        .changePassword(user.accountId, request.body.oldPassword, request.body.newPassword, request.ip)
         .catch((err) =>
           fromDomainError(err, {
             authentication: new RigError(RigCode.UpdateFailed, 'Cannot update user password'),
             notFound: new RigError(RigCode.InvalidCredentials),
+            throttled: RigCode.UpdateFailed,
           }),
         );
       return success('User password changed', { username: account.username });

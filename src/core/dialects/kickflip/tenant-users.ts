@@ -5,6 +5,7 @@ import { emit, type CoreContext } from '../../kernel/context.js';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { isUuid, newId, secretsEqual, type AccountId } from '../../kernel/ids.js';
 import { decoyHash, hashPassword, verifyPassword } from '../../accounts/passwords.js';
+import { LoginThrottle } from '../../accounts/login-throttle.js';
 import { isUniqueViolation } from '../../../store/database.js';
 import type { AccountRow } from '../../../store/repositories/accounts.js';
 
@@ -51,6 +52,8 @@ export interface UserClaim {
   uuid?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
+  /** The client's address, which a password attempt counts against. */
+  address?: string | undefined;
 }
 
 /** Usernames end up in upload paths (`<app>/<username>/<stream_id>/`), so only path-safe characters. */
@@ -96,7 +99,11 @@ function randomUsername(app: string): string {
 }
 
 export class TenantUserService {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    /** The platform's rule against password guessing, applied to the client's users as well. */
+    private readonly throttle: LoginThrottle = new LoginThrottle(ctx),
+  ) {}
 
   /** A new user of the token's client (without a username one is made up); the token then acts for it. */
   async create(holder: TokenHolder, input: NewTenantUser): Promise<TenantUser> {
@@ -152,11 +159,16 @@ export class TenantUserService {
     }
   }
 
-  /** The client's user with this username and password; the same error for every mismatch. */
-  async login(client: ApiClient, username: string, password: string): Promise<TenantUser> {
+  /**
+   * The client's user with this username and password; the same error for every mismatch, and
+   * ThrottledError, without trying the password, while too many attempts must wait.
+   */
+  async login(client: ApiClient, username: string, password: string, address?: string): Promise<TenantUser> {
+    const attempt = await this.throttle.admit({ tenant: client.id, username, address });
     const row = await this.ctx.store.accounts.findByUsername(client.id, username);
     const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
     if (!row || !ok || row.is_active !== 1) throw new AuthenticationError('Invalid username or password');
+    await attempt.succeeded();
     return toUser(row);
   }
 
@@ -207,7 +219,7 @@ export class TenantUserService {
       const bound = await this.byId(client, boundUser);
       if (bound && (claim.username === undefined || claim.username === bound.username)) return bound;
     }
-    if (claim.username !== undefined && claim.password !== undefined) return this.login(client, claim.username, claim.password);
+    if (claim.username !== undefined && claim.password !== undefined) return this.login(client, claim.username, claim.password, claim.address);
     throw new AuthenticationError('Name the user: uuid, or username and password');
   }
 
@@ -216,8 +228,8 @@ export class TenantUserService {
    * name alone: the Android SDK keeps a password it made up and never sent, so its own user
    * could not log in otherwise; no other device can use that path.
    */
-  async loginFromDevice(holder: TokenHolder, username: string, password: string): Promise<TenantUser> {
-    return this.actFor(holder, await this.deviceLogin(holder.client, username, password, holder.boundUser));
+  async loginFromDevice(holder: TokenHolder, username: string, password: string, address?: string): Promise<TenantUser> {
+    return this.actFor(holder, await this.deviceLogin(holder.client, username, password, holder.boundUser, address));
   }
 
   /** The token acts for `user` from now on: the user it created or logged in last. */
@@ -226,12 +238,12 @@ export class TenantUserService {
     return user;
   }
 
-  private async deviceLogin(client: ApiClient, username: string, password: string, boundUser: AccountId | null): Promise<TenantUser> {
+  private async deviceLogin(client: ApiClient, username: string, password: string, boundUser: AccountId | null, address: string | undefined): Promise<TenantUser> {
     if (boundUser !== null) {
       const bound = await this.byId(client, boundUser);
       if (bound && bound.username === username && !bound.hasPassword) return bound;
     }
-    return this.login(client, username, password);
+    return this.login(client, username, password, address);
   }
 
   /**
