@@ -20,6 +20,7 @@ import { Pullers } from './media/pull/pullers.js';
 import type { LocalObserver } from './core/kernel/context.js';
 import { RigTokens } from './api/rig/tokens.js';
 import { LocalBlobStore } from './blob/local.js';
+import { ensurePrivateDirectory } from './blob/private-files.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
 import { RedisBus } from './bus/redis.js';
@@ -78,6 +79,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     ],
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
+  // The data directory holds the database, recordings and uploads: the server's user's alone.
+  const dataDirProblem = ensurePrivateDirectory(config.dataDir);
+  if (dataDirProblem) log.warn({ problem: dataDirProblem }, 'the data directory is open to other users and could not be made private (0700)');
   const store = Store.open(config.database);
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async () => {

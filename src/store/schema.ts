@@ -171,11 +171,10 @@ export interface WebhooksTable {
   created_at: string;
 }
 
-/** An account's API token (Kickfolio's `auth_token`), kept as issued so an operator can show it again. */
+/** An account's API token (Kickfolio's `auth_token`), kept only as its digest: it is shown once, when made. */
 export interface ApiTokensTable {
   account_id: string;
-  token: string;
-  /** sha256 of the token: the lookup index. */
+  /** sha256 of the token: all the server keeps of it. */
   token_digest: string;
   created_at: string;
 }

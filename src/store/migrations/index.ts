@@ -14,6 +14,7 @@ import * as m0012 from './0012_upload_objects.js';
 import * as m0013 from './0013_drop_shares.js';
 import * as m0014 from './0014_credential_versions.js';
 import * as m0015 from './0015_login_attempts.js';
+import * as m0016 from './0016_api_token_digests.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '0013_drop_shares': m0013,
   '0014_credential_versions': m0014,
   '0015_login_attempts': m0015,
+  '0016_api_token_digests': m0016,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -114,7 +114,7 @@ export class ApiClientRepository {
   }
 }
 
-/** API tokens, one per account (Kickfolio's `auth_token`). */
+/** API tokens, one per account (Kickfolio's `auth_token`), by digest only. */
 export class ApiTokenRepository {
   constructor(private readonly db: Executor) {}
 
@@ -126,13 +126,14 @@ export class ApiTokenRepository {
     return this.db.selectFrom('api_tokens').selectAll().where('account_id', '=', accountId).executeTakeFirst();
   }
 
-  /** Stores the token unless the account already has one (the first writer wins). */
-  async insertIfNone(row: ApiTokenRow): Promise<void> {
-    await this.db
+  /** Stores the token unless the account already has one (the first writer wins); false when it had one. */
+  async insertIfNone(row: ApiTokenRow): Promise<boolean> {
+    const result = await this.db
       .insertInto('api_tokens')
       .values(row)
       .onConflict((oc) => oc.column('account_id').doNothing())
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   /** Replaces the account's token, or stores its first. */
@@ -140,7 +141,7 @@ export class ApiTokenRepository {
     await this.db
       .insertInto('api_tokens')
       .values(row)
-      .onConflict((oc) => oc.column('account_id').doUpdateSet({ token: row.token, token_digest: row.token_digest, created_at: row.created_at }))
+      .onConflict((oc) => oc.column('account_id').doUpdateSet({ token_digest: row.token_digest, created_at: row.created_at }))
       .execute();
   }
 }
