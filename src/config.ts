@@ -7,6 +7,7 @@ import { DEFAULT_CHAT_SETTINGS, MAX_HISTORY, type ChatSettings } from './core/ch
 import { parseChatRate } from './core/chat/rate.js';
 import { isAwsRegion, type AwsRegion } from './core/uploads/aws-regions.js';
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleSettings } from './core/accounts/login-throttle.js';
+import { DEFAULT_ACCOUNT_QUOTAS, type AccountQuotaLimits } from './core/accounts/quotas.js';
 
 /**
  * One typed configuration, read from command-line flags, then environment variables, then
@@ -76,6 +77,12 @@ export interface Config {
   chat: ChatSettings;
   /** How fast passwords may be tried, per account name and per client address (every dialect's logins). */
   login: LoginThrottleSettings;
+  /** How many streams, apps and webhooks one account may hold (0: no limit). */
+  quotas: AccountQuotaLimits;
+  /** What one client may hold of the HTTP server: connections per address and timeouts, in seconds (0: none). */
+  http: { maxConnectionsPerIp: number; headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
+  /** Open RTMP connections one client address may hold (0: no limit). */
+  rtmpMaxConnectionsPerIp: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -141,6 +148,14 @@ export const SETTINGS = {
   loginBackoff: { flag: '--login-backoff', env: 'STREAMDELTA_LOGIN_BACKOFF', default: String(DEFAULT_LOGIN_THROTTLE.backoffSeconds), meaning: 'Seconds the first throttled login attempt waits, doubled for each further one' },
   loginBackoffMax: { flag: '--login-backoff-max', env: 'STREAMDELTA_LOGIN_BACKOFF_MAX', default: String(DEFAULT_LOGIN_THROTTLE.backoffMaxSeconds), meaning: 'Longest wait in seconds between throttled login attempts' },
   loginFailureWindow: { flag: '--login-failure-window', env: 'STREAMDELTA_LOGIN_FAILURE_WINDOW', default: String(DEFAULT_LOGIN_THROTTLE.windowSeconds), meaning: 'Seconds without an attempt after which failed logins are forgotten' },
+  accountMaxStreams: { flag: '--account-max-streams', env: 'STREAMDELTA_ACCOUNT_MAX_STREAMS', default: String(DEFAULT_ACCOUNT_QUOTAS.streams), meaning: 'Streams one account may have, deleted ones not counted (0: no limit)' },
+  accountMaxApps: { flag: '--account-max-apps', env: 'STREAMDELTA_ACCOUNT_MAX_APPS', default: String(DEFAULT_ACCOUNT_QUOTAS.apps), meaning: 'Kickfolio apps one account may have (0: no limit)' },
+  accountMaxWebhooks: { flag: '--account-max-webhooks', env: 'STREAMDELTA_ACCOUNT_MAX_WEBHOOKS', default: String(DEFAULT_ACCOUNT_QUOTAS.webhooks), meaning: 'Webhooks one account may have over all its streams (0: no limit)' },
+  httpMaxConnectionsPerIp: { flag: '--http-max-connections-per-ip', env: 'STREAMDELTA_HTTP_MAX_CONNECTIONS_PER_IP', default: '1024', meaning: 'Open HTTP connections (chat sockets included) one client address may hold (0: no limit)' },
+  httpHeadersTimeout: { flag: '--http-headers-timeout', env: 'STREAMDELTA_HTTP_HEADERS_TIMEOUT', default: '30', meaning: 'Seconds a connection has to send a request\'s headers, silence included (0: no limit)' },
+  httpRequestTimeout: { flag: '--http-request-timeout', env: 'STREAMDELTA_HTTP_REQUEST_TIMEOUT', default: '300', meaning: 'Seconds a client has to send a whole request, body included (0: no limit)' },
+  httpKeepAliveTimeout: { flag: '--http-keep-alive-timeout', env: 'STREAMDELTA_HTTP_KEEP_ALIVE_TIMEOUT', default: '72', meaning: 'Seconds an idle connection is kept open between requests' },
+  rtmpMaxConnectionsPerIp: { flag: '--rtmp-max-connections-per-ip', env: 'STREAMDELTA_RTMP_MAX_CONNECTIONS_PER_IP', default: '128', meaning: 'Open RTMP connections one client address may hold (0: no limit)' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -307,6 +322,21 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     };
   };
 
+  const httpLimits = (): Config['http'] => {
+    const headersTimeout = integer('httpHeadersTimeout', 30, 0, 3600);
+    const requestTimeout = integer('httpRequestTimeout', 300, 0, 86400);
+    // Node refuses a header timeout longer than the request's: the headers are part of the request.
+    if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+      fail('httpRequestTimeout', `must be 0 or at least the header timeout (${headersTimeout})`, String(requestTimeout));
+    }
+    return {
+      maxConnectionsPerIp: integer('httpMaxConnectionsPerIp', 1024, 0, 1_000_000),
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: integer('httpKeepAliveTimeout', 72, 1, 3600),
+    };
+  };
+
   const nodeId = raw('nodeId') ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) fail('nodeId', 'must be 1 to 64 letters, digits, dots, dashes or underscores', nodeId);
 
@@ -356,6 +386,13 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
       socketBuffer: integer('chatSocketBuffer', DEFAULT_CHAT_SETTINGS.socketBuffer, 1024, 1024 * 1024 * 1024),
     },
     login: loginThrottle(),
+    quotas: {
+      streams: integer('accountMaxStreams', DEFAULT_ACCOUNT_QUOTAS.streams, 0, 100_000_000),
+      apps: integer('accountMaxApps', DEFAULT_ACCOUNT_QUOTAS.apps, 0, 100_000_000),
+      webhooks: integer('accountMaxWebhooks', DEFAULT_ACCOUNT_QUOTAS.webhooks, 0, 100_000_000),
+    },
+    http: httpLimits(),
+    rtmpMaxConnectionsPerIp: integer('rtmpMaxConnectionsPerIp', 128, 0, 1_000_000),
   };
 }
 

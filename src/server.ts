@@ -114,6 +114,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         tokenTtl: config.kickflipTokenTtl,
         pull: { fileDir: config.pullFileDir ?? null, allowPrivate: config.allowPrivateFetch },
         login: config.login,
+        quotas: config.quotas,
       },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
@@ -138,6 +139,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       // StreamAPI's encoders publish to `hd_receiver/<public_hostid>-<fme_key>`.
       publishApps: { hd_receiver: (name) => core.siteSessions.keyForEncoderName(name) },
+      maxConnectionsPerAddress: config.rtmpMaxConnectionsPerIp,
     });
     const uploadIngest = new UploadIngest(core, blobs);
     observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));
@@ -163,6 +165,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const http = await buildHttpServer({
       logger: log,
       bodyLimit: config.bodyLimit,
+      connections: {
+        maxPerAddress: config.http.maxConnectionsPerIp,
+        headersTimeoutMs: config.http.headersTimeout * 1000,
+        requestTimeoutMs: config.http.requestTimeout * 1000,
+        keepAliveTimeoutMs: config.http.keepAliveTimeout * 1000,
+      },
       adapters: [
         { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admit: siteAdmission(core) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },

@@ -1,5 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { RateLimitedError } from '../../core/chat/rate.js';
+import { QuotaExceededError } from '../../core/accounts/quotas.js';
 import { AuthenticationError, ConflictError, DomainError, ForbiddenError, InUseError, NotFoundError, ThrottledError, ValidationError } from '../../core/kernel/errors.js';
 
 /**
@@ -36,6 +37,7 @@ export function toMsError(err: unknown): MsError {
   if (err instanceof RateLimitedError) return new MsError(429, err.message);
   // Multistreamer's messages are lower-case sentences.
   if (err instanceof ThrottledError) return new MsError(429, `too many failed logins: try again in ${err.retryAfter} s`);
+  if (err instanceof QuotaExceededError) return new MsError(400, `quota reached: a user may have at most ${err.limit} ${err.resource}`);
   if (err instanceof ValidationError || err instanceof NotFoundError || err instanceof ConflictError || err instanceof InUseError) {
     return new MsError(400, err.message);
   }

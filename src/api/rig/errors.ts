@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../../core/kernel/errors.js';
 import { RigCode, RigError } from './envelope.js';
+import { QuotaExceededError } from '../../core/accounts/quotas.js';
 
 /**
  * How rig reports a failed body check: absent or empty fields are "missing required input"
@@ -56,6 +57,8 @@ export function throttledAnswer(err: ThrottledError, code: RigCode = RigCode.Inv
 /** Translates a domain failure into the route's rig answer; anything else is rethrown as is. */
 export function fromDomainError(err: unknown, answers: DomainErrorAnswers): never {
   if (err instanceof ThrottledError) throw throttledAnswer(err, answers.throttled);
+  // rig's "Unable to create resource", saying which limit.
+  if (err instanceof QuotaExceededError) throw new RigError(RigCode.CreateFailed, `Unable to create resource: at most ${err.limit} ${err.resource} per account`);
   if (err instanceof ValidationError) throw new RigError(RigCode.InvalidInput, undefined, err.fields);
   if (err instanceof NotFoundError && answers.notFound) throw answers.notFound;
   if (err instanceof ConflictError && answers.conflict) throw answers.conflict(err);

@@ -1,6 +1,7 @@
 import type { CoreContext } from '../kernel/context.js';
 import { ThrottledError } from '../kernel/errors.js';
 import { secretDigest } from '../kernel/ids.js';
+import { normalAddress } from '../kernel/addresses.js';
 
 /**
  * How fast passwords may be tried. Each account name and each client address has a count of
@@ -141,9 +142,4 @@ export class LoginThrottle {
 function throttled(seconds: number): ThrottledError {
   const retryAfter = Math.max(1, seconds);
   return new ThrottledError(`Too many failed login attempts; try again in ${retryAfter} s`, retryAfter);
-}
-
-/** One address however it is written: IPv4 in IPv6 (`::ffff:10.0.0.1`) is the IPv4 address. */
-function normalAddress(address: string): string {
-  return address.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 }

@@ -18,6 +18,18 @@ export class AccountRepository {
     return this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /**
+   * Locks the account's row until the transaction ends (an update that changes nothing): writes
+   * that count what the account holds before adding to it take turns, across connections and nodes.
+   */
+  async lock(id: string): Promise<void> {
+    await this.db
+      .updateTable('accounts')
+      .set((eb) => ({ is_active: eb.ref('is_active') }))
+      .where('id', '=', id)
+      .execute();
+  }
+
   findByUsername(tenant: string, username: string): Promise<AccountRow | undefined> {
     return this.db
       .selectFrom('accounts')

@@ -3,7 +3,8 @@ import { emit, type CoreContext } from '../../kernel/context.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { newId, secretsEqual, type AccountId, type BroadcastId, type StreamId } from '../../kernel/ids.js';
 import type { Site } from './sites.js';
-import { newStreamRow } from '../../streams/streams.js';
+import { claimStreamSlot, newStreamRow } from '../../streams/streams.js';
+import type { AccountQuotas } from '../../accounts/quotas.js';
 import type { AccountRow } from '../../../store/repositories/accounts.js';
 import type { BroadcastRow } from '../../../store/repositories/broadcasts.js';
 import type { StreamRow } from '../../../store/repositories/streams.js';
@@ -60,7 +61,10 @@ function newPrivateHostId(): string {
 }
 
 export class SiteSessionService {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly quotas: AccountQuotas,
+  ) {}
 
   private toSession(stream: StreamRow, owner: AccountRow | undefined): SiteSession {
     return {
@@ -145,6 +149,7 @@ export class SiteSessionService {
           };
           await tx.accounts.insert(owner);
         }
+        await claimStreamSlot(tx, this.quotas, owner.id as AccountId);
         const privateHostId = newPrivateHostId();
         const stream: StreamRow = {
           ...newStreamRow({ id: newId<'StreamId'>(), ownerId: owner.id as AccountId, tenant: site.id, key: privateHostId, now }),

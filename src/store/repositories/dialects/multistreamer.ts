@@ -283,6 +283,19 @@ export class WebhookRepository {
     await this.db.deleteFrom('webhooks').where('stream_id', '=', streamId).execute();
   }
 
+  /** How many webhooks the account's streams have, the stream `exceptStreamId` left out. */
+  async countByOwner(ownerId: string, exceptStreamId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('webhooks')
+      .innerJoin('streams', 'streams.id', 'webhooks.stream_id')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('streams.owner_id', '=', ownerId)
+      .where('streams.deleted_at', 'is', null)
+      .where('webhooks.stream_id', '!=', exceptStreamId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async insert(row: Insertable<Database['webhooks']>): Promise<void> {
     await this.db.insertInto('webhooks').values(row).execute();
   }
