@@ -48,7 +48,7 @@ export interface DomainErrorAnswers {
 }
 
 /** Too many failed attempts, in rig's envelope: the route's code (1003 by default) with HTTP 429 and Retry-After. */
-export function throttledAnswer(err: ThrottledError, code: RigCode = RigCode.InvalidCredentials): RigError {
+function throttledAnswer(err: ThrottledError, code: RigCode = RigCode.InvalidCredentials): RigError {
   const answer = new RigError(code, err.message, undefined, 429);
   answer.retryAfter = err.retryAfter;
   return answer;
