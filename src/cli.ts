@@ -39,8 +39,8 @@ Commands:
                                           and secret, the secret shown only this once
   client list [--json]                    list API clients
   client revoke CLIENT_ID [--json]        revoke an API client and every access token it holds
-  token USERNAME [--rotate] [--json]      show a user's API token (Kickfolio auth_token), made on
-                                          first use; --rotate replaces it
+  token USERNAME [--rotate] [--json]      make a user's API token (Kickfolio auth_token) and show it
+                                          this once; --rotate replaces it
   help                                    show this text
 
 Settings (each also read from its environment variable):
@@ -247,9 +247,14 @@ async function token(config: Config, args: string[]): Promise<void> {
   const [username, ...rest] = args;
   if (username === undefined || username.startsWith('--')) throw new CliError(`token needs a USERNAME\n\n${USAGE}`, 2);
   const o = options(rest, { rotate: { type: 'boolean' }, json: { type: 'boolean' } });
-  const { token: shown, issued } = await withCore(config, (core) => core.apiTokens.forUsername(username, { rotate: o.rotate === true }));
+  const { token: shown } = await withCore(config, (core) =>
+    core.apiTokens.forUsername(username, { rotate: o.rotate === true }).catch((err: unknown) => {
+      if (err instanceof ConflictError) throw new CliError(`${username} already has an API token, kept only as a digest so it cannot be shown again; --rotate replaces it (the old one stops working)`);
+      throw err;
+    }),
+  );
   if (o.json) printJson({ token: shown });
-  else print(o.rotate ? `new API token for ${username} (the old one no longer works): ${shown}` : `API token for ${username}${issued ? ' (new)' : ''}: ${shown}`);
+  else print(`${o.rotate ? 'new API token' : 'API token'} for ${username} (shown only this once${o.rotate ? '; the old one no longer works' : ''}): ${shown}`);
 }
 
 function describeDomainError(err: DomainError): string {

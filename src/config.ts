@@ -7,6 +7,8 @@ import { DEFAULT_CHAT_SETTINGS, MAX_HISTORY, type ChatSettings } from './core/ch
 import { parseChatRate } from './core/chat/rate.js';
 import { isAwsRegion, type AwsRegion } from './core/uploads/aws-regions.js';
 import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from './core/playback/admissions.js';
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleSettings } from './core/accounts/login-throttle.js';
+import { DEFAULT_ACCOUNT_QUOTAS, type AccountQuotaLimits } from './core/accounts/quotas.js';
 
 /**
  * One typed configuration, read from command-line flags, then environment variables, then
@@ -76,6 +78,14 @@ export interface Config {
   chat: ChatSettings;
   /** Viewer admission by a StreamAPI site (`?key=`): how long answers are reused, calls in flight per stream and per address. */
   admission: AdmissionLimits;
+  /** How fast passwords may be tried, per account name and per client address (every dialect's logins). */
+  login: LoginThrottleSettings;
+  /** How many streams, apps and webhooks one account may hold (0: no limit). */
+  quotas: AccountQuotaLimits;
+  /** What one client may hold of the HTTP server: connections per address and timeouts, in seconds (0: none). */
+  http: { maxConnectionsPerIp: number; headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
+  /** Open RTMP connections one client address may hold (0: no limit). */
+  rtmpMaxConnectionsPerIp: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -140,6 +150,19 @@ export const SETTINGS = {
   admissionRefusalTtl: { flag: '--admission-refusal-ttl', env: 'STREAMDELTA_ADMISSION_REFUSAL_TTL', default: String(DEFAULT_ADMISSION_LIMITS.refusedTtlSeconds), meaning: 'Seconds a refused viewer key is refused again without asking the site' },
   admissionMaxPerStream: { flag: '--admission-max-per-stream', env: 'STREAMDELTA_ADMISSION_MAX_PER_STREAM', default: String(DEFAULT_ADMISSION_LIMITS.maxPerStream), meaning: 'Admission calls to a site in flight at once for one stream (more: 503, retry)' },
   admissionMaxPerIp: { flag: '--admission-max-per-ip', env: 'STREAMDELTA_ADMISSION_MAX_PER_IP', default: String(DEFAULT_ADMISSION_LIMITS.maxPerAddress), meaning: 'Admission calls in flight at once for one viewer address (more: 503, retry)' },
+  loginMaxFailures: { flag: '--login-max-failures', env: 'STREAMDELTA_LOGIN_MAX_FAILURES', default: String(DEFAULT_LOGIN_THROTTLE.maxFailures), meaning: 'Failed logins to one account before each further attempt must wait (0: no limit per account)' },
+  loginMaxFailuresPerIp: { flag: '--login-max-failures-per-ip', env: 'STREAMDELTA_LOGIN_MAX_FAILURES_PER_IP', default: String(DEFAULT_LOGIN_THROTTLE.maxFailuresPerAddress), meaning: 'Failed logins from one client address before each further attempt must wait (0: no limit per address)' },
+  loginBackoff: { flag: '--login-backoff', env: 'STREAMDELTA_LOGIN_BACKOFF', default: String(DEFAULT_LOGIN_THROTTLE.backoffSeconds), meaning: 'Seconds the first throttled login attempt waits, doubled for each further one' },
+  loginBackoffMax: { flag: '--login-backoff-max', env: 'STREAMDELTA_LOGIN_BACKOFF_MAX', default: String(DEFAULT_LOGIN_THROTTLE.backoffMaxSeconds), meaning: 'Longest wait in seconds between throttled login attempts' },
+  loginFailureWindow: { flag: '--login-failure-window', env: 'STREAMDELTA_LOGIN_FAILURE_WINDOW', default: String(DEFAULT_LOGIN_THROTTLE.windowSeconds), meaning: 'Seconds without an attempt after which failed logins are forgotten' },
+  accountMaxStreams: { flag: '--account-max-streams', env: 'STREAMDELTA_ACCOUNT_MAX_STREAMS', default: String(DEFAULT_ACCOUNT_QUOTAS.streams), meaning: 'Streams one account may have, deleted ones not counted (0: no limit)' },
+  accountMaxApps: { flag: '--account-max-apps', env: 'STREAMDELTA_ACCOUNT_MAX_APPS', default: String(DEFAULT_ACCOUNT_QUOTAS.apps), meaning: 'Kickfolio apps one account may have (0: no limit)' },
+  accountMaxWebhooks: { flag: '--account-max-webhooks', env: 'STREAMDELTA_ACCOUNT_MAX_WEBHOOKS', default: String(DEFAULT_ACCOUNT_QUOTAS.webhooks), meaning: 'Webhooks one account may have over all its streams (0: no limit)' },
+  httpMaxConnectionsPerIp: { flag: '--http-max-connections-per-ip', env: 'STREAMDELTA_HTTP_MAX_CONNECTIONS_PER_IP', default: '1024', meaning: 'Open HTTP connections (chat sockets included) one client address may hold (0: no limit)' },
+  httpHeadersTimeout: { flag: '--http-headers-timeout', env: 'STREAMDELTA_HTTP_HEADERS_TIMEOUT', default: '30', meaning: 'Seconds a connection has to send a request\'s headers, silence included (0: no limit)' },
+  httpRequestTimeout: { flag: '--http-request-timeout', env: 'STREAMDELTA_HTTP_REQUEST_TIMEOUT', default: '300', meaning: 'Seconds a client has to send a whole request, body included (0: no limit)' },
+  httpKeepAliveTimeout: { flag: '--http-keep-alive-timeout', env: 'STREAMDELTA_HTTP_KEEP_ALIVE_TIMEOUT', default: '72', meaning: 'Seconds an idle connection is kept open between requests' },
+  rtmpMaxConnectionsPerIp: { flag: '--rtmp-max-connections-per-ip', env: 'STREAMDELTA_RTMP_MAX_CONNECTIONS_PER_IP', default: '128', meaning: 'Open RTMP connections one client address may hold (0: no limit)' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -290,6 +313,37 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
   const uploadRegion = raw('uploadRegion') ?? SETTINGS.uploadRegion.default;
   if (!isAwsRegion(uploadRegion)) fail('uploadRegion', 'must be an AWS region name such as us-east-1', uploadRegion);
 
+  const loginThrottle = (): LoginThrottleSettings => {
+    const backoffSeconds = integer('loginBackoff', DEFAULT_LOGIN_THROTTLE.backoffSeconds, 1, 86400);
+    const backoffMaxSeconds = integer('loginBackoffMax', DEFAULT_LOGIN_THROTTLE.backoffMaxSeconds, 1, 7 * 86400);
+    if (backoffMaxSeconds < backoffSeconds) fail('loginBackoffMax', `must be at least the login backoff (${backoffSeconds})`, String(backoffMaxSeconds));
+    const windowSeconds = integer('loginFailureWindow', DEFAULT_LOGIN_THROTTLE.windowSeconds, 1, 30 * 86400);
+    // A count forgotten before its wait is over would let the next attempt skip the wait.
+    if (windowSeconds < backoffMaxSeconds) fail('loginFailureWindow', `must be at least the longest login backoff (${backoffMaxSeconds})`, String(windowSeconds));
+    return {
+      maxFailures: integer('loginMaxFailures', DEFAULT_LOGIN_THROTTLE.maxFailures, 0, 1_000_000),
+      maxFailuresPerAddress: integer('loginMaxFailuresPerIp', DEFAULT_LOGIN_THROTTLE.maxFailuresPerAddress, 0, 1_000_000),
+      backoffSeconds,
+      backoffMaxSeconds,
+      windowSeconds,
+    };
+  };
+
+  const httpLimits = (): Config['http'] => {
+    const headersTimeout = integer('httpHeadersTimeout', 30, 0, 3600);
+    const requestTimeout = integer('httpRequestTimeout', 300, 0, 86400);
+    // Node refuses a header timeout longer than the request's: the headers are part of the request.
+    if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+      fail('httpRequestTimeout', `must be 0 or at least the header timeout (${headersTimeout})`, String(requestTimeout));
+    }
+    return {
+      maxConnectionsPerIp: integer('httpMaxConnectionsPerIp', 1024, 0, 1_000_000),
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: integer('httpKeepAliveTimeout', 72, 1, 3600),
+    };
+  };
+
   const nodeId = raw('nodeId') ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node');
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) fail('nodeId', 'must be 1 to 64 letters, digits, dots, dashes or underscores', nodeId);
 
@@ -344,6 +398,14 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
       maxPerStream: integer('admissionMaxPerStream', DEFAULT_ADMISSION_LIMITS.maxPerStream, 1, 100000),
       maxPerAddress: integer('admissionMaxPerIp', DEFAULT_ADMISSION_LIMITS.maxPerAddress, 1, 100000),
     },
+    login: loginThrottle(),
+    quotas: {
+      streams: integer('accountMaxStreams', DEFAULT_ACCOUNT_QUOTAS.streams, 0, 100_000_000),
+      apps: integer('accountMaxApps', DEFAULT_ACCOUNT_QUOTAS.apps, 0, 100_000_000),
+      webhooks: integer('accountMaxWebhooks', DEFAULT_ACCOUNT_QUOTAS.webhooks, 0, 100_000_000),
+    },
+    http: httpLimits(),
+    rtmpMaxConnectionsPerIp: integer('rtmpMaxConnectionsPerIp', 128, 0, 1_000_000),
   };
 }
 

@@ -21,6 +21,7 @@ import { Pullers } from './media/pull/pullers.js';
 import type { LocalObserver } from './core/kernel/context.js';
 import { RigTokens } from './api/rig/tokens.js';
 import { LocalBlobStore } from './blob/local.js';
+import { ensurePrivateDirectory } from './blob/private-files.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
 import { RedisBus } from './bus/redis.js';
@@ -80,6 +81,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     ],
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
+  // The data directory holds the database, recordings and uploads: the server's user's alone.
+  const dataDirProblem = ensurePrivateDirectory(config.dataDir);
+  if (dataDirProblem) log.warn({ problem: dataDirProblem }, 'the data directory is open to other users and could not be made private (0700)');
   const store = Store.open(config.database);
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async () => {
@@ -113,6 +117,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         tokenTtl: config.kickflipTokenTtl,
         egress,
         pullFileDir: config.pullFileDir ?? null,
+        login: config.login,
+        quotas: config.quotas,
       },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
@@ -138,6 +144,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       // StreamAPI's encoders publish to `hd_receiver/<public_hostid>-<fme_key>`.
       publishApps: { hd_receiver: (name) => core.siteSessions.keyForEncoderName(name) },
+      maxConnectionsPerAddress: config.rtmpMaxConnectionsPerIp,
     });
     const uploadIngest = new UploadIngest(core, blobs);
     observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));
@@ -163,6 +170,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const http = await buildHttpServer({
       logger: log,
       bodyLimit: config.bodyLimit,
+      connections: {
+        maxPerAddress: config.http.maxConnectionsPerIp,
+        headersTimeoutMs: config.http.headersTimeout * 1000,
+        requestTimeoutMs: config.http.requestTimeout * 1000,
+        keepAliveTimeoutMs: config.http.keepAliveTimeout * 1000,
+      },
       adapters: [
         { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admissions: new ViewerAdmissions(config.admission, siteAdmission(core)) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../logging.js';
+import { AddressSlots } from '../core/kernel/addresses.js';
 
 /** The token of an `Authorization: Bearer <token>` header (the scheme in any case), or undefined. */
 export function bearerToken(headers: IncomingMessage['headers']): string | undefined {
@@ -54,9 +56,22 @@ export interface HttpAdapter<O extends object = object> {
   options: O;
 }
 
+/**
+ * What one client may hold of the HTTP server: connections per address, and how long a
+ * connection may take to send a request's headers (idle from its start included), a whole
+ * request, and how long it may stay open idle between requests. Each 0 for no limit.
+ */
+export interface HttpConnectionLimits {
+  maxPerAddress: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
 export interface HttpOptions {
   logger: Logger;
   bodyLimit: number;
+  connections?: HttpConnectionLimits;
   adapters: HttpAdapter<any>[];
   /**
    * Turn a request's URL into another before routing (S3's virtual-hosted style: the bucket
@@ -66,8 +81,42 @@ export interface HttpOptions {
   rewriteUrl?: ((req: IncomingMessage) => string | undefined)[];
 }
 
+/** The Fastify and node:http options that carry the timeouts of `limits`. */
+function timeoutOptions(limits: HttpConnectionLimits) {
+  return {
+    // A connection that sends nothing at all is as slow as one that sends its headers slowly.
+    connectionTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often slow requests are looked for: often enough to keep the timeouts close.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(limits.headersTimeoutMs / 4) || 30_000)),
+    },
+  };
+}
+
+/**
+ * Refuses a connection beyond `max` open ones from its address: it is closed at once, before
+ * a byte is read, so one client cannot hold the server's file descriptors.
+ */
+function limitConnectionsPerAddress(app: FastifyInstance, max: number): void {
+  if (max === 0) return;
+  const slots = new AddressSlots(max);
+  app.server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (!slots.take(address)) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => slots.release(address));
+  });
+}
+
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.connections ? timeoutOptions(options.connections) : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request is noise at info level on a media server that serves thousands;
     // the hook below writes them at debug level instead.
@@ -88,6 +137,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
         }
       : {}),
   });
+  if (options.connections) limitConnectionsPerAddress(app, options.connections.maxPerAddress);
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
   });

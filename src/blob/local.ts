@@ -3,8 +3,13 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { checkBlobKey, type BlobStore } from './blob-store.js';
+import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 
-/** Blobs as files under one directory; a write goes to a temporary file renamed into place. */
+/**
+ * Blobs as files under one directory; a write goes to a temporary file renamed into place.
+ * Folders are made 0700 and files 0600: recordings of private streams and uploads are nobody
+ * else's business on the machine.
+ */
 export class LocalBlobStore implements BlobStore {
   /** Folders known to exist: a live stream writes a segment every few seconds into the same one. */
   private readonly folders = new Set<string>();
@@ -19,12 +24,12 @@ export class LocalBlobStore implements BlobStore {
     const path = this.path(key);
     const folder = dirname(path);
     if (!this.folders.has(folder)) {
-      await mkdir(folder, { recursive: true });
+      await mkdir(folder, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
       if (this.folders.size > 10_000) this.folders.clear();
       this.folders.add(folder);
     }
     const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    const file = await open(temporary, 'w');
+    const file = await open(temporary, 'w', PRIVATE_FILE_MODE);
     try {
       if (Buffer.isBuffer(data)) await file.write(data);
       else await file.writev(data as Uint8Array[]);

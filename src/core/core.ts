@@ -1,6 +1,8 @@
 import { AccountService } from './accounts/accounts.js';
 import { ApiClientRegistry } from './accounts/api-clients.js';
 import { ApiTokenService } from './accounts/api-tokens.js';
+import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleSettings } from './accounts/login-throttle.js';
+import { AccountQuotas, DEFAULT_ACCOUNT_QUOTAS, type AccountQuotaLimits } from './accounts/quotas.js';
 import { AppService } from './dialects/kickfolio/apps.js';
 import type { BlobStore } from '../blob/blob-store.js';
 import { CallbackOutbox } from './webhooks/outbox.js';
@@ -84,29 +86,41 @@ export class Core {
 
   constructor(
     readonly ctx: CoreContext,
-    options: { ingestServers: IngestServers; blobs: BlobStore; uploads?: UploadOptions; nodeId?: string; chat?: Partial<ChatSettings>; tokenTtl?: number;
+    options: {
+      ingestServers: IngestServers;
+      blobs: BlobStore;
+      uploads?: UploadOptions;
+      nodeId?: string;
+      chat?: Partial<ChatSettings>;
+      tokenTtl?: number;
       /** Private networks stay closed unless given a policy that opens them. */
       egress?: EgressPolicy;
       /** The only directory pullers may read local files from (`--pull-file-dir`); none by default. */
       pullFileDir?: string | null;
+      /** How fast passwords may be tried (every dialect's logins). */
+      login?: LoginThrottleSettings;
+      /** How many streams, apps and webhooks one account may hold. */
+      quotas?: AccountQuotaLimits;
     },
   ) {
     this.events = ctx.bus;
     this.egress = options.egress ?? new EgressPolicy(false);
     const clients = new ApiClientRegistry(ctx);
-    this.accounts = new AccountService(ctx);
+    const throttle = new LoginThrottle(ctx, options.login ?? DEFAULT_LOGIN_THROTTLE);
+    const quotas = new AccountQuotas(options.quotas ?? DEFAULT_ACCOUNT_QUOTAS);
+    this.accounts = new AccountService(ctx, throttle);
     this.accessTokens = new AccessTokenService(ctx);
     this.streamAccess = new StreamAccessService(ctx);
     this.networkAccounts = new NetworkAccountService(ctx, options.ingestServers, this.egress);
-    this.streams = new StreamService(ctx, options.ingestServers);
+    this.streams = new StreamService(ctx, options.ingestServers, quotas);
     this.broadcasts = new BroadcastService(ctx, this.streams);
     this.relays = new RelayStatusBoard(ctx);
     this.sites = new SiteService(ctx, clients, this.egress);
-    this.siteSessions = new SiteSessionService(ctx);
+    this.siteSessions = new SiteSessionService(ctx, quotas);
     this.callbacks = new CallbackOutbox(ctx);
     this.viewing = new ViewingService(ctx);
     this.apiTokens = new ApiTokenService(ctx, this.accounts);
-    this.apps = new AppService(ctx, options.blobs);
+    this.apps = new AppService(ctx, options.blobs, quotas);
     this.versionQueue = new VersionQueue(ctx, options.blobs);
     this.uploads = new UploadService(ctx, options.uploads ?? DEFAULT_UPLOAD_OPTIONS, (name, make) => this.secret(name, make));
     this.multipartUploads = new MultipartUploadService(ctx, options.blobs);
@@ -114,13 +128,13 @@ export class Core {
     // A puller switched on through this core runs on this node (a CLI core has none to run it).
     // Go-live settings are Multistreamer's (read when asked, so wiring order does not matter).
     this.goLive = new GoLiveService(ctx, options.nodeId ?? 'cli', { fileDir: options.pullFileDir ?? null, egress: this.egress }, (streamId) => this.multistreams.goLiveSettings(streamId));
-    this.webhooks = new WebhookService(ctx, this.egress);
-    this.multistreams = new MultistreamService(ctx, options.ingestServers, this.networkAccounts, this.goLive, this.webhooks, this.broadcasts);
+    this.webhooks = new WebhookService(ctx, this.egress, quotas);
+    this.multistreams = new MultistreamService(ctx, options.ingestServers, this.networkAccounts, this.goLive, this.webhooks, this.broadcasts, quotas);
     // Chat levels are the Multistreamer shares' (looked up when asked, so wiring order does not matter).
     this.chat = new ChatService(ctx, this.accounts, { of: (accountId, streamId) => this.streamAccess.of(accountId, streamId) }, options.chat);
     this.apiClients = new ApiClientService(ctx, clients, options.tokenTtl ?? DEFAULT_TOKEN_TTL);
-    this.tenantUsers = new TenantUserService(ctx);
-    this.tenantStreams = new TenantStreamService(ctx, this.broadcasts, this.uploads);
+    this.tenantUsers = new TenantUserService(ctx, throttle);
+    this.tenantStreams = new TenantStreamService(ctx, this.broadcasts, this.uploads, quotas);
     this.streamSearch = new StreamSearchService(ctx);
     this.streamFlags = new StreamFlagService(ctx, this.tenantStreams);
   }

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EgressRefusedError, type EgressPolicy } from '../core/egress/policy.js';
+import { PRIVATE_FILE_MODE } from '../blob/private-files.js';
 
 /**
  * Downloads a user-supplied URL to a file, bounded in every way that matters for a server
@@ -138,7 +139,7 @@ export async function downloadToFile(url: string, path: string, limits: FetchLim
         throw new FetchError(`the bundle is ${declared} bytes, larger than the limit of ${limits.maxBytes} bytes`);
       }
       const limiter = new ByteLimit(limits.maxBytes);
-      await pipeline(response, limiter, createWriteStream(path), { signal: controller.signal });
+      await pipeline(response, limiter, createWriteStream(path, { mode: PRIVATE_FILE_MODE }), { signal: controller.signal });
       return { bytes: limiter.bytes };
     }
   } catch (err) {

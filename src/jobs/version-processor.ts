@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { PRIVATE_DIRECTORY_MODE } from '../blob/private-files.js';
 import { join } from 'node:path';
 import { BundleError, DEFAULT_BUNDLE_LIMITS, readAppBundle, type AppBundle, type BundleLimits } from '../bundles/app-bundle.js';
 import { PlistError } from '../bundles/plist.js';
@@ -104,7 +105,8 @@ export class VersionProcessor {
   async start(): Promise<void> {
     // Files left by a run that stopped mid-download belong to no job any more.
     await rm(this.options.tempDir, { recursive: true, force: true });
-    await mkdir(this.options.tempDir, { recursive: true });
+    // Downloads are the users' bundles: private, like every file of the server.
+    await mkdir(this.options.tempDir, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
     await this.recover();
     this.unsubscribe = this.options.core.apps.onQueued(() => this.poller.kick());
     this.poller.start();

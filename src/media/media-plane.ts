@@ -41,6 +41,8 @@ export interface MediaPlaneOptions {
    * stream key (StreamAPI's `hd_receiver/<public_hostid>-<fme_key>`). The main app takes the key as is.
    */
   publishApps?: Record<string, (name: string) => Promise<string | undefined>>;
+  /** Open RTMP connections one client address may hold (0: no limit). */
+  maxConnectionsPerAddress?: number;
 }
 
 /** How many watch a live stream: RTMP viewers and HLS players seen lately. */
@@ -139,7 +141,7 @@ export class MediaPlane {
   async start(port: number, host: string): Promise<number> {
     const recovered = await this.options.core.broadcasts.recoverNode(this.options.nodeId);
     if (recovered.length > 0) this.options.log.info({ count: recovered.length }, 'ended broadcasts left open by a previous run');
-    this.server = new RtmpServer(this.hooks, this.options.log);
+    this.server = new RtmpServer(this.hooks, this.options.log, undefined, this.options.maxConnectionsPerAddress ?? 0);
     return this.server.listen(port, host);
   }
 

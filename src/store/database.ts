@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from './schema.js';
 
@@ -18,9 +18,27 @@ export interface OpenedDatabase {
   kind: DatabaseLocation['kind'];
 }
 
+/** The modes of the server's private folders and files (as blob/private-files.ts, which store/ may not import). */
+const PRIVATE_DIRECTORY_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
+
+/**
+ * Makes the database file readable by the server's user alone before SQLite opens it: a new one
+ * is created 0600 (in a 0700 folder), an existing one and its journal, WAL and shared-memory
+ * files are tightened to 0600. SQLite gives the WAL and shared-memory files it creates later the
+ * mode of the database file, so they are private as well.
+ */
+function preparePrivateFile(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
+  for (const path of [file, `${file}-journal`, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path)) chmodSync(path, PRIVATE_FILE_MODE);
+  }
+}
+
 export function openDatabase(location: DatabaseLocation): OpenedDatabase {
   if (location.kind === 'sqlite') {
-    if (location.file !== ':memory:') mkdirSync(dirname(location.file), { recursive: true });
+    if (location.file !== ':memory:') preparePrivateFile(location.file);
     const sqlite = new SQLite(location.file);
     // WAL lets readers proceed while a write commits; foreign keys are off by default in SQLite.
     sqlite.pragma('journal_mode = WAL');

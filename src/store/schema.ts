@@ -23,6 +23,8 @@ export interface AccountsTable {
   avatar_url: string | null;
   /** Kickflip's `uuid`: the credential a client's user starts streams with (a secret). */
   device_uuid: string | null;
+  /** Raised by every change of the password: tokens issued under an older version are refused. */
+  credential_version: number;
   created_at: string;
   updated_at: string;
 }
@@ -180,11 +182,10 @@ export interface WebhooksTable {
   created_at: string;
 }
 
-/** An account's API token (Kickfolio's `auth_token`), kept as issued so an operator can show it again. */
+/** An account's API token (Kickfolio's `auth_token`), kept only as its digest: it is shown once, when made. */
 export interface ApiTokensTable {
   account_id: string;
-  token: string;
-  /** sha256 of the token: the lookup index. */
+  /** sha256 of the token: all the server keeps of it. */
   token_digest: string;
   created_at: string;
 }
@@ -242,6 +243,15 @@ export interface AppCommentsTable {
   updated_at: string;
 }
 
+/** Recent login attempts of one account name or one client address (the throttle of failed logins). */
+export interface LoginAttemptsTable {
+  /** sha256 of what is counted: `account:<tenant>:<username>` or `address:<ip>`. */
+  key_digest: string;
+  attempts: number;
+  last_attempt_at: string;
+  next_allowed_at: string;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -253,6 +263,8 @@ export interface OauthTokensTable {
   api_client_id: string;
   /** The user this token last created or logged in (the user a Kickflip call without identity means). */
   account_id: string | null;
+  /** The credential version of that user when the token was bound to it: a password change since unbinds it. */
+  account_version: number;
   created_at: string;
   expires_at: string;
 }
@@ -325,6 +337,7 @@ export interface Database {
   multipart_parts: MultipartPartsTable;
   chat_rooms: ChatRoomsTable;
   chat_messages: ChatMessagesTable;
+  login_attempts: LoginAttemptsTable;
 }
 
 /**
@@ -399,6 +412,8 @@ export interface MsUsersTable {
   access_token: string;
   /** sha256 of the token: the lookup index. */
   token_digest: string;
+  /** The account's credential version the token was made under: after a password change it is refused and replaced. */
+  credential_version: number;
   created_at: string;
 }
 

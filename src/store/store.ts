@@ -3,7 +3,7 @@ import { openDatabase, type DatabaseLocation } from './database.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Executor } from './database.js';
 import type { Database } from './schema.js';
-import { AccountRepository, ApiClientRepository, ApiTokenRepository } from './repositories/accounts.js';
+import { AccountRepository, ApiClientRepository, ApiTokenRepository, LoginAttemptRepository } from './repositories/accounts.js';
 import { BroadcastRepository, GoLiveRepository, SegmentRepository } from './repositories/broadcasts.js';
 import { ChatRepository } from './repositories/chat.js';
 import { DestinationRepository } from './repositories/relays.js';
@@ -54,6 +54,7 @@ export class Repositories {
   readonly uploadObjects: UploadObjectRepository;
   readonly uploadBroadcasts: UploadBroadcastRepository;
   readonly chat: ChatRepository;
+  readonly loginAttempts: LoginAttemptRepository;
 
   constructor(db: Executor) {
     this.accounts = new AccountRepository(db);
@@ -86,6 +87,7 @@ export class Repositories {
     this.uploadObjects = new UploadObjectRepository(db);
     this.uploadBroadcasts = new UploadBroadcastRepository(db);
     this.chat = new ChatRepository(db);
+    this.loginAttempts = new LoginAttemptRepository(db);
   }
 }
 

@@ -50,11 +50,11 @@ function metadata(fields: Fields): StreamMetadata {
 
 /** Every endpoint of the Kickflip API 1.2, by path under `/api/1.2`. */
 export function endpoints(core: Core, urls: Urls): Record<string, Endpoint> {
-  const claim = (fields: Fields) => ({ uuid: text(fields, 'uuid'), username: text(fields, 'username'), password: text(fields, 'password') });
+  const claim = ({ fields, request }: Call) => ({ uuid: text(fields, 'uuid'), username: text(fields, 'username'), password: text(fields, 'password'), address: request.ip });
   /** The user the call acts as; the token remembers it for calls that name none (Android's user/change). */
-  const actingUser = ({ fields, holder }: Call): Promise<TenantUser> => core.tenantUsers.identify(holder, claim(fields));
+  const actingUser = (call: Call): Promise<TenantUser> => core.tenantUsers.identify(call.holder, claim(call));
   /** The viewer of a public read: the named user if any is named, else anonymous. */
-  const viewer = ({ fields, holder }: Call): Promise<TenantUser | undefined> => core.tenantUsers.viewer(holder, claim(fields));
+  const viewer = (call: Call): Promise<TenantUser | undefined> => core.tenantUsers.viewer(call.holder, claim(call));
   const streamId = (fields: Fields) => required(fields, 'stream_id');
   const page = (fields: Fields) => paging(integer(fields, 'page'), integer(fields, 'results_per_page'));
 
@@ -75,7 +75,7 @@ export function endpoints(core: Core, urls: Urls): Record<string, Endpoint> {
       // Read every field before anything changes: a bad one changes nothing.
       const changes = { email: text(fields, 'email'), displayName: text(fields, 'display_name'), extraInfo: jsonText(fields, 'extra_info'), newPassword: text(fields, 'new_password') };
       const user = await actingUser(call);
-      return ownUserJson(holder.client, await core.tenantUsers.change(holder.client, user, changes));
+      return ownUserJson(holder.client, await core.tenantUsers.change(holder, user, changes));
     },
 
     '/user/info': async ({ fields, holder }) => {
@@ -85,8 +85,8 @@ export function endpoints(core: Core, urls: Urls): Record<string, Endpoint> {
       return publicUserJson(holder.client, user);
     },
 
-    '/user/uuid': async ({ fields, holder }) => {
-      const user = await core.tenantUsers.loginFromDevice(holder, required(fields, 'username'), required(fields, 'password'));
+    '/user/uuid': async ({ fields, holder, request }) => {
+      const user = await core.tenantUsers.loginFromDevice(holder, required(fields, 'username'), required(fields, 'password'), request.ip);
       return ownUserJson(holder.client, user);
     },
 

@@ -1,5 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { NotFoundError, ValidationError, type FieldErrors } from '../../core/kernel/errors.js';
+import { QuotaExceededError } from '../../core/accounts/quotas.js';
 
 /**
  * Kickfolio's error schema: `{"message", "code", "errors"?}`, where `errors` (only with
@@ -72,10 +73,13 @@ function humanize(field: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-/** 422 `record_invalid`, with the Rails-style summary "Validation failed: Name can't be blank". */
+/**
+ * 422 `record_invalid`, with the Rails-style summary "Validation failed: Name can't be blank";
+ * an error of the record as a whole is Rails' `base`, whose message stands alone.
+ */
 export function recordInvalid(resource: Resource, fields: Record<string, string>): KickfolioError {
   const errors = Object.entries(fields).map(([field, message]) => ({ field, resource, message }));
-  const summary = errors.map((e) => `${humanize(e.field)} ${e.message}`).join(', ');
+  const summary = errors.map((e) => (e.field === 'base' ? e.message : `${humanize(e.field)} ${e.message}`)).join(', ');
   return new KickfolioError(422, KickfolioCode.RecordInvalid, `Validation failed: ${summary}`, errors);
 }
 
@@ -86,6 +90,7 @@ function dialectFields(fields: FieldErrors): Record<string, string> {
 /** A domain failure as the route's answer; anything else is rethrown as is. */
 export function fromDomainError(err: unknown, resource: Resource): never {
   if (err instanceof ValidationError) throw recordInvalid(resource, dialectFields(err.fields));
+  if (err instanceof QuotaExceededError) throw recordInvalid(resource, { base: `Limit of ${err.limit} ${err.resource} per account reached` });
   if (err instanceof NotFoundError) {
     const what = /\b(app|version|comment)\b/i.exec(err.message)?.[1];
     throw notFound(what ? ((what[0]!.toUpperCase() + what.slice(1).toLowerCase()) as Resource) : resource);

@@ -1,6 +1,7 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { RateLimitedError } from '../../core/chat/rate.js';
-import { AuthenticationError, ConflictError, DomainError, ForbiddenError, InUseError, NotFoundError, ValidationError } from '../../core/kernel/errors.js';
+import { QuotaExceededError } from '../../core/accounts/quotas.js';
+import { AuthenticationError, ConflictError, DomainError, ForbiddenError, InUseError, NotFoundError, ThrottledError, ValidationError } from '../../core/kernel/errors.js';
 
 /**
  * Multistreamer's errors: `{"error": "..."}`, HTTP 400 for nearly everything (an unknown or
@@ -34,6 +35,9 @@ export function toMsError(err: unknown): MsError {
   if (err instanceof ForbiddenError) return new MsError(401, err.message);
   if (err instanceof AuthenticationError) return unauthorized();
   if (err instanceof RateLimitedError) return new MsError(429, err.message);
+  // Multistreamer's messages are lower-case sentences.
+  if (err instanceof ThrottledError) return new MsError(429, `too many failed logins: try again in ${err.retryAfter} s`);
+  if (err instanceof QuotaExceededError) return new MsError(400, `quota reached: a user may have at most ${err.limit} ${err.resource}`);
   if (err instanceof ValidationError || err instanceof NotFoundError || err instanceof ConflictError || err instanceof InUseError) {
     return new MsError(400, err.message);
   }

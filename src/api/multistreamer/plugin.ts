@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
 import type { AccountId } from '../../core/kernel/ids.js';
+import { ThrottledError } from '../../core/kernel/errors.js';
 import { bearerToken, parseBodiesWith } from '../http.js';
 import { chatSocketPlugin } from './chat-socket.js';
 import { badRequest, CONTENT_TYPE_REQUIRED, MsError, toMsError, unauthorized } from './errors.js';
@@ -54,6 +55,7 @@ const apiV1: FastifyPluginAsync<MultistreamerOptions> = async (app, options) => 
   app.setErrorHandler((err, request, reply) => {
     const answer = toMsError(err);
     if (answer.status >= 500) request.log.error({ err }, 'multistreamer request failed');
+    if (err instanceof ThrottledError) reply.header('retry-after', String(err.retryAfter));
     return reply.status(answer.status).type('application/json').send({ error: answer.message });
   });
 

@@ -52,6 +52,8 @@ export interface RigErrorBody {
 export class RigError extends Error {
   override readonly name = 'RigError';
   readonly status: number;
+  /** Seconds the client should wait before trying again, sent as `Retry-After` (a 429). */
+  retryAfter?: number;
 
   constructor(
     readonly code: RigCode,

@@ -5,9 +5,11 @@ import {
   DomainError,
   InUseError,
   NotFoundError,
+  ThrottledError,
   ValidationError,
 } from '../../core/kernel/errors.js';
 import { RigCode, RigError } from './envelope.js';
+import { QuotaExceededError } from '../../core/accounts/quotas.js';
 import { invalidFields } from './validation.js';
 
 /** What a route answers for each kind of domain failure; kinds not named here fall to the defaults. */
@@ -19,10 +21,22 @@ export interface DomainErrorAnswers {
   authentication?: RigError;
   disabled?: RigError;
   inUse?: RigError;
+  /** The code a refusal for too many failed attempts carries (HTTP 429 with Retry-After); 1003 unless named. */
+  throttled?: RigCode;
+}
+
+/** Too many failed attempts, in rig's envelope: the route's code (1003 by default) with HTTP 429 and Retry-After. */
+function throttledAnswer(err: ThrottledError, code: RigCode = RigCode.InvalidCredentials): RigError {
+  const answer = new RigError(code, err.message, undefined, 429);
+  answer.retryAfter = err.retryAfter;
+  return answer;
 }
 
 /** Translates a domain failure into the route's rig answer; anything else is rethrown as is. */
 export function fromDomainError(err: unknown, answers: DomainErrorAnswers): never {
+  if (err instanceof ThrottledError) throw throttledAnswer(err, answers.throttled);
+  // rig's "Unable to create resource", saying which limit.
+  if (err instanceof QuotaExceededError) throw new RigError(RigCode.CreateFailed, `Unable to create resource: at most ${err.limit} ${err.resource} per account`);
   if (err instanceof ValidationError) throw answers.invalid?.(err) ?? invalidFields(err.fields);
   if (err instanceof NotFoundError && answers.notFound) throw answers.notFound;
   if (err instanceof ConflictError && answers.conflict) throw answers.conflict(err);

@@ -58,6 +58,7 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
   app.setErrorHandler((err, request, reply) => {
     const answer = toRigError(err);
     if (answer.status >= 500) request.log.error({ err }, 'rig request failed');
+    if (answer.retryAfter !== undefined) reply.header('retry-after', String(answer.retryAfter));
     return reply.status(answer.status).send(answer.body());
   });
 
@@ -80,8 +81,8 @@ export const rigPlugin: FastifyPluginAsync<RigOptions> = async (app: FastifyInst
         throw new RigError(RigCode.InvalidCredentials, 'Invalid Authorization header. Authorization header needs Bearer token');
       }
       const claims = await tokens.verifyUserToken(match[1]!);
-      // A token outlives nothing: an account removed since it was issued is refused.
-      if (!claims || !(await core.accounts.get(claims.accountId))) throw new RigError(RigCode.InvalidCredentials);
+      // A token outlives nothing: an account removed, or whose password changed, since it was issued is refused.
+      if (!claims || !(await core.accounts.forToken(claims.accountId, claims.credentialVersion))) throw new RigError(RigCode.InvalidCredentials);
       return claims;
     },
   };

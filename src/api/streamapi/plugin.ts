@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/core.js';
 import { ForbiddenError, NotFoundError, ValidationError, ConflictError } from '../../core/kernel/errors.js';
+import { QuotaExceededError } from '../../core/accounts/quotas.js';
 import type { SiteSession } from '../../core/dialects/streamapi/site-sessions.js';
 import type { Site } from '../../core/dialects/streamapi/sites.js';
 import type { MediaPlane } from '../../media/media-plane.js';
@@ -103,6 +104,7 @@ function booleanParam(params: Params, name: string): boolean | undefined {
 function fromDomain(err: unknown, notFound: number): never {
   if (err instanceof NotFoundError) throw new StreamApiError(notFound);
   if (err instanceof ForbiddenError) throw new StreamApiError(StreamApiCode.NotCreatedByCaller);
+  if (err instanceof QuotaExceededError) throw new StreamApiError(StreamApiCode.Unknown, err.message);
   if (err instanceof ValidationError || err instanceof ConflictError) {
     const detail = Object.entries(err.fields).map(([f, p]) => `${f} ${p}`).join('; ');
     throw new StreamApiError(StreamApiCode.Unknown, detail ? `${err.message}: ${detail}` : err.message);

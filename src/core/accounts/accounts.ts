@@ -2,6 +2,8 @@ import { ConflictError, AuthenticationError, NotFoundError, ValidationError, typ
 import { emit, type CoreContext } from '../kernel/context.js';
 import { newId, isUuid, type AccountId } from '../kernel/ids.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import { LoginThrottle } from './login-throttle.js';
+import { isCommonPassword } from './common-passwords.js';
 import { isUniqueViolation } from '../../store/database.js';
 import type { AccountRow } from '../../store/repositories/accounts.js';
 
@@ -11,6 +13,12 @@ export interface Account {
   username: string;
   email: string | null;
   isActive: boolean;
+  /**
+   * Raised by every password change. A token that acts for the account records the version it
+   * was issued under and is refused once the version has moved on: old credentials die with a
+   * password change.
+   */
+  credentialVersion: number;
   createdAt: string;
 }
 
@@ -55,9 +63,16 @@ export function checkEmail(email: string, errors: FieldErrors): void {
   if (errors.email === undefined && !EMAIL_SHAPE.test(email)) errors.email = 'must be an email address';
 }
 
+/**
+ * A new password (sign-up, change): of the allowed length, and not one of the few that guessers
+ * try first. Never asks more than the length every dialect documents, so a password a dialect's
+ * client may choose is refused only for being that guessable.
+ */
 export function checkPassword(password: string, errors: FieldErrors, field = 'password'): void {
   if (!lengthBetween(password, PASSWORD_LENGTH)) {
     errors[field] = `must be ${PASSWORD_LENGTH.min} to ${PASSWORD_LENGTH.max} characters`;
+  } else if (isCommonPassword(password)) {
+    errors[field] = 'is one of the most common passwords: choose one that is harder to guess';
   }
 }
 
@@ -71,6 +86,7 @@ function toAccount(row: AccountRow): Account {
     username: row.username,
     email: row.email,
     isActive: row.is_active === 1,
+    credentialVersion: Number(row.credential_version),
     createdAt: row.created_at,
   };
 }
@@ -82,8 +98,18 @@ export interface NewAccount {
   email?: string | null;
 }
 
+/** Where a password is tried: the tenant whose account is meant, and the client's address. */
+export interface LoginContext {
+  tenant?: string;
+  address?: string | undefined;
+}
+
 export class AccountService {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    /** Every password tried here counts against its account name and address (ThrottledError when they must wait). */
+    private readonly throttle: LoginThrottle = new LoginThrottle(ctx),
+  ) {}
 
   async create(input: NewAccount, tenant: string = PLATFORM_TENANT): Promise<Account> {
     const errors: FieldErrors = {};
@@ -110,6 +136,7 @@ export class AccountService {
           email_key: email === null ? null : emailKey(email),
           password_hash: passwordHash,
           is_active: 1,
+          credential_version: 0,
           created_at: now,
           updated_at: now,
         });
@@ -120,32 +147,55 @@ export class AccountService {
       throw err;
     }
     await emit(this.ctx, { type: 'account.created', accountId: id });
-    return { id, username: input.username, email, isActive: true, createdAt: now };
+    return { id, username: input.username, email, isActive: true, credentialVersion: 0, createdAt: now };
   }
 
-  /** The account whose username and password these are; the same error for an unknown name and a wrong password. */
-  async authenticate(username: string, password: string, tenant: string = PLATFORM_TENANT): Promise<Account> {
+  /**
+   * The account whose username and password these are; the same error for an unknown name and a
+   * wrong password, and ThrottledError, without trying the password, while too many attempts on
+   * the name or from the address must wait.
+   */
+  async authenticate(username: string, password: string, where: LoginContext = {}): Promise<Account> {
+    const tenant = where.tenant ?? PLATFORM_TENANT;
+    const attempt = await this.throttle.admit({ tenant, username, address: where.address });
     const row = await this.ctx.store.accounts.findByUsername(tenant, username);
     const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
     if (!row || !ok) throw new AuthenticationError('Invalid credentials');
+    await attempt.succeeded();
     return toAccount(row);
   }
 
-  async changePassword(id: AccountId, oldPassword: string, newPassword: string): Promise<Account> {
+  /**
+   * Changes the password. The credential version moves on, so every token issued before (the
+   * caller's own included) stops working: the user logs in again with the new password.
+   */
+  async changePassword(id: AccountId, oldPassword: string, newPassword: string, address?: string): Promise<Account> {
     const errors: FieldErrors = {};
     checkPassword(newPassword, errors, 'newPassword');
     if (Object.keys(errors).length > 0) throw new ValidationError('Invalid password', errors);
     const row = await this.ctx.store.accounts.findById(id);
     if (!row) throw new NotFoundError('No such account');
+    // The old password is a password tried like any other: a stolen token must not become a way to guess it.
+    const attempt = await this.throttle.admit({ tenant: row.tenant, username: row.username, address });
     if (!(await verifyPassword(oldPassword, row.password_hash))) throw new AuthenticationError('Invalid credentials');
+    await attempt.succeeded();
     await this.ctx.store.accounts.updatePassword(id, await hashPassword(newPassword), this.ctx.now());
-    return toAccount(row);
+    return toAccount({ ...row, credential_version: Number(row.credential_version) + 1 });
   }
 
   async get(id: string): Promise<Account | undefined> {
     if (!isUuid(id)) return undefined;
     const row = await this.ctx.store.accounts.findById(id);
     return row ? toAccount(row) : undefined;
+  }
+
+  /**
+   * The account a token issued under `credentialVersion` acts for: undefined when the account is
+   * gone or its password has changed since the token was issued.
+   */
+  async forToken(id: string, credentialVersion: number): Promise<Account | undefined> {
+    const account = await this.get(id);
+    return account && account.credentialVersion === credentialVersion ? account : undefined;
   }
 
   /** The account with exactly this username. */

@@ -54,3 +54,15 @@ export class DisabledError extends DomainError {
 export class ForbiddenError extends DomainError {
   override readonly name = 'ForbiddenError';
 }
+
+/** Too many attempts (failed logins): refused without being tried, until `retryAfter` seconds have passed. */
+export class ThrottledError extends DomainError {
+  override readonly name = 'ThrottledError';
+  constructor(
+    message: string,
+    /** Whole seconds until an attempt would be considered, at least 1. */
+    readonly retryAfter: number,
+  ) {
+    super(message);
+  }
+}

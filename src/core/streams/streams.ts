@@ -22,6 +22,16 @@ import {
   type StreamKey,
 } from '../kernel/ids.js';
 import type { StreamRow } from '../../store/repositories/streams.js';
+import type { Repositories } from '../../store/store.js';
+import type { AccountQuotas } from '../accounts/quotas.js';
+
+/**
+ * Takes one of the owner's stream slots in `tx`, before a stream is made (or brought back) by
+ * any API: QuotaExceededError when the owner holds its quota of streams already.
+ */
+export function claimStreamSlot(tx: Repositories, quotas: AccountQuotas, ownerId: AccountId): Promise<void> {
+  return quotas.reserve(tx, ownerId, 'streams', () => tx.streams.countOwned(ownerId));
+}
 
 /**
  * The row a new stream starts as, whichever API makes it: its key kept beside the digest it is
@@ -102,13 +112,17 @@ export class StreamService {
   constructor(
     private readonly ctx: CoreContext,
     private readonly ingestServers: IngestServers,
+    private readonly quotas: AccountQuotas,
   ) {}
 
   async create(ownerId: AccountId): Promise<Stream> {
     const now = this.ctx.now();
     const id = newId<'StreamId'>();
     const key = newStreamKey();
-    await this.ctx.store.streams.insert(newStreamRow({ id, ownerId, tenant: '', key, now }));
+    await this.ctx.store.transaction(async (tx) => {
+      await claimStreamSlot(tx, this.quotas, ownerId);
+      await tx.streams.insert(newStreamRow({ id, ownerId, tenant: '', key, now }));
+    });
     await emit(this.ctx, { type: 'stream.created', streamId: id, ownerId });
     return { id, ownerId, key, title: null, description: null, isPrivate: false, enabled: true, isLive: false, createdAt: now };
   }

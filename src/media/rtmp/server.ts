@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { DEFAULT_CHUNK_LIMITS } from '../wire/rtmp/chunks.js';
 import { RtmpConnection, type ConnectionLimits, type Logger, type RtmpHooks } from './connection.js';
+import { AddressSlots } from '../../core/kernel/addresses.js';
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   ...DEFAULT_CHUNK_LIMITS,
@@ -9,7 +10,10 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxViewerBacklog: 16 * 1024 * 1024,
 };
 
-/** The RTMP listener: one RtmpConnection per socket, all closed on stop. */
+/**
+ * The RTMP listener: one RtmpConnection per socket, all closed on stop. A connection beyond
+ * `maxPerAddress` open ones from its address (0: no limit) is closed before a byte is read.
+ */
 export class RtmpServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -18,8 +22,16 @@ export class RtmpServer {
     hooks: RtmpHooks,
     log: Logger,
     limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+    maxPerAddress = 0,
   ) {
+    const slots = new AddressSlots(maxPerAddress);
     this.server = createServer((socket) => {
+      const address = socket.remoteAddress;
+      if (!slots.take(address)) {
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => slots.release(address));
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       new RtmpConnection(socket, hooks, limits, log);

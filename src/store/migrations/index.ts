@@ -12,6 +12,9 @@ import * as m0010 from './0010_chat.js';
 import * as m0011 from './0011_go_live.js';
 import * as m0012 from './0012_upload_objects.js';
 import * as m0013 from './0013_drop_shares.js';
+import * as m0014 from './0014_credential_versions.js';
+import * as m0015 from './0015_login_attempts.js';
+import * as m0016 from './0016_api_token_digests.js';
 import * as m0017 from './0017_first_broadcast_id.js';
 import * as m0018 from './0018_destination_key_owner.js';
 import * as m0019 from './0019_random_public_ids.js';
@@ -31,6 +34,9 @@ const migrations: Record<string, Migration> = {
   '0011_go_live': m0011,
   '0012_upload_objects': m0012,
   '0013_drop_shares': m0013,
+  '0014_credential_versions': m0014,
+  '0015_login_attempts': m0015,
+  '0016_api_token_digests': m0016,
   '0017_first_broadcast_id': m0017,
   '0018_destination_key_owner': m0018,
   '0019_random_public_ids': m0019,

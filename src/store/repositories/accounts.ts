@@ -18,6 +18,18 @@ export class AccountRepository {
     return this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /**
+   * Locks the account's row until the transaction ends (an update that changes nothing): writes
+   * that count what the account holds before adding to it take turns, across connections and nodes.
+   */
+  async lock(id: string): Promise<void> {
+    await this.db
+      .updateTable('accounts')
+      .set((eb) => ({ is_active: eb.ref('is_active') }))
+      .where('id', '=', id)
+      .execute();
+  }
+
   findByUsername(tenant: string, username: string): Promise<AccountRow | undefined> {
     return this.db
       .selectFrom('accounts')
@@ -49,10 +61,11 @@ export class AccountRepository {
       .executeTakeFirst();
   }
 
+  /** Sets a new password and raises the credential version, so every token issued before is refused. */
   async updatePassword(id: string, passwordHash: string, now: string): Promise<void> {
     await this.db
       .updateTable('accounts')
-      .set({ password_hash: passwordHash, updated_at: now })
+      .set((eb) => ({ password_hash: passwordHash, updated_at: now, credential_version: eb('credential_version', '+', 1) }))
       .where('id', '=', id)
       .execute();
   }
@@ -113,7 +126,7 @@ export class ApiClientRepository {
   }
 }
 
-/** API tokens, one per account (Kickfolio's `auth_token`). */
+/** API tokens, one per account (Kickfolio's `auth_token`), by digest only. */
 export class ApiTokenRepository {
   constructor(private readonly db: Executor) {}
 
@@ -125,13 +138,14 @@ export class ApiTokenRepository {
     return this.db.selectFrom('api_tokens').selectAll().where('account_id', '=', accountId).executeTakeFirst();
   }
 
-  /** Stores the token unless the account already has one (the first writer wins). */
-  async insertIfNone(row: ApiTokenRow): Promise<void> {
-    await this.db
+  /** Stores the token unless the account already has one (the first writer wins); false when it had one. */
+  async insertIfNone(row: ApiTokenRow): Promise<boolean> {
+    const result = await this.db
       .insertInto('api_tokens')
       .values(row)
       .onConflict((oc) => oc.column('account_id').doNothing())
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   /** Replaces the account's token, or stores its first. */
@@ -139,7 +153,61 @@ export class ApiTokenRepository {
     await this.db
       .insertInto('api_tokens')
       .values(row)
-      .onConflict((oc) => oc.column('account_id').doUpdateSet({ token: row.token, token_digest: row.token_digest, created_at: row.created_at }))
+      .onConflict((oc) => oc.column('account_id').doUpdateSet({ token_digest: row.token_digest, created_at: row.created_at }))
       .execute();
+  }
+}
+
+export type LoginAttemptRow = Selectable<Database['login_attempts']>;
+
+/**
+ * Counts of recent login attempts, one row per counted key. Every change is a compare-and-set
+ * on the count read before, so concurrent attempts on any node take one slot each.
+ */
+export class LoginAttemptRepository {
+  constructor(private readonly db: Executor) {}
+
+  find(keyDigest: string): Promise<LoginAttemptRow | undefined> {
+    return this.db.selectFrom('login_attempts').selectAll().where('key_digest', '=', keyDigest).executeTakeFirst();
+  }
+
+  /** Stores the key's first attempt; false when another request stored one first. */
+  async insertFirst(row: LoginAttemptRow): Promise<boolean> {
+    const result = await this.db
+      .insertInto('login_attempts')
+      .values(row)
+      .onConflict((oc) => oc.column('key_digest').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /** Replaces the count if it is still `expected` (nobody counted in between); false otherwise. */
+  async advance(keyDigest: string, expected: number, next: Omit<LoginAttemptRow, 'key_digest'>): Promise<boolean> {
+    const result = await this.db
+      .updateTable('login_attempts')
+      .set(next)
+      .where('key_digest', '=', keyDigest)
+      .where('attempts', '=', expected)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Takes one attempt back off the count (it succeeded). */
+  async release(keyDigest: string): Promise<void> {
+    await this.db
+      .updateTable('login_attempts')
+      .set((eb) => ({ attempts: eb('attempts', '-', 1) }))
+      .where('key_digest', '=', keyDigest)
+      .where('attempts', '>', 0)
+      .execute();
+  }
+
+  async delete(keyDigest: string): Promise<void> {
+    await this.db.deleteFrom('login_attempts').where('key_digest', '=', keyDigest).execute();
+  }
+
+  /** Forgets the keys whose last attempt is older than `before`. */
+  async deleteIdleSince(before: string): Promise<void> {
+    await this.db.deleteFrom('login_attempts').where('last_attempt_at', '<', before).execute();
   }
 }

@@ -22,6 +22,17 @@ export class StreamRepository {
       .executeTakeFirst();
   }
 
+  /** How many streams the account owns (deleted ones are not counted). */
+  async countOwned(ownerId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('streams')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('owner_id', '=', ownerId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   findByKeyDigest(digest: string): Promise<StreamRow | undefined> {
     return this.db
       .selectFrom('streams')

@@ -1,7 +1,7 @@
 /**
  * `streamdelta token USERNAME [--rotate] [--json]` run as a program, on the database of a
- * running server: the token it shows is the one the Kickfolio API takes, and a rotated token
- * replaces the old one at once.
+ * running server: the token it shows (once: only its digest is kept) is the one the Kickfolio API
+ * takes, and a rotated token replaces the old one at once.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,7 +41,9 @@ for (const kind of databaseKinds()) {
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('shows the token (made on first use) as one JSON object, the same each time, and the API takes it', async () => {
+    let shown = '';
+
+    it('makes the token and shows it once, as one JSON object; the API takes it', async () => {
       const first = run('token', 'tokenuser', '--json');
       assert.equal(first.code, 0, first.stderr);
       const lines = first.stdout.trim().split('\n');
@@ -49,23 +51,33 @@ for (const kind of databaseKinds()) {
       const { token } = JSON.parse(lines[0]!);
       assert.deepEqual(Object.keys(JSON.parse(lines[0]!)), ['token']);
       assert.match(token, /^[A-Za-z0-9_-]{24}$/);
-      assert.deepEqual(JSON.parse(run('token', 'tokenuser', '--json').stdout), { token });
-      const plain = run('token', 'tokenuser');
-      assert.equal(plain.code, 0);
-      assert.equal(plain.stdout, `API token for tokenuser: ${token}\n`);
       assert.equal((await get(token)).status, 200);
+      shown = token;
+    });
+
+    it('cannot show it again (only its digest is kept): asking again says so and changes nothing', async () => {
+      const before = await server.snapshot();
+      for (const args of [['token', 'tokenuser', '--json'], ['token', 'tokenuser']]) {
+        const again = run(...args);
+        assert.equal(again.code, 1);
+        assert.equal(again.stdout, '');
+        assert.match(again.stderr, /tokenuser already has an API token, kept only as a digest so it cannot be shown again; --rotate replaces it/);
+      }
+      assert.equal(await server.snapshot(), before);
+      assert.equal((await get(shown)).status, 200);
+      const rows = await server.running.store.db.selectFrom('api_tokens').selectAll().execute();
+      assert.ok(!JSON.stringify(rows).includes(shown), 'the database holds no copy of the token');
     });
 
     it('--rotate replaces the token: the running server refuses the old one at once', async () => {
-      const { token: old } = JSON.parse(run('token', 'tokenuser', '--json').stdout);
       const rotated = run('token', 'tokenuser', '--rotate', '--json');
       assert.equal(rotated.code, 0, `stderr: ${rotated.stderr}`);
       const { token } = JSON.parse(rotated.stdout);
-      assert.notEqual(token, old);
-      assertError(await get(old), 401, 'unauthorized');
+      assert.notEqual(token, shown);
+      assertError(await get(shown), 401, 'unauthorized');
       assert.equal((await get(token)).status, 200);
       const plain = run('token', 'tokenuser', '--rotate');
-      assert.match(plain.stdout, /^new API token for tokenuser \(the old one no longer works\): [A-Za-z0-9_-]{24}\n$/);
+      assert.match(plain.stdout, /^new API token for tokenuser \(shown only this once; the old one no longer works\): [A-Za-z0-9_-]{24}\n$/);
     });
 
     it('explains an unknown user (status 1) and a missing name or unknown option (status 2)', () => {

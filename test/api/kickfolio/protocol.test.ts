@@ -89,8 +89,9 @@ for (const kind of databaseKinds()) {
         const b = await newUser(server);
         assert.match(a.token, /^[A-Za-z0-9_-]{24}$/);
         assert.notEqual(a.token, b.token);
-        // Asking again shows the same token.
-        assert.equal((await server.running.core.apiTokens.forAccount(a.id)).token, a.token);
+        // A token is shown once: asking again without rotating is refused, and the token stays.
+        await assert.rejects(server.running.core.apiTokens.forAccount(a.id), /cannot be shown again/);
+        assert.equal((await kf(server, 'GET', '/api/apps', { user: a })).status, 200);
       });
     });
 

@@ -23,7 +23,7 @@ export function userRoutes(app: FastifyInstance, { core, caller }: MsContext): v
       const credentials = basicCredentials(request);
       if (!credentials) throw unauthorized();
       try {
-        const account = await core.accounts.authenticate(credentials.username, credentials.password);
+        const account = await core.accounts.authenticate(credentials.username, credentials.password, { address: request.ip });
         if (!account.isActive) throw unauthorized();
         const profile = await core.accessTokens.profile(account.id);
         if (!profile) throw unauthorized();

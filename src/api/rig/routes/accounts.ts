@@ -28,10 +28,11 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
   app.post('/password', rigRoute('Update user password', { schema: { response: responses.password } }), async (request) => {
     const user = await rig.authenticate(request);
     const { OldPassword, NewPassword } = readBody(request.body, requests.userPassword);
-    const account = await core.accounts.changePassword(user.accountId, OldPassword, NewPassword).catch((err) =>
+    const account = await core.accounts.changePassword(user.accountId, OldPassword, NewPassword, request.ip).catch((err) =>
       fromDomainError(err, {
         authentication: new RigError(RigCode.UpdateFailed, 'Cannot update user password'),
         notFound: new RigError(RigCode.InvalidCredentials),
+        throttled: RigCode.UpdateFailed,
       }),
     );
     return success('User password changed', { username: account.username });
@@ -42,8 +43,8 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
     rigRoute('Authenticate using username and password', { schema: { response: responses.auth } }),
     async (request) => {
       const { Username, Password } = readBody(request.body, requests.userAuth);
-      const account = await core.accounts.authenticate(Username, Password).catch((err) => fromDomainError(err, {}));
-      const token = await tokens.issueUserToken(account.id, account.username);
+      const account = await core.accounts.authenticate(Username, Password, { address: request.ip }).catch((err) => fromDomainError(err, {}));
+      const token = await tokens.issueUserToken(account.id, account.username, account.credentialVersion);
       return success('Authentication successful', { username: account.username, token });
     },
   );

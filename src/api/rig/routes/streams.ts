@@ -24,7 +24,7 @@ export const streamRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app,
 
   app.post('/', rigRoute('Create new stream for current user', { schema: { response: responses.stream } }), async (request) => {
     const user = await rig.authenticate(request);
-    const stream = await core.streams.create(user.accountId);
+    const stream = await core.streams.create(user.accountId).catch((err) => fromDomainError(err, {}));
     return success('New stream created', rigStream(stream));
   });
 

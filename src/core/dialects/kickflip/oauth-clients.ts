@@ -29,7 +29,11 @@ export interface AccessToken {
   expiresAt: string;
 }
 
-/** Who presented an access token: its client and the user the token last created or logged in. */
+/**
+ * Who presented an access token: its client and the user the token last created or logged in,
+ * unless that user's password has changed since (then the token acts for nobody until it logs in
+ * again: old credentials die with a password change).
+ */
 export interface TokenHolder {
   client: ApiClient;
   tokenDigest: string;
@@ -90,7 +94,7 @@ export class ApiClientService {
     const now = this.ctx.now();
     const expiresAt = new Date(Date.parse(now) + this.tokenTtl * 1000).toISOString();
     await this.ctx.store.oauthTokens.deleteExpired(now);
-    await this.ctx.store.oauthTokens.insert({ token_digest: secretDigest(token), api_client_id: client.id, account_id: null, created_at: now, expires_at: expiresAt });
+    await this.ctx.store.oauthTokens.insert({ token_digest: secretDigest(token), api_client_id: client.id, account_id: null, account_version: 0, created_at: now, expires_at: expiresAt });
     return { token, expiresIn: this.tokenTtl, expiresAt };
   }
 
@@ -98,11 +102,12 @@ export class ApiClientService {
   async holder(token: string): Promise<TokenHolder | undefined> {
     if (token === '' || token.length > MAX_PRESENTED_LENGTH) return undefined;
     const tokenDigest = secretDigest(token);
-    const row = await this.ctx.store.oauthTokens.findByDigest(tokenDigest);
+    const row = await this.ctx.store.oauthTokens.findWithBoundVersion(tokenDigest);
     if (!row || row.expires_at <= this.ctx.now()) return undefined;
     const client = await this.clients.get(OAUTH_KIND, row.api_client_id);
     if (!client || client.revoked_at !== null) return undefined;
-    return { client: toClient(client), tokenDigest, boundUser: row.account_id as AccountId | null };
+    const stillBound = row.account_id !== null && Number(row.bound_credential_version) === Number(row.account_version);
+    return { client: toClient(client), tokenDigest, boundUser: stillBound ? (row.account_id as AccountId) : null };
   }
 
   async get(id: string): Promise<ApiClient | undefined> {

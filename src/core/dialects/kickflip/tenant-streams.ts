@@ -3,7 +3,8 @@ import type { BroadcastService } from '../../broadcasts/broadcasts.js';
 import { emit, type CoreContext } from '../../kernel/context.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { isUuid, newId, newStreamKey, type AccountId, type BroadcastId, type StreamId, type StreamKey } from '../../kernel/ids.js';
-import { newStreamRow } from '../../streams/streams.js';
+import { claimStreamSlot, newStreamRow } from '../../streams/streams.js';
+import type { AccountQuotas } from '../../accounts/quotas.js';
 import type { TenantUser } from './tenant-users.js';
 import type { UploadGrant, UploadService } from '../../uploads/credentials.js';
 import type { StreamMetadataChanges, StreamWithOwnerRow } from '../../../store/repositories/dialects/kickflip.js';
@@ -153,6 +154,7 @@ export class TenantStreamService {
     private readonly ctx: CoreContext,
     private readonly broadcasts: BroadcastService,
     private readonly uploads: UploadService,
+    private readonly quotas: AccountQuotas,
   ) {}
 
   /**
@@ -167,13 +169,16 @@ export class TenantStreamService {
     const now = this.ctx.now();
     const prefix = `${client.app}/${user.username}/${id}/`;
     const changes = metadataChanges(input);
-    await this.ctx.store.streams.insert({
-      ...newStreamRow({ id, ownerId: user.id, tenant: client.id, key, now }),
-      ...changes,
-      upload_bucket: this.uploads.bucket,
-      upload_prefix: prefix,
-      // What the stream's upload or encoder starts is the broadcast stream_url names from now on.
-      first_broadcast_id: newId<'BroadcastId'>(),
+    await this.ctx.store.transaction(async (tx) => {
+      await claimStreamSlot(tx, this.quotas, user.id);
+      await tx.streams.insert({
+        ...newStreamRow({ id, ownerId: user.id, tenant: client.id, key, now }),
+        ...changes,
+        upload_bucket: this.uploads.bucket,
+        upload_prefix: prefix,
+        // What the stream's upload or encoder starts is the broadcast stream_url names from now on.
+        first_broadcast_id: newId<'BroadcastId'>(),
+      });
     });
     let grant: UploadGrant;
     try {
@@ -215,7 +220,15 @@ export class TenantStreamService {
     const changes = metadataChanges(input);
     if (input.deleted === true && !stream.deleted) changes.deleted_at = this.ctx.now();
     if (input.deleted === false && stream.deleted) changes.deleted_at = null;
-    if (Object.keys(changes).length > 0) await this.ctx.store.streamMetadata.update(stream.id, changes, this.ctx.now());
+    if (changes.deleted_at === null) {
+      // A stream brought back counts again.
+      await this.ctx.store.transaction(async (tx) => {
+        await claimStreamSlot(tx, this.quotas, user.id);
+        await tx.streamMetadata.update(stream.id, changes, this.ctx.now());
+      });
+    } else if (Object.keys(changes).length > 0) {
+      await this.ctx.store.streamMetadata.update(stream.id, changes, this.ctx.now());
+    }
     if (changes.deleted_at) await this.broadcasts.end(stream.id);
     return this.owned(client, user, stream.id);
   }

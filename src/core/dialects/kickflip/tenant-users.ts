@@ -5,6 +5,7 @@ import { emit, type CoreContext } from '../../kernel/context.js';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { isUuid, newId, secretsEqual, type AccountId } from '../../kernel/ids.js';
 import { decoyHash, hashPassword, verifyPassword } from '../../accounts/passwords.js';
+import { LoginThrottle } from '../../accounts/login-throttle.js';
 import { isUniqueViolation } from '../../../store/database.js';
 import type { AccountRow } from '../../../store/repositories/accounts.js';
 
@@ -12,7 +13,9 @@ import type { AccountRow } from '../../../store/repositories/accounts.js';
  * The users of an API client (Kickflip's users of an app): accounts whose tenant is the
  * client's id, invisible to every other client. Each has a `uuid`, the credential its device
  * starts streams with (a secret, like a stream key, never shown to other users), and may have
- * no password at all: the Android SDK registers users without sending one.
+ * no password at all: the Android SDK registers users without sending one. A password change is
+ * a change of every credential: the uuid is replaced (the answer to user/change carries the new
+ * one, which the Android SDK stores) and the access tokens of other devices stop acting for the user.
  */
 export interface TenantUser {
   id: AccountId;
@@ -24,6 +27,8 @@ export interface TenantUser {
   avatarUrl: string | null;
   uuid: string;
   hasPassword: boolean;
+  /** Raised by every password change (see Account.credentialVersion). */
+  credentialVersion: number;
   createdAt: string;
 }
 
@@ -47,6 +52,8 @@ export interface UserClaim {
   uuid?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
+  /** The client's address, which a password attempt counts against. */
+  address?: string | undefined;
 }
 
 /** Usernames end up in upload paths (`<app>/<username>/<stream_id>/`), so only path-safe characters. */
@@ -79,6 +86,7 @@ function toUser(row: AccountRow): TenantUser {
     avatarUrl: row.avatar_url,
     uuid: row.device_uuid ?? '',
     hasPassword: row.password_hash !== null,
+    credentialVersion: Number(row.credential_version),
     createdAt: row.created_at,
   };
 }
@@ -91,7 +99,11 @@ function randomUsername(app: string): string {
 }
 
 export class TenantUserService {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    /** The platform's rule against password guessing, applied to the client's users as well. */
+    private readonly throttle: LoginThrottle = new LoginThrottle(ctx),
+  ) {}
 
   /** A new user of the token's client (without a username one is made up); the token then acts for it. */
   async create(holder: TokenHolder, input: NewTenantUser): Promise<TenantUser> {
@@ -122,6 +134,7 @@ export class TenantUserService {
         extra_info: input.extraInfo ?? null,
         avatar_url: null,
         device_uuid: newId<'DeviceUuid'>(),
+        credential_version: 0,
         created_at: now,
         updated_at: now,
       };
@@ -146,11 +159,16 @@ export class TenantUserService {
     }
   }
 
-  /** The client's user with this username and password; the same error for every mismatch. */
-  async login(client: ApiClient, username: string, password: string): Promise<TenantUser> {
+  /**
+   * The client's user with this username and password; the same error for every mismatch, and
+   * ThrottledError, without trying the password, while too many attempts must wait.
+   */
+  async login(client: ApiClient, username: string, password: string, address?: string): Promise<TenantUser> {
+    const attempt = await this.throttle.admit({ tenant: client.id, username, address });
     const row = await this.ctx.store.accounts.findByUsername(client.id, username);
     const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
     if (!row || !ok || row.is_active !== 1) throw new AuthenticationError('Invalid username or password');
+    await attempt.succeeded();
     return toUser(row);
   }
 
@@ -201,7 +219,7 @@ export class TenantUserService {
       const bound = await this.byId(client, boundUser);
       if (bound && (claim.username === undefined || claim.username === bound.username)) return bound;
     }
-    if (claim.username !== undefined && claim.password !== undefined) return this.login(client, claim.username, claim.password);
+    if (claim.username !== undefined && claim.password !== undefined) return this.login(client, claim.username, claim.password, claim.address);
     throw new AuthenticationError('Name the user: uuid, or username and password');
   }
 
@@ -210,26 +228,31 @@ export class TenantUserService {
    * name alone: the Android SDK keeps a password it made up and never sent, so its own user
    * could not log in otherwise; no other device can use that path.
    */
-  async loginFromDevice(holder: TokenHolder, username: string, password: string): Promise<TenantUser> {
-    return this.actFor(holder, await this.deviceLogin(holder.client, username, password, holder.boundUser));
+  async loginFromDevice(holder: TokenHolder, username: string, password: string, address?: string): Promise<TenantUser> {
+    return this.actFor(holder, await this.deviceLogin(holder.client, username, password, holder.boundUser, address));
   }
 
   /** The token acts for `user` from now on: the user it created or logged in last. */
   private async actFor(holder: TokenHolder, user: TenantUser): Promise<TenantUser> {
-    if (holder.boundUser !== user.id) await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, user.id);
+    if (holder.boundUser !== user.id) await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, user.id, user.credentialVersion);
     return user;
   }
 
-  private async deviceLogin(client: ApiClient, username: string, password: string, boundUser: AccountId | null): Promise<TenantUser> {
+  private async deviceLogin(client: ApiClient, username: string, password: string, boundUser: AccountId | null, address: string | undefined): Promise<TenantUser> {
     if (boundUser !== null) {
       const bound = await this.byId(client, boundUser);
       if (bound && bound.username === username && !bound.hasPassword) return bound;
     }
-    return this.login(client, username, password);
+    return this.login(client, username, password, address);
   }
 
-  /** Changes the profile; nothing changes when any value is invalid. */
-  async change(client: ApiClient, user: TenantUser, changes: TenantUserChanges): Promise<TenantUser> {
+  /**
+   * Changes the profile; nothing changes when any value is invalid. A new password also gives the
+   * user a new uuid and ends what the old credentials held: only the token that made the change
+   * still acts for the user.
+   */
+  async change(holder: TokenHolder, user: TenantUser, changes: TenantUserChanges): Promise<TenantUser> {
+    const { client } = holder;
     const errors: FieldErrors = {};
     checkProfile(changes, errors);
     if (changes.newPassword !== undefined) checkPassword(changes.newPassword, errors, 'new_password');
@@ -250,10 +273,11 @@ export class TenantUserService {
             ...(changes.email !== undefined ? { email: changes.email, email_key: emailKey } : {}),
             ...(changes.displayName !== undefined ? { display_name: changes.displayName } : {}),
             ...(changes.extraInfo !== undefined ? { extra_info: changes.extraInfo } : {}),
-            ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+            ...(passwordHash !== undefined ? { device_uuid: newId<'DeviceUuid'>() } : {}),
           },
           this.ctx.now(),
         );
+        if (passwordHash !== undefined) await tx.accounts.updatePassword(row.id, passwordHash, this.ctx.now());
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('Email already registered', { email: 'is already registered' });
@@ -261,6 +285,7 @@ export class TenantUserService {
     }
     const updated = await this.byId(client, user.id);
     if (!updated) throw new NotFoundError('No such user');
+    if (passwordHash !== undefined) await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, updated.id, updated.credentialVersion);
     return updated;
   }
 }

@@ -5,6 +5,7 @@ import type { AppRow, CommentRow, VersionRow } from '../../../store/repositories
 import { isForeignKeyViolation, isUniqueViolation } from '../../../store/database.js';
 import type { Database } from '../../../store/schema.js';
 import { emit, type CoreContext } from '../../kernel/context.js';
+import type { AccountQuotas } from '../../accounts/quotas.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { isUuid, newId, type AccountId, type AppId, type CommentId, type VersionId } from '../../kernel/ids.js';
 
@@ -245,6 +246,7 @@ export class AppService {
   constructor(
     private readonly ctx: CoreContext,
     private readonly blobs: BlobStore,
+    private readonly quotas: AccountQuotas,
   ) {}
 
   // Apps -------------------------------------------------------------------------------------
@@ -268,7 +270,10 @@ export class AppService {
     for (let attempt = 1; ; attempt++) {
       const row: AppRow = { id, owner_id: ownerId, name: name!, public_key: newPublicKey(), created_at: now, updated_at: now };
       try {
-        await this.ctx.store.apps.insert(row);
+        await this.ctx.store.transaction(async (tx) => {
+          await this.quotas.reserve(tx, ownerId, 'apps', () => tx.apps.countByOwner(ownerId));
+          await tx.apps.insert(row);
+        });
       } catch (err) {
         // 62^7 keys make a collision rare; a few fresh draws make it vanish.
         if (isUniqueViolation(err) && attempt < 5) continue;

@@ -10,6 +10,8 @@ import type { Repositories } from '../../../store/store.js';
  * characters (80 bits from the CSPRNG; the original's shape). The token is kept as issued, so
  * `GET /auth` returns the same token every time as the original did; it is looked up by its
  * sha256 digest and accepted only after a constant-time comparison, like a stream key.
+ * A token belongs to the credential version it was made under: after a password change it is
+ * refused, and the next `/auth` (with the new password) makes a new one.
  */
 export interface AccessUser {
   accountId: AccountId;
@@ -41,16 +43,26 @@ export class AccessTokenService {
     // The digest found the row; the constant-time comparison is what accepts the token.
     if (!row || !secretsEqual(row.access_token, token)) return undefined;
     const account = await this.ctx.store.accounts.findById(row.account_id);
-    return account && account.is_active === 1 && account.tenant === PLATFORM_TENANT ? (account.id as AccountId) : undefined;
+    if (!account || account.is_active !== 1 || account.tenant !== PLATFORM_TENANT) return undefined;
+    // A token made before the last password change is dead.
+    return Number(row.credential_version) === Number(account.credential_version) ? (account.id as AccountId) : undefined;
   }
 
-  /** The account's id, token and timestamps, made on first use; undefined for an unknown or inactive account. */
+  /**
+   * The account's id, token and timestamps, made on first use and made again after a password
+   * change; undefined for an unknown or inactive account.
+   */
   async profile(accountId: AccountId): Promise<AccessProfile | undefined> {
     const account = await this.ctx.store.accounts.findById(accountId);
     if (!account || account.is_active !== 1 || account.tenant !== PLATFORM_TENANT) return undefined;
+    const version = Number(account.credential_version);
     let row = await this.ctx.store.msUsers.findByAccount(accountId);
     if (!row) {
       await this.ctx.store.transaction((tx) => ensureUser(tx, accountId, this.ctx.now()));
+      row = await this.ctx.store.msUsers.findByAccount(accountId);
+    } else if (Number(row.credential_version) !== version) {
+      const token = newAccessToken();
+      await this.ctx.store.msUsers.replaceToken(accountId, Number(row.credential_version), { access_token: token, token_digest: secretDigest(token), credential_version: version });
       row = await this.ctx.store.msUsers.findByAccount(accountId);
     }
     if (!row) return undefined;
@@ -92,11 +104,17 @@ function toUser(row: { account_id: string; number: number; username: string }): 
   return { accountId: row.account_id as AccountId, id: Number(row.number), username: row.username };
 }
 
-/** Gives the account its integer id and token unless it has them (in the caller's transaction). */
+/**
+ * Gives the account its integer id and a token of its current credential version unless it has
+ * them (in the caller's transaction).
+ */
 export async function ensureUser(tx: Repositories, accountId: string, now: string): Promise<void> {
   if (await tx.msUsers.findByAccount(accountId)) return;
+  const account = await tx.accounts.findById(accountId);
+  if (!account) return;
+  const credentialVersion = Number(account.credential_version);
   const token = newAccessToken();
   const number = await tx.sequences.next('ms_user');
   // Two first requests may race; the first stored row is the one both see.
-  await tx.msUsers.insertIfNone({ account_id: accountId, number, access_token: token, token_digest: secretDigest(token), created_at: now });
+  await tx.msUsers.insertIfNone({ account_id: accountId, number, access_token: token, token_digest: secretDigest(token), credential_version: credentialVersion, created_at: now });
 }

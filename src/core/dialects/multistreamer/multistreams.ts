@@ -11,7 +11,8 @@ import { checkedFfmpegArgs, type NetworkAccountService, type NetworkAccountView 
 import { fieldValueProblem, network, type NetworkField, type NetworkName } from '../../relays/networks.js';
 import { nameProblem, slugify } from '../../kernel/slugs.js';
 import { OWNER_ACCESS, isLevel, shareAccess, streamRules, type Level, type StreamAccess } from '../../streams/sharing.js';
-import { newStreamRow } from '../../streams/streams.js';
+import { claimStreamSlot, newStreamRow } from '../../streams/streams.js';
+import type { AccountQuotas } from '../../accounts/quotas.js';
 import type { NewWebhook, Webhook, WebhookService } from './webhooks.js';
 import { isUniqueViolation } from '../../../store/database.js';
 import type { MsStreamRow, NetworkAccountRow } from '../../../store/repositories/dialects/multistreamer.js';
@@ -129,6 +130,7 @@ export class MultistreamService {
     private readonly goLive: GoLiveService,
     private readonly webhooks: WebhookService,
     private readonly broadcasts: BroadcastService,
+    private readonly quotas: AccountQuotas,
   ) {}
 
   /** The stream with this integer id, or undefined (whoever asks: the caller checks what they may do with it). */
@@ -195,6 +197,7 @@ export class MultistreamService {
     let number = 0;
     await this.write(input.name, checked.webhooks === undefined ? undefined : { streamId, hooks: checked.webhooks }, async (tx) => {
       await ensureUser(tx, ownerId, now);
+      await claimStreamSlot(tx, this.quotas, ownerId);
       if (await tx.msStreams.findBySlug(ownerId, checked.slug!)) throw new ConflictError(`Stream name conflicts with "${input.name}"`);
       number = await freeStreamNumber(tx);
       await tx.streams.insert({

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EgressPolicy } from '../../egress/policy.js';
 import type { CoreContext } from '../../kernel/context.js';
+import type { AccountQuotas } from '../../accounts/quotas.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { isUuid, type StreamId } from '../../kernel/ids.js';
 import type { WebhookRow } from '../../../store/repositories/dialects/multistreamer.js';
@@ -69,6 +70,7 @@ export class WebhookService {
     private readonly ctx: CoreContext,
     /** Where deliveries may go; a hook's address is checked when it is saved and at each delivery. */
     private readonly egress: EgressPolicy,
+    private readonly quotas: AccountQuotas,
   ) {}
 
   async list(streamId: StreamId): Promise<Webhook[]> {
@@ -130,8 +132,18 @@ export class WebhookService {
    */
   async replaceIn(tx: Repositories, streamId: StreamId, hooks: readonly NewWebhook[]): Promise<void> {
     const now = this.ctx.now();
-    if (!(await tx.streams.findById(streamId))) throw new NotFoundError('No such stream');
+    const stream = await tx.streams.findById(streamId);
+    if (!stream) throw new NotFoundError('No such stream');
     const old = await tx.webhooks.listByStream(streamId);
+    // The owner's quota, whoever edits the list (a sharee with metadata level 2 included): the
+    // owner's other streams' hooks plus this list, before and after.
+    await this.quotas.reserve(
+      tx,
+      stream.owner_id,
+      'webhooks',
+      async () => (await tx.webhooks.countByOwner(stream.owner_id, streamId)) + old.length,
+      (held) => held - old.length + hooks.length,
+    );
     const kept = new Map(old.map((row) => [`${row.type} ${row.url}`, row]));
     await tx.webhooks.deleteByStream(streamId);
     for (const [position, hook] of hooks.entries()) {

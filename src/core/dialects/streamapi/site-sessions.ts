@@ -3,7 +3,8 @@ import { emit, type CoreContext } from '../../kernel/context.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
 import { freeRandomId, MAX_INT32_ID, newId, randomPublicNumber, secretsEqual, type AccountId, type BroadcastId, type StreamId } from '../../kernel/ids.js';
 import type { Site } from './sites.js';
-import { newStreamRow } from '../../streams/streams.js';
+import { claimStreamSlot, newStreamRow } from '../../streams/streams.js';
+import type { AccountQuotas } from '../../accounts/quotas.js';
 import type { AccountRow } from '../../../store/repositories/accounts.js';
 import type { BroadcastRow } from '../../../store/repositories/broadcasts.js';
 import type { StreamRow } from '../../../store/repositories/streams.js';
@@ -75,7 +76,10 @@ function freePublicHostId(tx: Repositories): Promise<string> {
 }
 
 export class SiteSessionService {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly quotas: AccountQuotas,
+  ) {}
 
   private toSession(stream: StreamRow, owner: AccountRow | undefined): SiteSession {
     return {
@@ -154,11 +158,13 @@ export class SiteSessionService {
             extra_info: null,
             avatar_url: null,
             device_uuid: null,
+            credential_version: 0,
             created_at: now,
             updated_at: now,
           };
           await tx.accounts.insert(owner);
         }
+        await claimStreamSlot(tx, this.quotas, owner.id as AccountId);
         const privateHostId = newPrivateHostId();
         const stream: StreamRow = {
           ...newStreamRow({ id: newId<'StreamId'>(), ownerId: owner.id as AccountId, tenant: site.id, key: privateHostId, now }),

@@ -14,12 +14,24 @@ export class OauthTokenRepository {
     await this.db.insertInto('oauth_tokens').values(row).execute();
   }
 
-  findByDigest(digest: string): Promise<OauthTokenRow | undefined> {
-    return this.db.selectFrom('oauth_tokens').selectAll().where('token_digest', '=', digest).executeTakeFirst();
+  /** The token, with the current credential version of the user it is bound to (null when unbound). */
+  findWithBoundVersion(digest: string): Promise<(OauthTokenRow & { bound_credential_version: number | null }) | undefined> {
+    return this.db
+      .selectFrom('oauth_tokens')
+      .leftJoin('accounts', 'accounts.id', 'oauth_tokens.account_id')
+      .selectAll('oauth_tokens')
+      .select('accounts.credential_version as bound_credential_version')
+      .where('oauth_tokens.token_digest', '=', digest)
+      .executeTakeFirst();
   }
 
-  async bindAccount(digest: string, accountId: string): Promise<void> {
-    await this.db.updateTable('oauth_tokens').set({ account_id: accountId }).where('token_digest', '=', digest).execute();
+  /** The token acts for this user, at the user's current credential version. */
+  async bindAccount(digest: string, accountId: string, credentialVersion: number): Promise<void> {
+    await this.db
+      .updateTable('oauth_tokens')
+      .set({ account_id: accountId, account_version: credentialVersion })
+      .where('token_digest', '=', digest)
+      .execute();
   }
 
   /** Forgets the client's tokens (its revocation) and any that have expired. */
@@ -32,7 +44,8 @@ export class OauthTokenRepository {
   }
 }
 
-export type AccountProfileChanges = Pick<Updateable<Database['accounts']>, 'email' | 'email_key' | 'password_hash' | 'display_name' | 'extra_info'>;
+/** A profile's fields; the password changes through AccountRepository.updatePassword, which raises the credential version. */
+export type AccountProfileChanges = Pick<Updateable<Database['accounts']>, 'email' | 'email_key' | 'device_uuid' | 'display_name' | 'extra_info'>;
 
 /** The parts of accounts that only tenant users (Kickflip) have. */
 export class TenantUserRepository {

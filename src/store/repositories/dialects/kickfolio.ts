@@ -18,6 +18,15 @@ export class AppRepository {
     return this.db.selectFrom('apps').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  async countByOwner(ownerId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('apps')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('owner_id', '=', ownerId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   findByPublicKey(publicKey: string): Promise<AppRow | undefined> {
     return this.db.selectFrom('apps').selectAll().where('public_key', '=', publicKey).executeTakeFirst();
   }

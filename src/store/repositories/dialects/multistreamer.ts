@@ -36,6 +36,19 @@ export class MsUserRepository {
     return this.db.selectFrom('ms_users').selectAll().where('token_digest', '=', digest).executeTakeFirst();
   }
 
+  /**
+   * Replaces the account's token with one made under `credentialVersion`, unless another request
+   * has replaced it since it was read under `previousVersion`: the first writer wins.
+   */
+  async replaceToken(accountId: string, previousVersion: number, token: { access_token: string; token_digest: string; credential_version: number }): Promise<void> {
+    await this.db
+      .updateTable('ms_users')
+      .set(token)
+      .where('account_id', '=', accountId)
+      .where('credential_version', '=', previousVersion)
+      .execute();
+  }
+
   /** The platform user with this Multistreamer id. */
   findByNumber(number: number): Promise<MsUserListing | undefined> {
     return this.db
@@ -268,6 +281,19 @@ export class WebhookRepository {
 
   async deleteByStream(streamId: string): Promise<void> {
     await this.db.deleteFrom('webhooks').where('stream_id', '=', streamId).execute();
+  }
+
+  /** How many webhooks the account's streams have, the stream `exceptStreamId` left out. */
+  async countByOwner(ownerId: string, exceptStreamId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('webhooks')
+      .innerJoin('streams', 'streams.id', 'webhooks.stream_id')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('streams.owner_id', '=', ownerId)
+      .where('streams.deleted_at', 'is', null)
+      .where('webhooks.stream_id', '!=', exceptStreamId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async insert(row: Insertable<Database['webhooks']>): Promise<void> {
