@@ -211,7 +211,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       maxAttempts: config.pullMaxAttempts,
       initialRetryMs: 1000,
       healthyRunMs: 30_000,
-      ingestBase: () => `rtmp://${reachableHost(config.httpHost)}:${rtmpPort}/${config.rtmpApp}`,
+      publish: (key, disconnect) => media.publishInProcess(key, disconnect),
       egress: core.egress,
     });
     await pullers.start();

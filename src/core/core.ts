@@ -112,7 +112,7 @@ export class Core {
     this.accessTokens = new AccessTokenService(ctx);
     this.streamAccess = new StreamAccessService(ctx);
     this.networkAccounts = new NetworkAccountService(ctx, options.ingestServers, this.egress);
-    this.streams = new StreamService(ctx, options.ingestServers, quotas);
+    this.streams = new StreamService(ctx, options.ingestServers, quotas, this.egress);
     this.broadcasts = new BroadcastService(ctx, this.streams);
     this.relays = new RelayStatusBoard(ctx);
     this.sites = new SiteService(ctx, clients, this.egress);
@@ -120,7 +120,7 @@ export class Core {
     this.callbacks = new CallbackOutbox(ctx);
     this.viewing = new ViewingService(ctx);
     this.apiTokens = new ApiTokenService(ctx, this.accounts);
-    this.apps = new AppService(ctx, options.blobs, quotas);
+    this.apps = new AppService(ctx, options.blobs, quotas, this.egress);
     this.versionQueue = new VersionQueue(ctx, options.blobs);
     this.uploads = new UploadService(ctx, options.uploads ?? DEFAULT_UPLOAD_OPTIONS, (name, make) => this.secret(name, make));
     this.multipartUploads = new MultipartUploadService(ctx, options.blobs);

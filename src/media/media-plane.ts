@@ -208,6 +208,15 @@ export class MediaPlane {
     },
   };
 
+  /**
+   * A publish from inside this node (a puller's ffmpeg output): the same decisions and the same
+   * session as an RTMP publisher's, without a socket, so the stream key never leaves the process
+   * and no connection limit counts the server's own feeds. RtmpRejection when refused.
+   */
+  publishInProcess(key: string, disconnect: (reason: string) => void): Promise<PublishSink> {
+    return this.publish({ app: this.options.rtmpApp, name: key, query: new URLSearchParams(), remoteAddress: 'in-process', disconnect });
+  }
+
   private async publish(request: StreamRequest): Promise<PublishSink> {
     const { core, log } = this.options;
     if (this.closing) throw new RtmpRejection('NetStream.Publish.Rejected', 'The server is shutting down.');

@@ -53,9 +53,11 @@ describe('outbound requests obey one egress policy', () => {
     dir.remove();
   });
 
-  test('refused when saved: webhooks, RTMP accounts and site callbacks to loopback or metadata addresses; nothing changes', async () => {
+  test('refused when saved: webhooks, RTMP accounts and destinations, site callbacks to loopback or metadata addresses; nothing changes', async () => {
     server = await startTestServer('sqlite', {}, { database });
     const user = await msUser(server);
+    const owner = await server.running.core.accounts.create({ username: 'egressowner', password: 'correct horse battery' });
+    const stream = await server.running.core.streams.create(owner.id);
     const before = await server.snapshot();
     for (const url of [`${receiver.url}/hook`, 'http://169.254.169.254/latest/meta-data/', 'http://2130706433/', 'http://[::ffff:7f00:1]/']) {
       const answer = await ms(server, 'POST', '/stream', user, { body: { name: 'Hooked', webhooks: [{ url, type: 'raw', events: { 'stream:start': true } }] } });
@@ -64,6 +66,11 @@ describe('outbound requests obey one egress policy', () => {
     const account = await ms(server, 'POST', '/account', user, { body: { network: 'rtmp', name: 'Inside', settings: { name: 'Inside', url: `rtmp://127.0.0.1:${target.port}/live/key` } } });
     assertError(account, 400, /url .*loopback/);
     await assert.rejects(server.running.core.sites.create('Inside', `${receiver.url}/callback`), (err: Error) => err instanceof ValidationError && /loopback/.test(JSON.stringify(err.fields)));
+    await assert.rejects(
+      server.running.core.streams.addDestination(owner.id, stream.id, { service: 'RTMP', streamKey: `rtmp://0x7f.0.0.1:${target.port}/live/key` }),
+      (err: Error) => err instanceof ValidationError && /loopback/.test(err.fields.streamKey ?? ''),
+    );
+
     assert.equal(await server.snapshot(), before, 'nothing was stored');
     assert.equal(target.connections(), 0);
     assert.equal(receiver.received.length + receiver.refused.length, 0);

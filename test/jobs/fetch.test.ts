@@ -98,7 +98,7 @@ describe('downloadToFile', () => {
     const before = host.requests.length;
     const strict = { ...limits, egress: new EgressPolicy(false) };
     await refused(downloadToFile(url, file(), strict), /the host 127\.0\.0\.1 is a loopback address/);
-    await refused(downloadToFile(url.replace('127.0.0.1', 'localhost'), file(), strict), /the host localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/);
+    await refused(downloadToFile(url.replace('127.0.0.1', 'localhost'), file(), strict), /the host localhost resolves to a loopback address;/);
     assert.equal(host.requests.length, before, 'no request reached the host');
   });
 

@@ -46,6 +46,8 @@ type ErrorReason = 'forbidden' | 'rate_limited' | 'invalid' | 'not_found' | 'int
 interface Caller {
   accountId: AccountId;
   streamId: StreamId;
+  /** The Multistreamer token the socket was opened with: checked again at every keepalive. */
+  token: string;
 }
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -96,7 +98,7 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
     const { streamId: raw } = request.params as { streamId: string };
     const streamId = /^\d{1,15}$/.test(raw) ? await core.multistreams.streamIdOf(Number(raw)) : undefined;
     if (!streamId || (await core.chat.levelOf(accountId, streamId)) === 0) return void reply.code(403).send({ error: STREAM_NOT_USABLE });
-    callers.set(request, { accountId, streamId });
+    callers.set(request, { accountId, streamId, token: token! });
   }
 
   /** The Multistreamer user id of a message's author, for `from.id`. */
@@ -176,7 +178,7 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
   }
 
   function serve(socket: WebSocket, request: FastifyRequest, caller: Caller): void {
-    const { accountId, streamId } = caller;
+    const { accountId, streamId, token } = caller;
     const log = request.log.child({ streamId });
     /** Live events heard while the history is read; undefined once it has been sent. */
     let pending: DomainEvent[] | undefined = [];
@@ -229,15 +231,17 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
       else deliver(event);
     });
 
-    // Keepalive, and a share taken away while connected ends the session.
+    // Keepalive; a share taken away, or a token that died with a password change, ends the session.
     const timer = setInterval(() => {
       if (!alive) return void socket.terminate();
       alive = false;
       socket.ping();
-      core.chat
-        .levelOf(accountId, streamId)
-        .then((level) => (level === 0 ? socket.close(1008, 'no access to this chat') : setWriter(level)))
-        .catch((err) => log.error({ err }, 'chat access check failed'));
+      void (async () => {
+        if ((await core.accessTokens.accountOf(token)) !== accountId) return void socket.close(1008, 'the token is no longer valid');
+        const level = await core.chat.levelOf(accountId, streamId);
+        if (level === 0) socket.close(1008, 'no access to this chat');
+        else setWriter(level);
+      })().catch((err) => log.error({ err }, 'chat access check failed'));
     }, pingIntervalMs);
     socket.on('pong', () => (alive = true));
     socket.on('close', () => {

@@ -3,7 +3,7 @@ import type { Account, AccountService } from './accounts.js';
 import { PLATFORM_TENANT } from './accounts.js';
 import { emit, type CoreContext } from '../kernel/context.js';
 import { ConflictError, NotFoundError } from '../kernel/errors.js';
-import { secretDigest, type AccountId, type ApiToken } from '../kernel/ids.js';
+import { secretDigest, secretsEqual, type AccountId, type ApiToken } from '../kernel/ids.js';
 
 /**
  * API tokens: one per account, for APIs whose clients authenticate with a bare token
@@ -58,8 +58,10 @@ export class ApiTokenService {
   /** The active account whose token this is, or undefined. */
   async accountFor(presented: string): Promise<Account | undefined> {
     if (presented === '' || presented.length > MAX_PRESENTED_LENGTH) return undefined;
-    const row = await this.ctx.store.apiTokens.findByDigest(secretDigest(presented));
-    if (!row) return undefined;
+    const digest = secretDigest(presented);
+    const row = await this.ctx.store.apiTokens.findByDigest(digest);
+    // The index found the row; the constant-time comparison is what accepts the token.
+    if (!row || !secretsEqual(row.token_digest, digest)) return undefined;
     const account = await this.accounts.get(row.account_id);
     return account?.isActive ? account : undefined;
   }

@@ -1,7 +1,7 @@
 import type { CoreContext } from '../kernel/context.js';
 import { ThrottledError } from '../kernel/errors.js';
 import { secretDigest } from '../kernel/ids.js';
-import { normalAddress } from '../kernel/addresses.js';
+import { clientKey } from '../kernel/addresses.js';
 
 /**
  * How fast passwords may be tried. Each account name and each client address has a count of
@@ -97,7 +97,7 @@ export class LoginThrottle {
   private counters(attempt: LoginAttempt): Counter[] {
     const counters: Counter[] = [];
     if (this.settings.maxFailuresPerAddress > 0 && attempt.address) {
-      counters.push({ kind: 'address', digest: secretDigest(`address:${normalAddress(attempt.address)}`), free: this.settings.maxFailuresPerAddress });
+      counters.push({ kind: 'address', digest: secretDigest(`address:${clientKey(attempt.address)}`), free: this.settings.maxFailuresPerAddress });
     }
     if (this.settings.maxFailures > 0) {
       counters.push({ kind: 'account', digest: secretDigest(`account:${attempt.tenant}:${attempt.username}`), free: this.settings.maxFailures });

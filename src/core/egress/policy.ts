@@ -30,8 +30,9 @@ export class EgressPolicy {
     if (this.allowPrivate) return undefined;
     const kind = classifyAddress(address);
     if (kind.public) return undefined;
-    const which = host === address ? `host ${host}` : `host ${host} resolves to ${address}, which`;
-    return `the ${which} is ${kind.label}; ${PRIVATE_OFF}`;
+    // A name's address is not told: the answer would let a user map the server's internal DNS.
+    if (host === address) return `the host ${host} is ${kind.label}; ${PRIVATE_OFF}`;
+    return `the host ${host} resolves to ${kind.label}; ${PRIVATE_OFF}`;
   }
 
   /**

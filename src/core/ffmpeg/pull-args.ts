@@ -91,6 +91,10 @@ function classifyInput(value: string, index: number, policy: PullSourcePolicy, r
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value)?.[1]?.toLowerCase();
   if (scheme !== undefined && scheme !== 'file') {
     if (!INPUT_SCHEMES.has(scheme)) refuse(`input ${shown}: ${scheme}: inputs are not allowed (only ${[...INPUT_SCHEMES].join(', ')} URLs${policy.fileDir ? ' and files of the pull directory' : ''})`);
+    // ffmpeg follows an RTSP server's redirect to any address, which no check here can see.
+    if (scheme === 'rtsp' && !policy.egress.allowPrivate) {
+      refuse(`input ${shown}: rtsp inputs are refused, as ffmpeg follows an RTSP server's redirects to any address (they are allowed with --allow-private-fetch)`);
+    }
     if (UNSAFE_URL_CHARACTER.test(value)) refuse(`input ${shown} holds a backslash, a control or a non-ASCII character`);
     let url: URL;
     try {

@@ -1,10 +1,24 @@
+import { isIP } from 'node:net';
+
 /**
  * Client addresses, as every per-address rule counts them (failed logins, open connections).
  */
 
-/** One address however it is written: an IPv4 address in IPv6 (`::ffff:10.0.0.1`) is the IPv4 address. */
-export function normalAddress(address: string): string {
-  return address.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+/**
+ * The client an address stands for, as every per-client limit counts it: an IPv4 address as it
+ * is (also when written as IPv6, `::ffff:10.0.0.1`), an IPv6 address by its /64 network, since
+ * one host or customer is given a whole /64 and could otherwise take a new address per try.
+ */
+export function clientKey(address: string): string {
+  const text = address.toLowerCase().replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (mapped) return mapped[1]!;
+  if (isIP(text) !== 6) return text;
+  const [head = '', tail] = text.split('::');
+  const front = head === '' ? [] : head.split(':');
+  const back = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? front : [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 /**
@@ -18,7 +32,7 @@ export class AddressSlots {
 
   take(address: string | undefined): boolean {
     if (this.max === 0) return true;
-    const key = normalAddress(address ?? 'unknown');
+    const key = clientKey(address ?? 'unknown');
     const count = this.held.get(key) ?? 0;
     if (count >= this.max) return false;
     this.held.set(key, count + 1);
@@ -27,7 +41,7 @@ export class AddressSlots {
 
   release(address: string | undefined): void {
     if (this.max === 0) return;
-    const key = normalAddress(address ?? 'unknown');
+    const key = clientKey(address ?? 'unknown');
     const count = (this.held.get(key) ?? 0) - 1;
     if (count > 0) this.held.set(key, count);
     else this.held.delete(key);

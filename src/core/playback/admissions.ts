@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { clientKey } from '../kernel/addresses.js';
 
 /** How viewer admission keeps anonymous requests from turning into a flood of questions to a site. */
 export interface AdmissionLimits {
@@ -71,12 +72,13 @@ export class ViewerAdmissions {
     if (known) this.answers.delete(question);
     const asked = this.inFlight.get(question);
     if (asked) return asked;
-    if ((this.perStream.get(streamId) ?? 0) >= this.limits.maxPerStream || (this.perAddress.get(address) ?? 0) >= this.limits.maxPerAddress) return BUSY;
+    const client = clientKey(address);
+    if ((this.perStream.get(streamId) ?? 0) >= this.limits.maxPerStream || (this.perAddress.get(client) ?? 0) >= this.limits.maxPerAddress) return BUSY;
 
     const answer = this.askSite(streamId, viewerKey, address);
     this.inFlight.set(question, answer);
     count(this.perStream, streamId, 1);
-    count(this.perAddress, address, 1);
+    count(this.perAddress, client, 1);
     try {
       const result = await answer;
       this.remember(question, result);
@@ -84,7 +86,7 @@ export class ViewerAdmissions {
     } finally {
       this.inFlight.delete(question);
       count(this.perStream, streamId, -1);
-      count(this.perAddress, address, -1);
+      count(this.perAddress, client, -1);
     }
   }
 

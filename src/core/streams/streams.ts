@@ -1,3 +1,4 @@
+import type { EgressPolicy } from '../egress/policy.js';
 import { emit, type CoreContext } from '../kernel/context.js';
 import {
   destinationKeyProblem,
@@ -113,6 +114,8 @@ export class StreamService {
     private readonly ctx: CoreContext,
     private readonly ingestServers: IngestServers,
     private readonly quotas: AccountQuotas,
+    /** Where relays may connect: a destination's own RTMP URL is checked when saved and at each connection. */
+    private readonly egress: EgressPolicy,
   ) {}
 
   async create(ownerId: AccountId): Promise<Stream> {
@@ -166,6 +169,11 @@ export class StreamService {
     } else {
       const keyProblem = destinationKeyProblem(input.service, input.streamKey);
       if (keyProblem) errors.streamKey = keyProblem;
+      // An RTMP destination's key is a whole URL of the user's (the services' ingest servers are the operator's).
+      else if (input.service === 'RTMP') {
+        const refusal = await this.egress.urlRefusal(input.streamKey, ['rtmp', 'rtmps']);
+        if (refusal) errors.streamKey = refusal;
+      }
     }
     if (Object.keys(errors).length > 0) throw new ValidationError('Invalid destination', errors);
 

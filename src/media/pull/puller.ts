@@ -2,10 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ValidationError } from '../../core/kernel/errors.js';
 import type { StreamId } from '../../core/kernel/ids.js';
 import { redactUrls } from '../../core/ffmpeg/pull-args.js';
-import type { PublishUrl } from '../../core/relays/publish-url.js';
 import { readFlvOutput } from '../ffmpeg/flv-output.js';
-import { RtmpPublisher } from '../rtmp/client.js';
+import type { PublishSink } from '../rtmp/connection.js';
 import type { RtmpMessage } from '../wire/rtmp/messages.js';
+
+/** Starts a publish of the puller's stream on this node (the media plane's in-process publish); rejects when refused. */
+export type OpenPublish = (disconnect: (reason: string) => void) => Promise<PublishSink>;
 
 /** Media read from ffmpeg while the publish to the ingest is being set up; more is a failure. */
 const MAX_QUEUED_MESSAGES = 2000;
@@ -34,9 +36,9 @@ export type PullerEnd = { reason: 'source ended' } | { reason: 'gave up'; lastEr
 
 /**
  * One ffmpeg child feeding a stream from its arguments (`-re -i <source> …`) into this server's
- * RTMP ingest, as an encoder would: ffmpeg writes FLV to a pipe (`<args> -f flv pipe:1`) and
- * this server publishes it to its own ingest with the stream's key, which so never appears in
- * ffmpeg's arguments (every local user can read those). ffmpeg's HTTP and HTTPS go through the
+ * ingest, as an encoder would: ffmpeg writes FLV to a pipe (`<args> -f flv pipe:1`) and this
+ * server publishes it inside the process, so the stream's key never appears in ffmpeg's
+ * arguments (every local user can read those) and no socket carries it. ffmpeg's HTTP and HTTPS go through the
  * egress proxy (`http_proxy`), its other inputs get the checked address (pull-args.ts). The
  * publish starts with the first media ffmpeg writes, so a source that cannot be opened starts
  * no broadcast. The arguments are asked for (and so checked again) before every start. A
@@ -58,8 +60,8 @@ export class Puller {
     readonly streamId: StreamId,
     /** The checked ffmpeg arguments; a ValidationError when they are refused now. */
     private readonly prepare: () => Promise<readonly string[]>,
-    /** This server's own ingest, the stream's key included. */
-    private readonly ingest: PublishUrl,
+    /** Opens the publish of the stream on this node. */
+    private readonly open: OpenPublish,
     /** The egress proxy ffmpeg's HTTP(S) goes through. */
     private readonly proxyUrl: string,
     private readonly options: PullerOptions,
@@ -105,7 +107,7 @@ export class Puller {
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-2000);
     });
-    const feed = new IngestFeed(this.ingest, (reason) => {
+    const feed = new IngestFeed(this.open, (reason) => {
       // The ingest refused or cut the publish: this run has failed.
       stderr = `${stderr}\n${reason}`.slice(-2000);
       child.kill('SIGKILL');
@@ -189,55 +191,54 @@ export class Puller {
 }
 
 /**
- * The publish of a puller's media to this server's ingest: started by the first message,
- * which waits (with those after it, up to a bound) until the ingest accepted the publish.
- * `onFailure` hears once why the ingest refused or ended it; `end` and `abort` end it from here.
+ * The publish of a puller's media on this node: started by the first message, which waits
+ * (with those after it, up to a bound) until the media plane accepted the publish. `onFailure`
+ * hears once why it was refused or ended from the other side; `end` and `abort` end it from here.
  */
 class IngestFeed {
-  private publisher: RtmpPublisher | undefined;
+  private sink: PublishSink | undefined;
   private queued: RtmpMessage[] | undefined;
+  private started = false;
   private over = false;
   /** Over because the media is all sent (not because it failed): what is queued still goes. */
   private ending = false;
 
   constructor(
-    private readonly ingest: PublishUrl,
+    private readonly open: OpenPublish,
     private readonly onFailure: (reason: string) => void,
   ) {}
 
   send(message: RtmpMessage): void {
     if (this.over) return;
-    if (this.queued === undefined && this.publisher !== undefined) {
-      this.publisher.sendMedia(message);
+    if (this.sink !== undefined) {
+      this.sink.onMessage(message);
       return;
     }
-    if (this.publisher === undefined) this.begin();
+    if (!this.started) this.begin();
     if (this.queued!.length >= MAX_QUEUED_MESSAGES) return this.fail('the ingest did not accept the publish in time');
     this.queued!.push(message);
   }
 
   private begin(): void {
-    // This server's own ingest: no egress policy applies, the loopback is where it listens.
-    const publisher = new RtmpPublisher(this.ingest, { timeoutMs: 10_000 });
-    this.publisher = publisher;
+    this.started = true;
     this.queued = [];
-    publisher.onClose((reason) => this.fail(`the ingest ended the publish: ${reason}`));
-    publisher.start().then(
-      () => {
+    this.open((reason) => this.fail(`the ingest ended the publish: ${reason}`)).then(
+      (sink) => {
         const queued = this.queued ?? [];
         this.queued = undefined;
-        if (this.over && !this.ending) return;
-        for (const message of queued) publisher.sendMedia(message);
-        if (this.ending) publisher.stop();
+        if (this.over && !this.ending) return void sink.onEnd('the puller stopped');
+        this.sink = sink;
+        for (const message of queued) sink.onMessage(message);
+        if (this.ending) sink.onEnd('the source ended');
       },
-      (err: Error) => this.fail(`the ingest refused the publish: ${err.message}`),
+      (err: Error) => this.fail(`the ingest refused the publish: ${(err as { description?: string }).description ?? err.message}`),
     );
   }
 
   private fail(reason: string): void {
     if (this.over) return;
     this.over = true;
-    this.publisher?.close(reason);
+    this.sink?.onEnd(reason);
     this.onFailure(reason);
   }
 
@@ -246,12 +247,12 @@ class IngestFeed {
     if (this.over) return;
     this.over = true;
     this.ending = true;
-    if (this.queued === undefined) this.publisher?.stop();
+    this.sink?.onEnd('the source ended');
   }
 
   abort(): void {
     if (this.over) return;
     this.over = true;
-    this.publisher?.close('the puller stopped');
+    this.sink?.onEnd('the puller stopped');
   }
 }

@@ -4,7 +4,7 @@ import type { DomainEvent } from '../../core/kernel/events.js';
 import type { StreamService } from '../../core/streams/streams.js';
 import type { StreamId } from '../../core/kernel/ids.js';
 import type { EgressPolicy } from '../../core/egress/policy.js';
-import { parsePublishUrl } from '../../core/relays/publish-url.js';
+import type { PublishSink } from '../rtmp/connection.js';
 import { EgressProxy } from './egress-proxy.js';
 import { Puller, type PullerLogger, type PullerOptions } from './puller.js';
 
@@ -19,8 +19,8 @@ export interface PullersOptions extends PullerOptions {
   core: PullCore;
   log: PullerLogger & { error(obj: object, msg: string): void };
   nodeId: string;
-  /** `rtmp://<host>:<port>/<app>`: this node's own ingest, without a trailing slash. */
-  ingestBase: () => string;
+  /** Publishes a stream on this node by its key, in process (the media plane's publishInProcess). */
+  publish: (key: string, disconnect: (reason: string) => void) => Promise<PublishSink>;
   /** Where pullers may connect: every connection their ffmpeg makes for HTTP(S) goes through it. */
   egress: EgressPolicy;
 }
@@ -80,8 +80,8 @@ export class Pullers {
     // The arguments are checked again before each ffmpeg start (changed since, or a host that
     // now resolves to a private address); a refusal ends the puller and switches pulling off.
     const prepare = () => core.goLive.pullArgs(streamId);
-    const ingest = parsePublishUrl(`${this.options.ingestBase()}/${stream.key}`);
-    const puller = new Puller(streamId, prepare, ingest, this.proxyUrl, this.options, this.options.log, () => {
+    const open = (disconnect: (reason: string) => void) => this.options.publish(stream.key, disconnect);
+    const puller = new Puller(streamId, prepare, open, this.proxyUrl, this.options, this.options.log, () => {
       this.pullers.delete(streamId);
       void core.goLive.setPulling(streamId, false).catch((err) => this.options.log.error({ err, streamId }, 'switching pulling off failed'));
     });

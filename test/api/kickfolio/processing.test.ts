@@ -379,25 +379,27 @@ for (const kind of databaseKinds()) {
       await server.close();
     });
 
-    it('refuses loopback, private and link-local hosts with a clear reason, without connecting', async () => {
+    it('refuses loopback, private and link-local hosts when the URL is saved, with a clear reason, without connecting', async () => {
       const app = await createApp(server, user);
       const port = new URL(host.url).port;
       const url = host.file('/private.zip', appZip());
       const cases: [string, RegExp][] = [
-        [url, /^could not download the bundle: the host 127\.0\.0\.1 is a loopback address; private networks are turned off \(see --allow-private-fetch\)$/],
-        [`http://localhost:${port}/private.zip`, /^could not download the bundle: the host localhost resolves to (127\.0\.0\.1|::1), which is a loopback address; private networks are turned off/],
-        [`http://[::1]:${port}/private.zip`, /^could not download the bundle: the host ::1 is a loopback address/],
-        [`http://[::ffff:127.0.0.1]:${port}/private.zip`, /^could not download the bundle: the host ::ffff:7f00:1 is a loopback address/],
-        ['http://169.254.169.254/latest/meta-data/', /^could not download the bundle: the host 169\.254\.169\.254 is a link-local address/],
-        ['http://10.0.0.1/app.zip', /^could not download the bundle: the host 10\.0\.0\.1 is a private network address/],
-        ['http://2130706433/app.zip', /^could not download the bundle: the host 127\.0\.0\.1 is a loopback address/],
+        [url, /^the host 127\.0\.0\.1 is a loopback address; private networks are turned off \(see --allow-private-fetch\)$/],
+        [`http://localhost:${port}/private.zip`, /^the host localhost resolves to a loopback address; private networks are turned off/],
+        [`http://[::1]:${port}/private.zip`, /^the host ::1 is a loopback address/],
+        [`http://[::ffff:127.0.0.1]:${port}/private.zip`, /^the host ::ffff:7f00:1 is a loopback address/],
+        ['http://169.254.169.254/latest/meta-data/', /^the host 169\.254\.169\.254 is a link-local address/],
+        ['http://10.0.0.1/app.zip', /^the host 10\.0\.0\.1 is a private network address/],
+        ['http://2130706433/app.zip', /^the host 127\.0\.0\.1 is a loopback address/],
       ];
+      const before = await server.snapshot();
       for (const [bundleUrl, reason] of cases) {
-        const v = await createVersion(server, user, app.id, bundleUrl);
-        const failed = await waitForState(server, user, v.id);
-        assert.equal(failed.state, 'failed', bundleUrl);
-        assert.match(failed.failure_reason, reason, bundleUrl);
+        const r = await kf(server, 'POST', '/api/versions', { user, body: { version: { app_id: app.id, bundle_url: bundleUrl } } });
+        assertError(r, 422, 'record_invalid', /^Validation failed: /);
+        const error = (r.json.errors as { field: string; message: string }[]).find((e) => e.field === 'bundle_url');
+        assert.match(error?.message ?? '', reason, bundleUrl);
       }
+      assert.equal(await server.snapshot(), before, 'nothing was stored');
       assert.deepEqual(host.requests, [], 'nothing reached the private host');
       assert.deepEqual(storedFiles(server), []);
     });

@@ -321,6 +321,17 @@ for (const kind of databaseKinds()) {
       const closed = await client.waitClosed();
       assert.deepEqual(closed, { code: 1008, reason: 'no access to this chat' });
     });
+
+    it('closes a socket whose token died with a password change (1008)', async () => {
+      const stream = await chatStream(server, owner, 'password-changed');
+      await share(server, stream, friend, 1);
+      const client = await ChatClient.open(`${http.url}/ws/${stream.number}?token=${friend.token}`);
+      await client.waitFor((f) => f.type === 'writer');
+      const accountId = (await server.running.core.accessTokens.accountOf(friend.token))!;
+      await server.running.core.accounts.changePassword(accountId, 'correct horse battery', 'a whole new passphrase 42');
+      const closed = await client.waitClosed();
+      assert.deepEqual(closed, { code: 1008, reason: 'the token is no longer valid' });
+    });
   });
 }
 

@@ -26,7 +26,7 @@ describe('the egress policy', () => {
       ['http://2130706433/', /127\.0\.0\.1 is a loopback/],
       ['http://0x7f000001/', /127\.0\.0\.1 is a loopback/],
       ['http://0177.0.0.1/', /127\.0\.0\.1 is a loopback/],
-      ['http://localhost:8080/', /localhost resolves to .* loopback/],
+      ['http://localhost:8080/', /^the host localhost resolves to a loopback address;/],
       ['rtmp://2130706433/live/k', /loopback/],
       ['rtmp://0x7f.0.0.1/live/k', /loopback/],
     ];
@@ -35,6 +35,8 @@ describe('the egress policy', () => {
       assert.match((await closed.urlRefusal(url, [scheme])) ?? 'allowed', reason, url);
       assert.equal(await open.urlRefusal(url, [scheme]), undefined, `${url} with private networks open`);
     }
+    const named = await closed.urlRefusal('http://localhost:8080/', ['http']);
+    assert.doesNotMatch(named ?? '', /127\.0\.0\.1|::1/, 'the address a name resolves to is not told (it would map internal DNS)');
     assert.equal(await closed.urlRefusal('http://8.8.8.8/hook', ['http', 'https']), undefined);
     assert.match((await closed.urlRefusal('ftp://8.8.8.8/', ['http', 'https'])) ?? '', /must be a http:\/\/ or https:\/\/ URL/);
     assert.match((await closed.urlRefusal('not a url', ['http'])) ?? '', /not a valid URL/);

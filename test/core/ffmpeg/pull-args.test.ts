@@ -81,9 +81,10 @@ describe('puller arguments: words and options', () => {
   });
 
   test('input schemes: network URLs pass, others and local files (without a pull directory) are refused', () => {
-    for (const url of ['http://example.com/a.flv', 'https://example.com/live.m3u8', 'rtmp://example.com/app/key', 'rtmps://example.com/app/key', 'rtsp://example.com/cam', 'srt://example.com:9000', 'udp://example.com:1234', 'tcp://example.com:1234']) {
+    for (const url of ['http://example.com/a.flv', 'https://example.com/live.m3u8', 'rtmp://example.com/app/key', 'rtmps://example.com/app/key', 'srt://example.com:9000', 'udp://example.com:1234', 'tcp://example.com:1234']) {
       assert.deepEqual(parsePullArgs(`-i ${url}`), ['-i', url]);
     }
+    assert.deepEqual(parsePullArgs('-i rtsp://example.com/cam', { fileDir: null, egress: new EgressPolicy(true) }), ['-i', 'rtsp://example.com/cam']);
     const refusedNow = (text: string, pattern: RegExp) => assert.throws(() => parsePullArgs(text), (err: unknown) => pattern.test(problemOf(err)), text);
     refusedNow('-i /etc/passwd', /local files are not allowed/);
     refusedNow('-f rawvideo -s 64x64 -pix_fmt gray -i streamdelta.db', /local files are not allowed/);
@@ -168,6 +169,12 @@ describe('puller arguments: local files and hosts', () => {
   test('a refusal names the URL without its credentials or query', async () => {
     await refused('-i http://127.0.0.1/x?token=abc', PUBLIC_ONLY, /^input "http:\/\/127\.0\.0\.1\/x\?…": /);
     await refused('-i http://user:hunter2@8.8.8.8/x?token=abc', PUBLIC_ONLY, /^input "http:\/\/8\.8\.8\.8\/x\?…": a user name or password/);
+  });
+
+  test('rtsp inputs only with private networks open: ffmpeg follows RTSP redirects anywhere', async () => {
+    await refused('-i rtsp://8.8.8.8/cam', PUBLIC_ONLY, /rtsp inputs are refused, as ffmpeg follows an RTSP server's redirects/);
+    const [, , , input] = await preparePullArgs('-i rtsp://127.0.0.1:554/cam', { fileDir: null, egress: new EgressPolicy(true) });
+    assert.equal(input, 'rtsp://127.0.0.1:554/cam');
   });
 
   test('decimal, hex and octal address literals are judged by the address they name', async () => {

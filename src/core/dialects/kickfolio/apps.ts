@@ -4,6 +4,7 @@ import type { BlobStore } from '../../../blob/blob-store.js';
 import type { AppRow, CommentRow, VersionRow } from '../../../store/repositories/dialects/kickfolio.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../../store/database.js';
 import type { Database } from '../../../store/schema.js';
+import type { EgressPolicy } from '../../egress/policy.js';
 import { emit, type CoreContext } from '../../kernel/context.js';
 import type { AccountQuotas } from '../../accounts/quotas.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../../kernel/errors.js';
@@ -247,7 +248,16 @@ export class AppService {
     private readonly ctx: CoreContext,
     private readonly blobs: BlobStore,
     private readonly quotas: AccountQuotas,
+    /** Where bundles may be downloaded from: a URL is checked when saved, and again at download. */
+    private readonly egress: EgressPolicy,
   ) {}
+
+  /** Adds to `errors` why the egress policy refuses a bundle URL (a private address, say). */
+  private async checkBundleReach(bundleUrl: string | undefined, errors: FieldErrors): Promise<void> {
+    if (bundleUrl === undefined || errors.bundleUrl !== undefined) return;
+    const refusal = await this.egress.urlRefusal(bundleUrl, ['http', 'https']);
+    if (refusal) errors.bundleUrl = refusal;
+  }
 
   // Apps -------------------------------------------------------------------------------------
 
@@ -324,6 +334,7 @@ export class AppService {
     const errors: FieldErrors = {};
     const app = scoped ?? (await this.appField(ownerId, input.appId, errors));
     const bundleUrl = checkBundleUrl(input.bundleUrl, errors);
+    await this.checkBundleReach(bundleUrl, errors);
     const versionString = checkVersionString(input.versionString, errors);
     failIfAny(errors, 'version');
     const now = this.ctx.now();
@@ -397,7 +408,8 @@ export class AppService {
     let reprocess = false;
     if (input.bundleUrl !== undefined) {
       const bundleUrl = checkBundleUrl(input.bundleUrl, errors);
-      if (bundleUrl !== undefined && (bundleUrl !== row.bundle_url || row.state === 'failed')) {
+      await this.checkBundleReach(bundleUrl, errors);
+      if (bundleUrl !== undefined && errors.bundleUrl === undefined && (bundleUrl !== row.bundle_url || row.state === 'failed')) {
         reprocess = true;
         Object.assign(changes, NOTHING_PROCESSED, { bundle_url: bundleUrl, state: 'pending', generation: Number(row.generation) + 1, attempts: 0 });
         if (input.versionString === undefined && row.version_string_from_bundle === 1) {
