@@ -139,6 +139,22 @@ for (const kind of databaseKinds()) {
       assert.equal(ms.status, 429, ms.text);
       assert.ok(Number(ms.headers.get('retry-after')) >= 1);
     });
+
+    it('counts rig sign-ups per address: a flood of accounts waits like a flood of guesses, storing nothing', async () => {
+      const created: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const name = uniqueName('flood');
+        created.push((await server.request('POST', '/accounts/', { body: { username: name, password: 'a fine passphrase 7', email: `${name}@example.com` } })).status);
+      }
+      assert.deepEqual(created, [200, 200, 200, 200]);
+      const before = await server.snapshot();
+      const name = uniqueName('flood');
+      const refused = await server.request('POST', '/accounts/', { body: { username: name, password: 'a fine passphrase 7', email: `${name}@example.com` } });
+      assertRigError(refused, 429, 1006);
+      assert.match(refused.json.message, /too many sign-ups/i);
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      assert.equal(await server.snapshot(), before, 'no account was made');
+    });
   });
 
   describe(`sign-up refuses the most common passwords on ${kind}`, () => {

@@ -111,13 +111,18 @@ export class AccountService {
     private readonly throttle: LoginThrottle = new LoginThrottle(ctx),
   ) {}
 
-  async create(input: NewAccount, tenant: string = PLATFORM_TENANT): Promise<Account> {
+  /**
+   * A new account. A sign-up from a client (`from.address`: rig's open sign-up) counts against
+   * that address's sign-ups first (ThrottledError when it must wait); an operator's does not.
+   */
+  async create(input: NewAccount, tenant: string = PLATFORM_TENANT, from: { address?: string | undefined } = {}): Promise<Account> {
     const errors: FieldErrors = {};
     checkUsername(input.username, errors);
     const email = input.email ?? null;
     if (email !== null) checkAccountEmail(email, errors);
     checkPassword(input.password, errors);
     if (Object.keys(errors).length > 0) throw new ValidationError('Invalid account details', errors);
+    if (from.address !== undefined) await this.throttle.admitSignUp(from.address);
 
     const passwordHash = await hashPassword(input.password);
     const now = this.ctx.now();

@@ -91,6 +91,22 @@ export class LoginThrottle {
   }
 
   /**
+   * Counts a sign-up from `address`, or refuses it with ThrottledError while that address must
+   * wait: an address gets as many sign-ups as failed logins before it waits, on a count of its
+   * own, and a sign-up that worked still counts (accounts are what a flood of sign-ups is after,
+   * to multiply per-account quotas or to learn which names are taken).
+   */
+  async admitSignUp(address: string): Promise<void> {
+    if (this.settings.maxFailuresPerAddress === 0) return;
+    try {
+      await this.take({ kind: 'address', digest: secretDigest(`signup:${clientKey(address)}`), free: this.settings.maxFailuresPerAddress });
+    } catch (err) {
+      if (!(err instanceof ThrottledError)) throw err;
+      throw new ThrottledError(`Too many sign-ups from this address: try again in ${err.retryAfter} s`, err.retryAfter);
+    }
+  }
+
+  /**
    * The counts an attempt takes a slot of: its address's first, so that an address that must wait
    * adds nothing to the count of the account it guesses at, then its account name's.
    */

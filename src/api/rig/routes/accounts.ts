@@ -16,10 +16,11 @@ export const accountRoutes: FastifyPluginAsync<{ rig: RigContext }> = async (app
 
   app.post('/', rigRoute('Create new user account', { schema: { response: responses.account } }), async (request) => {
     const { Username, Email, Password } = readBody(request.body, requests.userCreate);
-    const account = await core.accounts.create({ username: Username, password: Password, email: Email }).catch((err) =>
+    const account = await core.accounts.create({ username: Username, password: Password, email: Email }, undefined, { address: request.ip }).catch((err) =>
       fromDomainError(err, {
         // rig says no more than this, whichever of the two is taken.
         conflict: () => new RigError(RigCode.CreateFailed, 'Cannot create user account.'),
+        throttled: RigCode.CreateFailed,
       }),
     );
     return success('User created', { userID: account.id, username: account.username, email: account.email ?? Email });
