@@ -152,6 +152,7 @@ export const SETTINGS = {
   admissionMaxPerIp: { flag: '--admission-max-per-ip', env: 'STREAMDELTA_ADMISSION_MAX_PER_IP', default: String(DEFAULT_ADMISSION_LIMITS.maxPerAddress), meaning: 'Admission calls in flight at once for one viewer address (more: 503, retry)' },
   loginMaxFailures: { flag: '--login-max-failures', env: 'STREAMDELTA_LOGIN_MAX_FAILURES', default: String(DEFAULT_LOGIN_THROTTLE.maxFailures), meaning: 'Failed logins to one account before each further attempt must wait (0: no limit per account)' },
   loginMaxFailuresPerIp: { flag: '--login-max-failures-per-ip', env: 'STREAMDELTA_LOGIN_MAX_FAILURES_PER_IP', default: String(DEFAULT_LOGIN_THROTTLE.maxFailuresPerAddress), meaning: 'Failed logins from one client address before each further attempt must wait (0: no limit per address)' },
+  signupMaxPerIp: { flag: '--signup-max-per-ip', env: 'STREAMDELTA_SIGNUP_MAX_PER_IP', default: String(DEFAULT_LOGIN_THROTTLE.maxSignUpsPerAddress), meaning: 'Sign-ups (rig\'s open POST /accounts/) from one client address before each further one must wait, as throttled logins do (0: no limit per address)' },
   loginBackoff: { flag: '--login-backoff', env: 'STREAMDELTA_LOGIN_BACKOFF', default: String(DEFAULT_LOGIN_THROTTLE.backoffSeconds), meaning: 'Seconds the first throttled login attempt waits, doubled for each further one' },
   loginBackoffMax: { flag: '--login-backoff-max', env: 'STREAMDELTA_LOGIN_BACKOFF_MAX', default: String(DEFAULT_LOGIN_THROTTLE.backoffMaxSeconds), meaning: 'Longest wait in seconds between throttled login attempts' },
   loginFailureWindow: { flag: '--login-failure-window', env: 'STREAMDELTA_LOGIN_FAILURE_WINDOW', default: String(DEFAULT_LOGIN_THROTTLE.windowSeconds), meaning: 'Seconds without an attempt after which failed logins are forgotten' },
@@ -323,6 +324,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     return {
       maxFailures: integer('loginMaxFailures', DEFAULT_LOGIN_THROTTLE.maxFailures, 0, 1_000_000),
       maxFailuresPerAddress: integer('loginMaxFailuresPerIp', DEFAULT_LOGIN_THROTTLE.maxFailuresPerAddress, 0, 1_000_000),
+      maxSignUpsPerAddress: integer('signupMaxPerIp', DEFAULT_LOGIN_THROTTLE.maxSignUpsPerAddress, 0, 1_000_000),
       backoffSeconds,
       backoffMaxSeconds,
       windowSeconds,

@@ -5,12 +5,12 @@ import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('login throttle settings', () => {
   it('default to 5 failures per account, 20 per address, waits of 1 s doubling to 15 min, forgotten after an hour', () => {
-    assert.deepEqual(loadConfig({}, {}, '/srv').login, { maxFailures: 5, maxFailuresPerAddress: 20, backoffSeconds: 1, backoffMaxSeconds: 900, windowSeconds: 3600 });
+    assert.deepEqual(loadConfig({}, {}, '/srv').login, { maxFailures: 5, maxFailuresPerAddress: 20, maxSignUpsPerAddress: 20, backoffSeconds: 1, backoffMaxSeconds: 900, windowSeconds: 3600 });
   });
 
   it('take flags and environment variables, 0 turning a count off', () => {
     const config = loadConfig({ loginMaxFailures: '0', loginBackoff: '2' }, { STREAMDELTA_LOGIN_MAX_FAILURES_PER_IP: '0', STREAMDELTA_LOGIN_BACKOFF_MAX: '60', STREAMDELTA_LOGIN_FAILURE_WINDOW: '60' }, '/srv');
-    assert.deepEqual(config.login, { maxFailures: 0, maxFailuresPerAddress: 0, backoffSeconds: 2, backoffMaxSeconds: 60, windowSeconds: 60 });
+    assert.deepEqual(config.login, { maxFailures: 0, maxFailuresPerAddress: 0, maxSignUpsPerAddress: 20, backoffSeconds: 2, backoffMaxSeconds: 60, windowSeconds: 60 });
   });
 
   const bad: [string, Record<string, string>, RegExp][] = [

@@ -122,7 +122,7 @@ for (const kind of databaseKinds()) {
   describe(`failed logins are throttled per address on ${kind}`, () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer(kind, { loginMaxFailures: '0', loginMaxFailuresPerIp: '4', loginBackoff: '1', loginBackoffMax: '2', loginFailureWindow: '60' });
+      server = await startTestServer(kind, { loginMaxFailures: '0', loginMaxFailuresPerIp: '4', signupMaxPerIp: '4', loginBackoff: '1', loginBackoffMax: '2', loginFailureWindow: '60' });
     });
     after(() => server.close());
 

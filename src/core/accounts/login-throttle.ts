@@ -13,6 +13,8 @@ import { clientKey } from '../kernel/addresses.js';
 export interface LoginThrottleSettings {
   maxFailures: number;
   maxFailuresPerAddress: number;
+  /** Sign-ups (rig's open one) from one client address before each further one must wait. */
+  maxSignUpsPerAddress: number;
   backoffSeconds: number;
   backoffMaxSeconds: number;
   windowSeconds: number;
@@ -21,6 +23,7 @@ export interface LoginThrottleSettings {
 export const DEFAULT_LOGIN_THROTTLE: LoginThrottleSettings = {
   maxFailures: 5,
   maxFailuresPerAddress: 20,
+  maxSignUpsPerAddress: 20,
   backoffSeconds: 1,
   backoffMaxSeconds: 900,
   windowSeconds: 3600,
@@ -92,14 +95,14 @@ export class LoginThrottle {
 
   /**
    * Counts a sign-up from `address`, or refuses it with ThrottledError while that address must
-   * wait: an address gets as many sign-ups as failed logins before it waits, on a count of its
-   * own, and a sign-up that worked still counts (accounts are what a flood of sign-ups is after,
+   * wait: past `maxSignUpsPerAddress` it waits as failed logins do, on a count of its own, and a
+   * sign-up that worked still counts (accounts are what a flood of sign-ups is after,
    * to multiply per-account quotas or to learn which names are taken).
    */
   async admitSignUp(address: string): Promise<void> {
-    if (this.settings.maxFailuresPerAddress === 0) return;
+    if (this.settings.maxSignUpsPerAddress === 0) return;
     try {
-      await this.take({ kind: 'address', digest: secretDigest(`signup:${clientKey(address)}`), free: this.settings.maxFailuresPerAddress });
+      await this.take({ kind: 'address', digest: secretDigest(`signup:${clientKey(address)}`), free: this.settings.maxSignUpsPerAddress });
     } catch (err) {
       if (!(err instanceof ThrottledError)) throw err;
       throw new ThrottledError(`Too many sign-ups from this address: try again in ${err.retryAfter} s`, err.retryAfter);
