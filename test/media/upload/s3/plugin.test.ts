@@ -283,6 +283,21 @@ for (const kind of databaseKinds()) {
       assert.equal((await fetch(objectUrl(`${other.grant.prefix}index0.ts`))).status, 404);
     });
 
+    test('a key with dot segments is only a name: it is stored inside its stream and reaches no other file', async () => {
+      const { grant, streamId } = await grantFor();
+      const other = await grantFor();
+      const s3 = client(server, grant);
+      const sneaky = [`${grant.prefix}../../../../escaped.txt`, `${grant.prefix}..%2f..%2fescaped.txt`, `${grant.prefix}..`, `${grant.prefix}../${other.streamId}/index0.ts`];
+      for (const key of sneaky) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'dots', ACL: 'public-read' }));
+      const files = (function walk(dir: string): string[] {
+        return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+      })(server.running.config.dataDir);
+      assert.ok(!files.some((f) => f.endsWith('escaped.txt')), 'no file is named by the key');
+      const written = files.filter((f) => f.includes(`${join('uploads', streamId)}`));
+      assert.equal(written.length, sneaky.length, `each object is inside its own stream's folder: ${written.join(', ')}`);
+      assert.equal(files.filter((f) => f.includes(join('uploads', other.streamId))).length, 0, 'nothing was written for the other stream');
+    });
+
     test('a forged signature, a wrong session token, an unknown key and a wrong region are refused with S3 errors', async () => {
       const { grant } = await grantFor();
       const key = `${grant.prefix}index0.ts`;
