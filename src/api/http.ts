@@ -105,12 +105,7 @@ function limitConnectionsPerAddress(app: FastifyInstance, max: number): void {
   if (max === 0) return;
   const slots = new AddressSlots(max);
   app.server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress;
-    if (!slots.take(address)) {
-      socket.destroy();
-      return;
-    }
-    socket.once('close', () => slots.release(address));
+    if (!slots.hold(socket)) socket.destroy();
   });
 }
 

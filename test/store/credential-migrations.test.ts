@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { Core } from '../../src/core/core.js';
 import { DEFAULT_INGEST_SERVERS } from '../../src/core/relays/destinations.js';
@@ -15,9 +15,9 @@ import { secretDigest } from '../../src/core/kernel/ids.js';
 import type { DomainEvent } from '../../src/core/kernel/events.js';
 import { LocalBlobStore } from '../../src/blob/local.js';
 import { MemoryBus } from '../../src/bus/memory.js';
-import { migrationProvider } from '../../src/store/migrations/index.js';
 import { Store } from '../../src/store/store.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { migratorOf } from './support.js';
 
 async function columns(store: Store, table: string): Promise<string[]> {
   const query =
@@ -42,8 +42,7 @@ for (const kind of databaseKinds()) {
     });
 
     it('keep API tokens and Multistreamer tokens of an older installation working, the API tokens as digests only', async () => {
-      const schema = kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(store.db)).rows[0]!.s : undefined;
-      const migrator = new Migrator({ db: store.db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
+      const migrator = await migratorOf(store);
       assert.equal((await migrator.migrateTo('0013_drop_shares')).error, undefined);
 
       const now = new Date().toISOString();

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
-import { migrationProvider } from '../../src/store/migrations/index.js';
 import { Store } from '../../src/store/store.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { migratorOf } from './support.js';
 
 async function tables(store: Store): Promise<string[]> {
   const query =
@@ -17,11 +17,6 @@ async function tables(store: Store): Promise<string[]> {
       ? sql<{ name: string }>`select name from sqlite_master where type = 'table'`
       : sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`;
   return (await query.execute(store.db)).rows.map((r) => r.name).sort();
-}
-
-async function migratorOf(store: Store, kind: string): Promise<Migrator> {
-  const schema = kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(store.db)).rows[0]!.s : undefined;
-  return new Migrator({ db: store.db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
 for (const kind of databaseKinds()) {
@@ -44,7 +39,7 @@ for (const kind of databaseKinds()) {
       assert.ok(!migrated.includes('shares'), migrated.join(', '));
       for (const kept of ['stream_shares', 'network_account_shares', 'accounts', 'streams']) assert.ok(migrated.includes(kept), kept);
 
-      const migrator = await migratorOf(store, kind);
+      const migrator = await migratorOf(store);
       const down = await migrator.migrateTo('0012_upload_objects');
       assert.equal(down.error, undefined);
       assert.ok(down.results?.some((r) => r.migrationName === '0013_drop_shares' && r.direction === 'Down' && r.status === 'Success'));
@@ -56,7 +51,7 @@ for (const kind of databaseKinds()) {
 
     it('0017 gives each Kickflip stream made before it the id of its first broadcast, or a fresh one for the broadcast to come', async () => {
       await store.migrate();
-      const migrator = await migratorOf(store, kind);
+      const migrator = await migratorOf(store);
       assert.equal((await migrator.migrateTo('0013_drop_shares')).error, undefined);
       const t = '2024-01-01T00:00:00.000Z';
       await sql`insert into accounts (id, tenant, username, created_at, updated_at) values ('a1', '', 'm0017', ${t}, ${t})`.execute(store.db);
@@ -79,7 +74,7 @@ for (const kind of databaseKinds()) {
 
     it('0019 retires the counters of public ids, keeping every id given; undone, the counters resume past the largest', async () => {
       await store.migrate();
-      const migrator = await migratorOf(store, kind);
+      const migrator = await migratorOf(store);
       assert.equal((await migrator.migrateTo('0018_destination_key_owner')).error, undefined);
       const t = '2024-01-01T00:00:00.000Z';
       await sql`insert into accounts (id, tenant, username, created_at, updated_at) values ('m16', '', 'm0019', ${t}, ${t})`.execute(store.db);
@@ -107,7 +102,7 @@ for (const kind of databaseKinds()) {
 
     it('0018 records the network account owner of each destination an attachment made, as whose key it holds', async () => {
       await store.migrate();
-      const migrator = await migratorOf(store, kind);
+      const migrator = await migratorOf(store);
       assert.equal((await migrator.migrateTo('0017_first_broadcast_id')).error, undefined);
       const t = '2024-01-01T00:00:00.000Z';
       for (const id of ['streamer', 'lender']) {

@@ -105,11 +105,12 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
   async function authorId(accountId: AccountId): Promise<number | undefined> {
     const known = authorIds.get(accountId);
     if (known !== undefined) return known;
-    const profile = await core.accessTokens.profile(accountId);
-    if (!profile) return undefined;
+    // Read only: a poster here has an id already (it opened the socket with its token).
+    const id = await core.accessTokens.idOf(accountId);
+    if (id === undefined) return undefined;
     if (authorIds.size >= AUTHOR_CACHE_SIZE) authorIds.clear();
-    authorIds.set(accountId, profile.id);
-    return profile.id;
+    authorIds.set(accountId, id);
+    return id;
   }
 
   async function messageFrame(message: ChatMessage): Promise<Record<string, unknown>> {
@@ -138,17 +139,17 @@ export const chatSocketPlugin: FastifyPluginAsync<ChatSocketOptions> = async (ap
    * publish URL or key.
    */
   async function statusFrame(accountId: AccountId, streamId: StreamId): Promise<Record<string, unknown>> {
-    const [status, latest, level, profile] = await Promise.all([
+    const [status, latest, level, account] = await Promise.all([
       core.goLive.status(streamId),
       core.broadcasts.latest(streamId),
       core.chat.levelOf(accountId, streamId),
-      core.accessTokens.profile(accountId),
+      core.accounts.get(accountId),
     ]);
     const live = latest !== undefined && latest.endedAt === null;
     const accounts: Record<string, unknown> = {
       0: {
         network: { name: LOCAL_NETWORK, displayName: LOCAL_NETWORK },
-        name: profile?.username ?? '',
+        name: account?.username ?? '',
         ready: true,
         live,
         writable: level === 2,

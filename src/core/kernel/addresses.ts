@@ -39,6 +39,17 @@ export class AddressSlots {
     return true;
   }
 
+  /**
+   * Takes a slot for a connection from its address, given back when it closes; false (nothing
+   * taken) when its address holds all of its own already.
+   */
+  hold(connection: { remoteAddress?: string | undefined; once(event: 'close', listener: () => void): unknown }): boolean {
+    const address = connection.remoteAddress;
+    if (!this.take(address)) return false;
+    connection.once('close', () => this.release(address));
+    return true;
+  }
+
   release(address: string | undefined): void {
     if (this.max === 0) return;
     const key = clientKey(address ?? 'unknown');

@@ -26,12 +26,10 @@ export class RtmpServer {
   ) {
     const slots = new AddressSlots(maxPerAddress);
     this.server = createServer((socket) => {
-      const address = socket.remoteAddress;
-      if (!slots.take(address)) {
+      if (!slots.hold(socket)) {
         socket.destroy();
         return;
       }
-      socket.once('close', () => slots.release(address));
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       new RtmpConnection(socket, hooks, limits, log);
