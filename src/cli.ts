@@ -26,8 +26,16 @@ const USAGE = `Usage: streamdelta <command> [options]
 Commands:
   serve                                   run the server (HTTP APIs, HLS, RTMP ingest)
   migrate [--json]                        apply database migrations and exit
-  user create --username U --password P [--email E] [--json]
-                                          create an account
+  user create --username U --password P [--email E] [--admin] [--json]
+                                          create an account; --admin sees every account's objects
+                                          in the live API
+  access-token create --user USERNAME [--name N] [--read-only] [--json]
+                                          make a live API access token (HTTP Basic id:secret, as
+                                          MUX_TOKEN_ID / MUX_TOKEN_SECRET); the secret is shown
+                                          only this once
+  access-token list [--user USERNAME] [--json]
+                                          list live API access tokens (never their secrets)
+  access-token revoke ID [--json]         revoke a live API access token
   user list [--json]                      list accounts
   site create NAME [--callback-url URL] [--json]
                                           create a StreamAPI site: its API key and secret
@@ -126,13 +134,14 @@ async function user(config: Config, args: string[]): Promise<void> {
       username: { type: 'string' },
       password: { type: 'string' },
       email: { type: 'string' },
+      admin: { type: 'boolean' },
       json: { type: 'boolean' },
     });
     if (o.username === undefined || o.password === undefined) throw new CliError('user create needs --username and --password', 2);
     const account = await withCore(config, (core) =>
-      core.accounts.create({ username: o.username!, password: o.password!, email: o.email ?? null }),
+      core.accounts.create({ username: o.username!, password: o.password!, email: o.email ?? null, admin: o.admin === true }),
     );
-    if (o.json) printJson({ id: account.id, username: account.username, email: account.email, createdAt: account.createdAt });
+    if (o.json) printJson({ id: account.id, username: account.username, email: account.email, admin: account.isAdmin, createdAt: account.createdAt });
     else print(`created user ${account.username} (${account.id})`);
     return;
   }
@@ -243,6 +252,46 @@ async function client(config: Config, args: string[]): Promise<void> {
   throw new CliError(`unknown client command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`, 2);
 }
 
+/** The live API's access tokens: made for an account, listed, revoked. */
+async function accessToken(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const accountOf = async (core: Core, username: string) => {
+    const account = await core.accounts.findByUsername(username);
+    if (!account) throw new CliError(`no user named ${JSON.stringify(username)}`);
+    return account;
+  };
+  if (sub === 'create') {
+    const o = options(rest, { user: { type: 'string' }, name: { type: 'string' }, 'read-only': { type: 'boolean' }, json: { type: 'boolean' } });
+    if (o.user === undefined) throw new CliError('access-token create needs --user USERNAME', 2);
+    const issued = await withCore(config, async (core) => core.liveApiTokens.create((await accountOf(core, o.user!)).id, { name: o.name ?? null, readOnly: o['read-only'] === true }));
+    if (o.json) printJson({ id: issued.id, secret: issued.secret, permission: issued.permission, name: issued.name });
+    else print(`created ${issued.permission === 'read' ? 'a read-only' : 'a full'} access token for ${o.user}
+id:     ${issued.id}
+secret: ${issued.secret}
+(the secret is not shown again)`);
+    return;
+  }
+  if (sub === 'list') {
+    const o = options(rest, { user: { type: 'string' }, json: { type: 'boolean' } });
+    const tokens = await withCore(config, async (core) => core.liveApiTokens.list(o.user === undefined ? undefined : (await accountOf(core, o.user)).id));
+    const shown = tokens.map((t) => ({ id: t.id, accountId: t.accountId, name: t.name, permission: t.permission, createdAt: t.createdAt }));
+    if (o.json) printJson({ tokens: shown });
+    else if (shown.length === 0) print('no access tokens');
+    else for (const t of shown) print(`${t.id}  ${t.permission.padEnd(4)}  ${t.accountId}  ${t.name ?? '-'}  ${t.createdAt}`);
+    return;
+  }
+  if (sub === 'revoke') {
+    const [id, ...more] = rest;
+    if (id === undefined || id.startsWith('--')) throw new CliError(`access-token revoke needs an ID\n\n${USAGE}`, 2);
+    const o = options(more, { json: { type: 'boolean' } });
+    await withCore(config, (core) => core.liveApiTokens.revoke(id));
+    if (o.json) printJson({ id, revoked: true });
+    else print(`revoked access token ${id}`);
+    return;
+  }
+  throw new CliError(`unknown access-token command ${JSON.stringify(sub ?? '')}\n\n${USAGE}`, 2);
+}
+
 async function token(config: Config, args: string[]): Promise<void> {
   const [username, ...rest] = args;
   if (username === undefined || username.startsWith('--')) throw new CliError(`token needs a USERNAME\n\n${USAGE}`, 2);
@@ -292,6 +341,8 @@ export async function main(argv: string[]): Promise<void> {
         return await client(config, args);
       case 'token':
         return await token(config, args);
+      case 'access-token':
+        return await accessToken(config, args);
       default:
         throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
     }

@@ -40,6 +40,10 @@ import { UploadIngest } from './media/upload/ingest.js';
 import { s3Plugin, S3_SECRET_PATHS } from './media/upload/s3/plugin.js';
 import { virtualHostRewrite } from './media/upload/s3/virtual-host.js';
 import { Store } from './store/store.js';
+import { muxSystemPlugin, muxVideoPlugin } from './api/mux/plugin.js';
+import { liveApiEvents } from './api/mux/webhook-events.js';
+import { registerOpenApi } from './api/openapi.js';
+import { playbackIdPlugin } from './api/playback/playback-ids.js';
 
 export interface RunningServer {
   config: Config;
@@ -150,6 +154,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));
     observers.add(chatStatusObserver(core.chat));
     observers.add(streamWebhooks(core));
+    observers.add(liveApiEvents(core, { id: config.nodeId, name: 'streamdelta' }));
     const dispatcher = new CallbackDispatcher(core.callbacks, core.egress, log.child({ component: 'callbacks' }));
     dispatcher.start();
     closers.push(() => dispatcher.stop());
@@ -177,6 +182,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         keepAliveTimeoutMs: config.http.keepAliveTimeout * 1000,
       },
       adapters: [
+        // streamdelta's own API: Mux Video's live API, and playback by playback id at Mux's paths.
+        { name: 'mux-video', prefix: '/video/v1', plugin: muxVideoPlugin, options: { core, bodyLimit: config.bodyLimit } },
+        { name: 'mux-system', prefix: '/system/v1', plugin: muxSystemPlugin, options: { core, bodyLimit: config.bodyLimit } },
+        { name: 'playback-ids', prefix: '/', plugin: playbackIdPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow } },
         { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admissions: new ViewerAdmissions(config.admission, siteAdmission(core)) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
         { name: 'kickfolio', prefix: '/api', plugin: kickfolioPlugin, options: { core, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
@@ -190,6 +199,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         { name: 'multistreamer', prefix: config.multistreamerPrefix || '/', plugin: multistreamerPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         { name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions },
       ],
+      beforeAdapters: (app) => registerOpenApi(app, config.publicUrl),
       rewriteUrl: [virtualHostRewrite({ bucket: config.uploadBucket, mount: UPLOAD_MOUNT, publicUrl: config.publicUrl })],
     });
     closers.push(() => http.close());

@@ -38,7 +38,8 @@ for (const kind of databaseKinds()) {
       const lines = r.stdout.trim().split('\n');
       assert.equal(lines.length, 1);
       const created = JSON.parse(lines[0]!);
-      assert.deepEqual(Object.keys(created), ['id', 'username', 'email', 'createdAt']);
+      assert.deepEqual(Object.keys(created), ['id', 'username', 'email', 'admin', 'createdAt']);
+      assert.equal(created.admin, false);
       assert.match(created.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       assert.equal(created.username, 'alice');
       assert.equal(created.email, 'alice@example.com');
@@ -67,6 +68,29 @@ for (const kind of databaseKinds()) {
       assert.match(short.stderr, /password must be 8 to 1024 characters/);
       const list = JSON.parse(run(['user', 'list', '--json'], env).stdout);
       assert.equal(list.users.length, 2);
+    });
+
+    it('access-token create prints an id and a secret once; list never shows secrets; revoke ends it', async () => {
+      const admin = run(['user', 'create', '--username', 'root', '--password', 'root password 1', '--admin', '--json'], env);
+      assert.equal(admin.code, 0, admin.stderr);
+      assert.equal(JSON.parse(admin.stdout).admin, true);
+      const made = run(['access-token', 'create', '--user', 'root', '--name', 'ci', '--read-only', '--json'], env);
+      assert.equal(made.code, 0, made.stderr);
+      const token = JSON.parse(made.stdout);
+      assert.match(token.id, /^[0-9a-f]{32}$/);
+      assert.match(token.secret, /^[\w-]{43}$/);
+      assert.equal(token.permission, 'read');
+      const listed = run(['access-token', 'list', '--json'], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.ok(!listed.stdout.includes(token.secret), 'the secret is shown only once');
+      assert.deepEqual(JSON.parse(listed.stdout).tokens.map((t: { id: string; name: string }) => [t.id, t.name]), [[token.id, 'ci']]);
+      const nobody = run(['access-token', 'create', '--user', 'nobody', '--json'], env);
+      assert.equal(nobody.code, 1);
+      assert.match(nobody.stderr, /no user named "nobody"/);
+      const revoked = run(['access-token', 'revoke', token.id, '--json'], env);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.deepEqual(JSON.parse(run(['access-token', 'list', '--json'], env).stdout).tokens, []);
+      assert.equal(run(['access-token', 'revoke', token.id], env).code, 1, 'a revoked token is not revoked twice');
     });
 
     it('explains a missing option or unknown command with exit status 2', () => {

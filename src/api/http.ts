@@ -79,6 +79,8 @@ export interface HttpOptions {
    * `request.raw.originalUrl`.
    */
   rewriteUrl?: ((req: IncomingMessage) => string | undefined)[];
+  /** Runs on the server before any adapter is registered (what must see every route, such as the OpenAPI generator). */
+  beforeAdapters?: (app: FastifyInstance) => Promise<void>;
 }
 
 /** The Fastify and node:http options that carry the timeouts of `limits`. */
@@ -140,6 +142,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   if (!options.adapters.some((a) => a.prefix === '')) {
     app.setNotFoundHandler((_request, reply) => reply.status(404).send({ message: 'Not found' }));
   }
+  await options.beforeAdapters?.(app);
   for (const adapter of options.adapters) {
     await app.register(adapter.plugin, { ...adapter.options, prefix: adapter.prefix });
   }

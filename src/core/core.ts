@@ -29,11 +29,18 @@ import { TenantUserService } from './dialects/kickflip/tenant-users.js';
 import { TenantStreamService } from './dialects/kickflip/tenant-streams.js';
 import { StreamSearchService } from './dialects/kickflip/stream-search.js';
 import { StreamFlagService } from './dialects/kickflip/stream-flags.js';
-import { AccessTokenService } from './dialects/multistreamer/access-tokens.js';
+import { AccessTokenService as MultistreamerTokenService } from './dialects/multistreamer/access-tokens.js';
 import { StreamAccessService } from './streams/sharing.js';
 import { NetworkAccountService } from './dialects/multistreamer/network-accounts.js';
 import { MultistreamService } from './dialects/multistreamer/multistreams.js';
 import { EgressPolicy } from './egress/policy.js';
+import { AccessTokenService } from './accounts/access-tokens.js';
+import { PlaybackIdService } from './playback/playback-ids.js';
+import { SigningKeyService } from './playback/signing-keys.js';
+import { LiveStreamService } from './streams/live-streams.js';
+import { RecordingService } from './broadcasts/recordings.js';
+import { WebhookEndpointService } from './webhooks/endpoints.js';
+import { LiveEventLog } from './webhooks/live-events.js';
 
 /** Seconds an OAuth2 access token lives unless the server is told otherwise (30 days). */
 export const DEFAULT_TOKEN_TTL = 30 * 24 * 3600;
@@ -76,13 +83,27 @@ export class Core {
   readonly streamSearch: StreamSearchService;
   readonly streamFlags: StreamFlagService;
   /** Multistreamer users' integer ids and access tokens. */
-  readonly accessTokens: AccessTokenService;
+  readonly accessTokens: MultistreamerTokenService;
   /** What a user may do with a stream shared to them (chat and metadata levels). */
   readonly streamAccess: StreamAccessService;
   /** Twitch, YouTube and custom RTMP accounts that streams relay to. */
   readonly networkAccounts: NetworkAccountService;
   /** Streams as Multistreamer users keep them: names, attached accounts, shares, webhooks. */
   readonly multistreams: MultistreamService;
+  /** The live API's credentials: HTTP Basic `id:secret`, full or read-only, per account. */
+  readonly liveApiTokens: AccessTokenService;
+  /** What players name to watch a stream or a recording. */
+  readonly playbackIds: PlaybackIdService;
+  /** URL signing keys of signed playback. */
+  readonly signingKeys: SigningKeyService;
+  /** Streams as the live API sees them (Mux's live streams). */
+  readonly liveStreams: LiveStreamService;
+  /** Broadcasts' recordings (Mux's assets). */
+  readonly recordings: RecordingService;
+  /** The live API's webhook endpoints, with their delivery log. */
+  readonly webhookEndpoints: WebhookEndpointService;
+  /** The live API's events of each account, in order (webhooks, event streams). */
+  readonly liveEvents: LiveEventLog;
 
   constructor(
     readonly ctx: CoreContext,
@@ -109,7 +130,7 @@ export class Core {
     const throttle = new LoginThrottle(ctx, options.login ?? DEFAULT_LOGIN_THROTTLE);
     const quotas = new AccountQuotas(options.quotas ?? DEFAULT_ACCOUNT_QUOTAS);
     this.accounts = new AccountService(ctx, throttle);
-    this.accessTokens = new AccessTokenService(ctx);
+    this.accessTokens = new MultistreamerTokenService(ctx);
     this.streamAccess = new StreamAccessService(ctx);
     this.networkAccounts = new NetworkAccountService(ctx, options.ingestServers, this.egress);
     this.streams = new StreamService(ctx, options.ingestServers, quotas, this.egress);
@@ -137,6 +158,13 @@ export class Core {
     this.tenantStreams = new TenantStreamService(ctx, this.broadcasts, this.uploads, quotas);
     this.streamSearch = new StreamSearchService(ctx);
     this.streamFlags = new StreamFlagService(ctx, this.tenantStreams);
+    this.liveApiTokens = new AccessTokenService(ctx, this.accounts);
+    this.playbackIds = new PlaybackIdService(ctx);
+    this.signingKeys = new SigningKeyService(ctx);
+    this.liveStreams = new LiveStreamService(ctx, this.broadcasts, this.playbackIds, this.relays, quotas, this.egress);
+    this.recordings = new RecordingService(ctx, options.blobs, this.playbackIds);
+    this.webhookEndpoints = new WebhookEndpointService(ctx, this.callbacks, this.egress, quotas);
+    this.liveEvents = new LiveEventLog(ctx, this.webhookEndpoints);
   }
 
   /** A secret this installation keeps in its database, made on first use (signing keys). */

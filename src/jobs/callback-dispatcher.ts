@@ -1,6 +1,6 @@
 import type { EgressPolicy } from '../core/egress/policy.js';
 import type { CallbackOutbox, OutgoingCallback } from '../core/webhooks/outbox.js';
-import { signedHeaders } from '../core/webhooks/signature.js';
+import { signatureHeaders } from '../core/webhooks/signature.js';
 import { Poller } from './poller.js';
 import { post } from './post.js';
 
@@ -47,13 +47,15 @@ export class CallbackDispatcher {
   }
 
   private async deliver(callback: OutgoingCallback): Promise<void> {
+    const started = performance.now();
     try {
       const headers: Record<string, string> = {
         ...callback.headers,
         'content-type': callback.contentType,
-        ...(callback.signingSecret ? signedHeaders(callback.signingSecret, callback.id, callback.body, new Date()) : {}),
+        ...(callback.signingSecret ? signatureHeaders(callback.signatureScheme, callback.signingSecret, callback.id, callback.body, new Date()) : {}),
       };
       const { status } = await post(this.egress, callback.url, callback.body, headers, this.options.timeoutMs);
+      await this.outbox.attempted(callback, { statusCode: status, durationMs: performance.now() - started, error: null });
       if (status >= 200 && status < 300) {
         await this.outbox.delivered(callback);
         return;
@@ -61,6 +63,7 @@ export class CallbackDispatcher {
       await this.outbox.failed(callback, `HTTP ${status}`);
     } catch (err) {
       const message = err instanceof Error ? (err.name === 'TimeoutError' ? 'timed out' : err.message) : String(err);
+      await this.outbox.attempted(callback, { statusCode: null, durationMs: performance.now() - started, error: message });
       await this.outbox.failed(callback, message);
       this.log.warn({ event: callback.event, attempts: callback.attempts + 1, error: message }, 'callback delivery failed; will retry');
     }

@@ -1,5 +1,7 @@
 import type { Bus } from '../bus/bus.js';
 import type { BroadcastService } from '../core/broadcasts/broadcasts.js';
+import type { RecordingService } from '../core/broadcasts/recordings.js';
+import { MediaFactsProbe } from './live/media-facts.js';
 import type { GoLiveService } from '../core/broadcasts/go-live.js';
 import type { DomainEvent } from '../core/kernel/events.js';
 import type { ViewingService } from '../core/playback/viewing.js';
@@ -20,7 +22,8 @@ import { RelaySet, type RelayCore, type RelaySetOptions } from './relay/relays.j
  */
 export interface MediaCore extends RelayCore {
   events: Pick<Bus<DomainEvent>, 'subscribe'>;
-  broadcasts: Pick<BroadcastService, 'recoverNode' | 'beginPublish' | 'nextSegmentSequence' | 'recordSegment' | 'endPublish' | 'endIfIdle'>;
+  broadcasts: Pick<BroadcastService, 'recoverNode' | 'beginPublish' | 'nextSegmentSequence' | 'recordSegment' | 'endPublish' | 'endIfIdle' | 'end'>;
+  recordings: Pick<RecordingService, 'noteMedia'>;
   viewing: Pick<ViewingService, 'mayWatch'>;
   goLive: Pick<GoLiveService, 'isPushing'>;
 }
@@ -68,6 +71,10 @@ interface LiveSession {
   /** Cuts the connected publisher, if any. */
   disconnectPublisher: ((reason: string) => void) | undefined;
   endTimer: NodeJS.Timeout | undefined;
+  /** Seconds the broadcast waits for its publisher to come back (the stream's, else the server's). */
+  reconnectWindow: number;
+  /** Ends the broadcast when it has run as long as its stream allows. */
+  durationTimer: NodeJS.Timeout | undefined;
   /**
    * The broadcast is being ended: its live playlist is gone from the moment the core may record
    * the end, so no player is told it is live after the API says it is not.
@@ -98,6 +105,12 @@ export class MediaPlane {
     this.unsubscribe = options.core.events.subscribe((event) => {
       if (event.type === 'broadcast.ended') {
         this.endedElsewhere(event.streamId, event.broadcastId);
+        return;
+      }
+      if (event.type === 'stream.key_changed') {
+        // The old key stops working at once: its publisher is cut (the broadcast waits out its
+        // reconnect window for a publisher with the new key).
+        this.sessions.get(event.streamId)?.disconnectPublisher?.('the stream key was reset');
         return;
       }
       if (
@@ -265,6 +278,12 @@ export class MediaPlane {
           discontinuityFirst: start.resumed,
         });
         live.addOutput(recorder);
+        const broadcastId = start.broadcast.id;
+        live.addOutput(
+          new MediaFactsProbe((facts) => {
+            void core.recordings.noteMedia(broadcastId, facts).catch((err) => log.error({ err, streamId }, 'noting the media failed'));
+          }),
+        );
         const relays = new RelaySet(streamId, live, core, this.options.relays);
         current = {
           streamId,
@@ -276,12 +295,25 @@ export class MediaPlane {
           disconnectPublisher: undefined,
           pushing: false,
           endTimer: undefined,
+          reconnectWindow: start.stream.reconnectWindow ?? this.options.reconnectWindow,
+          durationTimer: undefined,
           ending: false,
           hlsViewers: new Map(),
           maxViewers: 0,
           viewersSeen: new Set(),
         };
         this.sessions.set(streamId, current);
+        const longest = start.stream.maxContinuousDuration;
+        if (longest !== null) {
+          // Counted from the broadcast's start: a reconnect does not restart the clock.
+          const left = Math.max(0, Date.parse(start.broadcast.startedAt) + longest * 1000 - Date.now());
+          const session = current;
+          session.durationTimer = setTimeout(() => {
+            log.info({ streamId, broadcastId: session.broadcastId }, 'the broadcast ran as long as its stream allows: ending it');
+            void core.broadcasts.end(streamId).catch((err) => log.error({ err, streamId }, 'ending a broadcast failed'));
+          }, left);
+          session.durationTimer.unref();
+        }
       }
       current.publisherConnected = true;
       current.disconnectPublisher = request.disconnect;
@@ -321,7 +353,7 @@ export class MediaPlane {
     await session.recorder.flush();
     await core.broadcasts.endPublish(session.broadcastId);
     log.info({ streamId: session.streamId, broadcastId: session.broadcastId, reason }, 'publish ended');
-    const window = this.closing ? 0 : this.options.reconnectWindow;
+    const window = this.closing ? 0 : session.reconnectWindow;
     if (window === 0) {
       await this.finish(session, reason, false);
       return;
@@ -355,6 +387,7 @@ export class MediaPlane {
       session.ending = false;
       return;
     }
+    clearTimeout(session.durationTimer);
     await session.recorder.close();
     this.sessions.delete(session.streamId);
     session.live.end(reason);

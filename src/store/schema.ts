@@ -1,9 +1,14 @@
+import type { ColumnType } from 'kysely';
+
 /**
  * The database schema as Kysely sees it. Column types are chosen to behave the same on
  * SQLite and PostgreSQL: booleans are 0/1 integers, timestamps are ISO-8601 UTC text
  * (fixed width, so text order is time order), ids are UUID text.
  */
 export type Flag = 0 | 1;
+
+/** A column added to a table after its first rows: an insert may leave it to its default (null, or 0). */
+export type Added<T> = ColumnType<T, T | undefined, T>;
 
 export interface AccountsTable {
   id: string;
@@ -27,6 +32,8 @@ export interface AccountsTable {
   credential_version: number;
   created_at: string;
   updated_at: string;
+  /** Sees and changes every account's objects in the live API (and the dashboard). */
+  is_admin: Added<Flag>;
 }
 
 export interface ApiClientsTable {
@@ -86,6 +93,18 @@ export interface StreamsTable {
    * first broadcast gets a fresh id when it starts.
    */
   first_broadcast_id: string | null;
+  /** Live API settings; null where the server's default holds. Arbitrary text of the owner's (≤ 255). */
+  passthrough: Added<string | null>;
+  /** Seconds a broadcast waits for its publisher to come back; null: the server's `--reconnect-window`. */
+  reconnect_window: Added<number | null>;
+  /** Seconds a broadcast may run before it is ended; null: 43200 (12 h). */
+  max_continuous_duration: Added<number | null>;
+  /** 'standard' | 'reduced' | 'low'; null: standard. */
+  latency_mode: Added<string | null>;
+  audio_only: Added<Flag | null>;
+  test: Added<Flag | null>;
+  /** JSON: what the stream's recordings are made with (`playback_policy`, `passthrough`), or null. */
+  new_asset_settings: Added<string | null>;
 }
 
 export interface BroadcastsTable {
@@ -97,6 +116,12 @@ export interface BroadcastsTable {
   publishing: Flag;
   /** The media node that holds the publisher. */
   node_id: string | null;
+  /** Its recording was deleted (the live API's asset delete): media gone, the row kept for history. */
+  deleted_at: Added<string | null>;
+  /** The largest picture and the frame rate the publisher sent, or null before any video. */
+  video_width: Added<number | null>;
+  video_height: Added<number | null>;
+  frame_rate: Added<number | null>;
 }
 
 export interface SegmentsTable {
@@ -128,6 +153,8 @@ export interface DestinationsTable {
    * belong to someone other than the stream's owner); null: the stream owner's own key.
    */
   key_owner_id: string | null;
+  /** Arbitrary text of the owner's (the live API's simulcast target passthrough). */
+  passthrough: Added<string | null>;
 }
 
 export interface SiteThemesTable {
@@ -162,6 +189,82 @@ export interface CallbacksTable {
   /** Callbacks with one key are delivered one after another, in `order_seq` order. */
   ordering_key: string | null;
   order_seq: number | null;
+  /** The webhook endpoint (live API) it is delivered to, or null. */
+  endpoint_id: Added<string | null>;
+  /** How attempts are signed: null for the streamdelta headers, 'mux' for Mux's `mux-signature`. */
+  signature_scheme: Added<string | null>;
+}
+
+/** One try at delivering a callback: what the receiver answered, or why it could not be reached. */
+export interface CallbackAttemptsTable {
+  id: string;
+  callback_id: string;
+  endpoint_id: string | null;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  at: string;
+}
+
+/** A playback id: what a player names to watch a stream (live) or one broadcast's recording. */
+export interface PlaybackIdsTable {
+  id: string;
+  /** Set when it plays a stream. */
+  stream_id: string | null;
+  /** Set when it plays a recording (an asset). */
+  broadcast_id: string | null;
+  /** 'public' | 'signed'. */
+  policy: string;
+  /** Its place among the ids of its stream or recording (they are listed in the order they were made). */
+  position: number;
+  created_at: string;
+}
+
+/** A live API access token (HTTP Basic `id:secret`); only the secret's digest is kept. */
+export interface AccessTokensTable {
+  id: string;
+  account_id: string;
+  name: string | null;
+  secret_digest: string;
+  /** 'full' | 'read'. */
+  permission: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A URL signing key: the public half (PEM); the private half was shown once. */
+export interface SigningKeysTable {
+  id: string;
+  account_id: string;
+  public_key: string;
+  created_at: string;
+}
+
+/** Where an account's live API events are POSTed, signed as Mux signs them. */
+export interface WebhookEndpointsTable {
+  id: string;
+  account_id: string;
+  url: string;
+  /** JSON array of event types it wants, or null for all. */
+  events: string | null;
+  /** The HMAC key of `mux-signature`; shown when made. */
+  secret: string;
+  /** Deliveries go out only while it is enabled. */
+  enabled: Flag;
+  created_at: string;
+}
+
+/** An account's live API events in the order they happened (webhooks and the event stream). */
+export interface LiveEventsTable {
+  /** Cluster-wide order; the event stream's `id:` and `Last-Event-ID`. */
+  seq: number;
+  /** The event's own id, the same on every delivery. */
+  id: string;
+  account_id: string;
+  type: string;
+  /** The event as JSON, as delivered. */
+  body: string;
+  created_at: string;
 }
 
 /** A stream's webhooks (Multistreamer): POSTed JSON on stream start/end and chat messages. */
@@ -338,6 +441,12 @@ export interface Database {
   chat_rooms: ChatRoomsTable;
   chat_messages: ChatMessagesTable;
   login_attempts: LoginAttemptsTable;
+  callback_attempts: CallbackAttemptsTable;
+  playback_ids: PlaybackIdsTable;
+  access_tokens: AccessTokensTable;
+  signing_keys: SigningKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  live_events: LiveEventsTable;
 }
 
 /**

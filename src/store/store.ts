@@ -10,7 +10,9 @@ import { DestinationRepository } from './repositories/relays.js';
 import { SequenceRepository, SettingsRepository } from './repositories/settings.js';
 import { StreamRepository, StreamShareRepository } from './repositories/streams.js';
 import { MultipartUploadRepository, UploadBroadcastRepository, UploadCredentialRepository, UploadObjectRepository } from './repositories/uploads.js';
-import { CallbackRepository } from './repositories/webhooks.js';
+import { CallbackRepository, LiveEventRepository, WebhookEndpointRepository } from './repositories/webhooks.js';
+import { PlaybackIdRepository, SigningKeyRepository } from './repositories/playback.js';
+import { AccessTokenRepository } from './repositories/access-tokens.js';
 import { OauthTokenRepository, StreamFlagRepository, StreamMetadataRepository, TenantUserRepository } from './repositories/dialects/kickflip.js';
 import { AppRepository, CommentRepository, VersionRepository } from './repositories/dialects/kickfolio.js';
 import { MsStreamRepository, MsUserRepository, NetworkAccountRepository, StreamAccountRepository, WebhookRepository } from './repositories/dialects/multistreamer.js';
@@ -55,6 +57,11 @@ export class Repositories {
   readonly uploadBroadcasts: UploadBroadcastRepository;
   readonly chat: ChatRepository;
   readonly loginAttempts: LoginAttemptRepository;
+  readonly playbackIds: PlaybackIdRepository;
+  readonly signingKeys: SigningKeyRepository;
+  readonly accessTokens: AccessTokenRepository;
+  readonly webhookEndpoints: WebhookEndpointRepository;
+  readonly liveEvents: LiveEventRepository;
 
   constructor(db: Executor) {
     this.accounts = new AccountRepository(db);
@@ -88,6 +95,11 @@ export class Repositories {
     this.uploadBroadcasts = new UploadBroadcastRepository(db);
     this.chat = new ChatRepository(db);
     this.loginAttempts = new LoginAttemptRepository(db);
+    this.playbackIds = new PlaybackIdRepository(db);
+    this.signingKeys = new SigningKeyRepository(db);
+    this.accessTokens = new AccessTokenRepository(db);
+    this.webhookEndpoints = new WebhookEndpointRepository(db);
+    this.liveEvents = new LiveEventRepository(db);
   }
 }
 

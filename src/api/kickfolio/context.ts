@@ -1,9 +1,11 @@
+import type { FastifyContextConfig } from 'fastify';
 import type { FastifyReply, FastifyRequest, FastifySchema, HTTPMethods } from 'fastify';
 import type { Core } from '../../core/core.js';
 import type { AccountId } from '../../core/kernel/ids.js';
 import type { Resource } from './errors.js';
 
-export interface RouteConfig {
+/** A route's own settings, kept in Fastify's route config (beside what plugins such as the OpenAPI generator keep there). */
+export interface RouteConfig extends FastifyContextConfig {
   resource: Resource;
   /** The key a body may be wrapped in (`{"app": {...}}`). */
   root?: 'app' | 'version' | 'comment';

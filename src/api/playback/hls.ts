@@ -4,8 +4,8 @@ import type { Core } from '../../core/core.js';
 import type { Broadcast } from '../../core/broadcasts/broadcasts.js';
 import type { ViewerAdmissions } from '../../core/playback/admissions.js';
 import { isUuid } from '../../core/kernel/ids.js';
-import { renderEventPlaylist, renderLivePlaylist, renderVodPlaylist, type PlaylistEntry } from '../../media/wire/hls/playlist.js';
-import { segmentFileName } from '../../media/hls/recorder.js';
+import { renderEventPlaylist, renderLivePlaylist, renderVodPlaylist } from '../../media/wire/hls/playlist.js';
+import { openSegment, PLAYLIST_TYPE, recordedEntries as entriesOf, rewriteUris, SEGMENT_FILE } from './segments.js';
 import type { MediaPlane } from '../../media/media-plane.js';
 import { recordedLivePlaylist } from './recorded-live.js';
 
@@ -19,8 +19,6 @@ export interface HlsHttpOptions {
   admissions?: Pick<ViewerAdmissions, 'admit'>;
 }
 
-const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
-const SEGMENT_FILE = /^seg-(\d{5,})\.ts$/;
 
 function notFound(reply: FastifyReply, what: string) {
   return reply.status(404).type('text/plain; charset=utf-8').send(`${what}\n`);
@@ -66,13 +64,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     return false;
   }
 
-  function withToken(playlist: string, token: string | undefined): string {
-    if (token === undefined) return playlist;
-    return playlist
-      .split('\n')
-      .map((line) => (line === '' || line.startsWith('#') ? line : `${line}?token=${encodeURIComponent(token)}`))
-      .join('\n');
-  }
+  const withToken = (playlist: string, token: string | undefined) => rewriteUris(playlist, { token });
 
   /** Refused, or (the site being asked too much at once to ask it now) told to come back in a second, as players retry a 503. */
   const refused = (reply: FastifyReply, why: false | 'busy') =>
@@ -102,15 +94,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     return recordedLivePlaylist(await core.broadcasts.recording(broadcast), liveWindow);
   }
 
-  async function recordedEntries(broadcast: Broadcast, uriPrefix: string): Promise<PlaylistEntry[]> {
-    const recording = await core.broadcasts.recording(broadcast);
-    return recording.segments.map((s) => ({
-      sequence: s.sequence,
-      uri: `${uriPrefix}${segmentFileName(s.sequence)}`,
-      duration: s.duration,
-      discontinuity: s.discontinuity,
-    }));
-  }
+  const recordedEntries = (broadcast: Broadcast, uriPrefix: string) => entriesOf(core.broadcasts, broadcast, uriPrefix);
 
   async function recordingPlaylist(reply: FastifyReply, broadcast: Broadcast | undefined, uriPrefix: string, token: string | undefined) {
     if (!broadcast) return notFound(reply, 'No such recording');
@@ -165,14 +149,6 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
       .send(withToken(renderEventPlaylist(entries, { ended }), token));
   });
 
-  /** A segment kept under another blob key than the media plane's (an uploaded one): found through the recording. */
-  async function recordedElsewhere(streamId: string, broadcastId: string, file: string) {
-    const broadcast = await core.broadcasts.get(streamId.toLowerCase(), broadcastId);
-    const sequence = Number(SEGMENT_FILE.exec(file)?.[1]);
-    const segment = broadcast && Number.isSafeInteger(sequence) ? await core.broadcasts.segment(broadcast, sequence) : undefined;
-    return segment ? blobs.open(segment.blobKey) : undefined;
-  }
-
   type SegmentRequest = FastifyRequest<{ Params: { streamId: string; broadcastId: string; file: string }; Querystring: { token?: string; key?: string } }>;
 
   app.get('/:streamId/:broadcastId/:file', async (request: SegmentRequest, reply) => {
@@ -181,7 +157,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const token = await access(request);
     if (token === false || token === 'busy') return refused(reply, token);
     media.noteHlsViewer(streamId.toLowerCase(), request.ip);
-    const blob = (await blobs.open(`hls/${streamId.toLowerCase()}/${broadcastId.toLowerCase()}/${file}`)) ?? (await recordedElsewhere(streamId, broadcastId, file));
+    const blob = await openSegment(blobs, core.broadcasts, streamId, broadcastId, file);
     if (!blob) return notFound(reply, 'No such segment');
     return reply
       .type('video/mp2t')

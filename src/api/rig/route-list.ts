@@ -1,7 +1,8 @@
+import type { FastifyContextConfig } from 'fastify';
 import { routePattern } from '../http.js';
 
-/** What each rig route declares besides its handler. */
-interface RigRouteConfig {
+/** What each rig route declares besides its handler (in Fastify's route config, beside what plugins keep there). */
+interface RigRouteConfig extends FastifyContextConfig {
   /** rig's own description of the route, as `GET /` lists it. */
   description: string;
 }

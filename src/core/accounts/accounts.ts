@@ -19,6 +19,8 @@ export interface Account {
    * password change.
    */
   credentialVersion: number;
+  /** Sees and changes every account's objects in the live API. */
+  isAdmin: boolean;
   createdAt: string;
 }
 
@@ -87,6 +89,7 @@ function toAccount(row: AccountRow): Account {
     email: row.email,
     isActive: row.is_active === 1,
     credentialVersion: Number(row.credential_version),
+    isAdmin: row.is_admin === 1,
     createdAt: row.created_at,
   };
 }
@@ -96,6 +99,8 @@ export interface NewAccount {
   password: string;
   /** Optional for accounts made by an operator; rig's sign-up always has one. */
   email?: string | null;
+  /** Sees every account's objects in the live API (an operator's `user create --admin`). */
+  admin?: boolean;
 }
 
 /** Where a password is tried: the tenant whose account is meant, and the client's address. */
@@ -141,6 +146,7 @@ export class AccountService {
           email_key: email === null ? null : emailKey(email),
           password_hash: passwordHash,
           is_active: 1,
+          is_admin: input.admin ? 1 : 0,
           credential_version: 0,
           created_at: now,
           updated_at: now,
@@ -152,7 +158,7 @@ export class AccountService {
       throw err;
     }
     await emit(this.ctx, { type: 'account.created', accountId: id });
-    return { id, username: input.username, email, isActive: true, credentialVersion: 0, createdAt: now };
+    return { id, username: input.username, email, isActive: true, credentialVersion: 0, isAdmin: input.admin === true, createdAt: now };
   }
 
   /**

@@ -86,7 +86,7 @@ export class BroadcastService {
           if (!(await tx.broadcasts.claimPublisher(open.id, nodeId))) throw inUse();
           return { row: { ...open, publishing: 1 as const, node_id: nodeId }, resumed: true };
         }
-        const inserted = { id: await nextBroadcastId(tx, stream.id), stream_id: stream.id, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
+        const inserted = { ...NEW_BROADCAST, id: await nextBroadcastId(tx, stream.id), stream_id: stream.id, started_at: startedAt, node_id: nodeId };
         await tx.broadcasts.insert(inserted);
         return { row: inserted, resumed: false };
       })
@@ -125,7 +125,7 @@ export class BroadcastService {
       .transaction(async (tx) => {
         if (!(await tx.streams.findById(streamId))) throw new NotFoundError('No such stream');
         if (await tx.broadcasts.findOpen(streamId)) throw new InUseError('The stream is already live');
-        const inserted = { id: await nextBroadcastId(tx, streamId), stream_id: streamId, started_at: startedAt, ended_at: null, publishing: 1 as const, node_id: nodeId };
+        const inserted = { ...NEW_BROADCAST, id: await nextBroadcastId(tx, streamId), stream_id: streamId, started_at: startedAt, node_id: nodeId };
         await tx.broadcasts.insert(inserted);
         return inserted;
       })
@@ -235,6 +235,9 @@ export class BroadcastService {
     return { broadcast, segments, duration: segments.reduce((sum, s) => sum + s.duration, 0) };
   }
 }
+
+/** What a broadcast starts as: open, its publisher connected, no media seen yet. */
+const NEW_BROADCAST = { ended_at: null, publishing: 1 as const, deleted_at: null, video_width: null, video_height: null, frame_rate: null };
 
 /**
  * The id of a new broadcast of the stream: the one reserved for its first broadcast when a URL

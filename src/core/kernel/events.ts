@@ -56,7 +56,18 @@ export interface ChatMessage {
 export type DomainEvent =
   | { type: 'account.created'; accountId: AccountId }
   | { type: 'stream.created'; streamId: StreamId; ownerId: AccountId }
+  /** The stream's key was replaced: a publisher using the old one is cut. */
   | { type: 'stream.key_changed'; streamId: StreamId }
+  /** Its title or live settings changed. */
+  | { type: 'stream.updated'; streamId: StreamId }
+  | { type: 'stream.enabled'; streamId: StreamId }
+  /** It takes no publisher from now on (a live one was cut when its broadcast ended). */
+  | { type: 'stream.disabled'; streamId: StreamId }
+  | { type: 'stream.deleted'; streamId: StreamId; ownerId: AccountId }
+  /** A broadcast's recording was deleted, media and all. */
+  | { type: 'recording.deleted'; streamId: StreamId; broadcastId: BroadcastId; ownerId: AccountId }
+  /** An account's live API event was logged (webhooks and event streams read the log from `seq`). */
+  | { type: 'live_event.logged'; accountId: AccountId; seq: number }
   | { type: 'destination.added'; streamId: StreamId; destinationId: DestinationId }
   | { type: 'destination.updated'; streamId: StreamId; destinationId: DestinationId }
   | { type: 'destination.removed'; streamId: StreamId; destinationId: DestinationId }

@@ -43,6 +43,8 @@ export interface Destination {
    * with them, or one a sharee attached); null: the stream owner's.
    */
   keyOwnerId: AccountId | null;
+  /** The owner's own text (a simulcast target's passthrough), or null. */
+  passthrough: string | null;
 }
 
 /** Whether the destination's key is a secret of someone other than `accountId`, the stream's owner or a viewer. */
@@ -89,10 +91,18 @@ function parseArgs(json: string | null): string[] | null {
   return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : null;
 }
 
+/**
+ * The publish URL of a custom RTMP destination: its key is the whole URL (rig's `RTMP`), or the
+ * key follows a URL kept apart (a simulcast target's `url` and `stream_key`, the key optional).
+ */
+export function customPublishUrl(url: string | null, key: string): string {
+  if (url === null) return key;
+  return key === '' ? url : `${url.replace(/\/+$/, '')}/${key}`;
+}
+
 export function toDestination(row: DestinationRow, servers: IngestServers): Destination {
   const service = row.service as DestinationService;
-  const rtmpUrl =
-    service === 'RTMP' ? row.stream_key : `${(row.url ?? servers[service]).replace(/\/+$/, '')}/${row.stream_key}`;
+  const rtmpUrl = service === 'RTMP' ? customPublishUrl(row.url, row.stream_key) : `${(row.url ?? servers[service]).replace(/\/+$/, '')}/${row.stream_key}`;
   return {
     id: row.id as DestinationId,
     number: Number(row.number),
@@ -103,5 +113,6 @@ export function toDestination(row: DestinationRow, servers: IngestServers): Dest
     enabled: row.enabled === 1,
     ffmpegArgs: parseArgs(row.ffmpeg_args),
     keyOwnerId: row.key_owner_id as AccountId | null,
+    passthrough: row.passthrough,
   };
 }

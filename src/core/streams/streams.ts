@@ -68,6 +68,13 @@ export function newStreamRow(init: { id: StreamId; ownerId: AccountId; tenant: s
     upload_prefix: null,
     stopped_at: null,
     first_broadcast_id: null,
+    passthrough: null,
+    reconnect_window: null,
+    max_continuous_duration: null,
+    latency_mode: null,
+    audio_only: null,
+    test: null,
+    new_asset_settings: null,
   };
 }
 
@@ -84,6 +91,10 @@ export interface Stream {
   /** A broadcast of it is in progress. */
   isLive: boolean;
   createdAt: string;
+  /** Seconds a broadcast waits for its publisher to come back; null: the server's setting. */
+  reconnectWindow: number | null;
+  /** Seconds a broadcast may run before it is ended; null: no limit (a stream no live API call has set). */
+  maxContinuousDuration: number | null;
 }
 
 export interface StreamWithDestinations extends Stream {
@@ -106,6 +117,8 @@ function toStream(row: StreamRow, isLive: boolean): Stream {
     enabled: row.enabled === 1,
     isLive,
     createdAt: row.created_at,
+    reconnectWindow: row.reconnect_window === null ? null : Number(row.reconnect_window),
+    maxContinuousDuration: row.max_continuous_duration === null ? null : Number(row.max_continuous_duration),
   };
 }
 
@@ -127,7 +140,7 @@ export class StreamService {
       await tx.streams.insert(newStreamRow({ id, ownerId, tenant: '', key, now }));
     });
     await emit(this.ctx, { type: 'stream.created', streamId: id, ownerId });
-    return { id, ownerId, key, title: null, description: null, isPrivate: false, enabled: true, isLive: false, createdAt: now };
+    return { id, ownerId, key, title: null, description: null, isPrivate: false, enabled: true, isLive: false, createdAt: now, reconnectWindow: null, maxContinuousDuration: null };
   }
 
   async listOwned(ownerId: AccountId): Promise<Stream[]> {
@@ -192,6 +205,7 @@ export class StreamService {
         ffmpeg_args: null,
         created_at: this.ctx.now(),
         key_owner_id: null,
+        passthrough: null,
       };
       await tx.destinations.insert(inserted);
       return toDestination(inserted, this.ingestServers);

@@ -1,4 +1,5 @@
 import { newId } from '../kernel/ids.js';
+import type { SignatureScheme } from './signature.js';
 import type { CoreContext } from '../kernel/context.js';
 
 /**
@@ -17,8 +18,19 @@ export interface OutgoingCallback {
   headers: Record<string, string>;
   /** When set, each attempt is signed with it (see src/webhooks/signature.ts). A secret: never logged. */
   signingSecret: string | null;
+  /** How each attempt is signed (with `signingSecret`). */
+  signatureScheme: SignatureScheme;
+  /** The live API webhook endpoint it goes to, or null. */
+  endpointId: string | null;
   event: string;
   attempts: number;
+}
+
+/** What one attempt came to: the receiver's status code, or why there was none. */
+export interface AttemptOutcome {
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
 }
 
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
@@ -28,6 +40,10 @@ export interface JsonCallbackOptions {
   orderingKey?: string;
   signingSecret?: string;
   headers?: Record<string, string>;
+  /** Mux's `mux-signature` instead of streamdelta's headers. */
+  signatureScheme?: SignatureScheme;
+  /** The live API webhook endpoint it goes to (its attempts are listed there). */
+  endpointId?: string;
 }
 
 export const CALLBACK_MAX_ATTEMPTS = 10;
@@ -55,6 +71,11 @@ export class CallbackOutbox {
     await this.queue(url, event, JSON.stringify(body), 'application/json', options);
   }
 
+  /** Queues a JSON POST whose body is already serialized (an event delivered as it was logged). */
+  async enqueueRaw(url: string, event: string, json: string, options: JsonCallbackOptions = {}): Promise<void> {
+    await this.queue(url, event, json, 'application/json', options);
+  }
+
   private async queue(url: string, event: string, body: string, contentType: string | null, options: JsonCallbackOptions): Promise<void> {
     const now = this.ctx.now();
     const row = (orderSeq: number | null) => ({
@@ -73,6 +94,8 @@ export class CallbackOutbox {
       signing_secret: options.signingSecret ?? null,
       ordering_key: options.orderingKey ?? null,
       order_seq: orderSeq,
+      endpoint_id: options.endpointId ?? null,
+      signature_scheme: options.signatureScheme === 'mux' ? 'mux' : null,
     });
     // Only an ordered callback needs a transaction: its number and its row land together.
     if (options.orderingKey === undefined) await this.ctx.store.callbacks.insert(row(null));
@@ -99,9 +122,24 @@ export class CallbackOutbox {
       contentType: r.content_type ?? FORM_CONTENT_TYPE,
       headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
       signingSecret: r.signing_secret,
+      signatureScheme: r.signature_scheme === 'mux' ? ('mux' as const) : ('streamdelta' as const),
+      endpointId: r.endpoint_id,
       event: r.event,
       attempts: Number(r.attempts),
     }));
+  }
+
+  /** Logs one attempt (an endpoint's deliveries list shows them). */
+  async attempted(callback: OutgoingCallback, outcome: AttemptOutcome): Promise<void> {
+    await this.ctx.store.callbacks.recordAttempt({
+      id: newId<'AttemptId'>(),
+      callback_id: callback.id,
+      endpoint_id: callback.endpointId,
+      status_code: outcome.statusCode,
+      duration_ms: Math.round(outcome.durationMs),
+      error: outcome.error,
+      at: this.ctx.now(),
+    });
   }
 
   async delivered(callback: OutgoingCallback): Promise<void> {

@@ -27,6 +27,23 @@ export function signedHeaders(secret: string, deliveryId: string, body: string, 
   };
 }
 
+/** Mux's signature header: the live API's webhooks are signed as Mux signs them, so Mux SDKs verify them. */
+export const MUX_SIGNATURE_HEADER = 'mux-signature';
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the endpoint's secret>`. */
+export function muxSignature(secret: string, body: string, now: Date): string {
+  const timestamp = Math.floor(now.getTime() / 1000);
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
+}
+
+/** How the attempts of a callback are signed: streamdelta's headers, or Mux's. */
+export type SignatureScheme = 'streamdelta' | 'mux';
+
+/** The signature headers of one attempt in the given scheme. */
+export function signatureHeaders(scheme: SignatureScheme, secret: string, deliveryId: string, body: string, now: Date): Record<string, string> {
+  return scheme === 'mux' ? { [MUX_SIGNATURE_HEADER]: muxSignature(secret, body, now) } : signedHeaders(secret, deliveryId, body, now);
+}
+
 /**
  * What a receiver does (here for tests and for anyone embedding streamdelta): the signature
  * matches and the timestamp is within `toleranceSeconds` of `now`.

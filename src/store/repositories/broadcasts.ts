@@ -104,6 +104,44 @@ export class BroadcastRepository {
     return query.orderBy('started_at').execute();
   }
 
+  /**
+   * One page of recordings (broadcasts whose recording was not deleted), newest first: of the
+   * given owner's streams or of all (`ownerId` null), of one stream when `streamId` is given.
+   */
+  listRecordingsPage(filter: { ownerId: string | null; streamId?: string }, limit: number, offset: number): Promise<BroadcastRow[]> {
+    let query = this.db
+      .selectFrom('broadcasts as b')
+      .innerJoin('streams as s', 's.id', 'b.stream_id')
+      .selectAll('b')
+      .where('b.deleted_at', 'is', null)
+      .where('s.deleted_at', 'is', null);
+    if (filter.ownerId !== null) query = query.where('s.owner_id', '=', filter.ownerId);
+    if (filter.streamId !== undefined) query = query.where('b.stream_id', '=', filter.streamId);
+    return query.orderBy('b.started_at', 'desc').orderBy('b.id', 'desc').limit(limit).offset(offset).execute();
+  }
+
+  /** The newest recordings of a stream (not deleted), newest first. */
+  recentRecordings(streamId: string, limit: number): Promise<BroadcastRow[]> {
+    return this.db
+      .selectFrom('broadcasts')
+      .selectAll()
+      .where('stream_id', '=', streamId)
+      .where('deleted_at', 'is', null)
+      .orderBy('started_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+  }
+
+  /** What the publisher's media showed: the largest picture, its frame rate. */
+  async noteMedia(id: string, facts: { video_width: number; video_height: number; frame_rate: number | null }): Promise<void> {
+    await this.db.updateTable('broadcasts').set(facts).where('id', '=', id).execute();
+  }
+
+  async markDeleted(id: string, at: string): Promise<void> {
+    await this.db.updateTable('broadcasts').set({ deleted_at: at }).where('id', '=', id).execute();
+  }
+
   listByStream(streamId: string): Promise<BroadcastRow[]> {
     return this.db
       .selectFrom('broadcasts')
@@ -116,6 +154,10 @@ export class BroadcastRepository {
 
 export class SegmentRepository {
   constructor(private readonly db: Executor) {}
+
+  async deleteByBroadcast(broadcastId: string): Promise<void> {
+    await this.db.deleteFrom('segments').where('broadcast_id', '=', broadcastId).execute();
+  }
 
   async insert(row: Insertable<Database['segments']>): Promise<void> {
     await this.db.insertInto('segments').values(row).execute();

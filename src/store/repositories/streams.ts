@@ -22,6 +22,11 @@ export class StreamRepository {
       .executeTakeFirst();
   }
 
+  /** A stream, deleted or not (what a deleted stream was, for the events that report its deletion). */
+  findAnyById(id: string): Promise<StreamRow | undefined> {
+    return this.db.selectFrom('streams').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
   /** How many streams the account owns (deleted ones are not counted). */
   async countOwned(ownerId: string): Promise<number> {
     const row = await this.db
@@ -101,6 +106,27 @@ export class StreamRepository {
       .set({ stream_key: key, key_digest: digest, updated_at: now })
       .where('id', '=', id)
       .execute();
+  }
+
+  /** The live API's settings of a stream (and its title), as given. */
+  async updateLive(
+    id: string,
+    changes: Pick<Updateable<Database['streams']>, 'title' | 'passthrough' | 'reconnect_window' | 'max_continuous_duration' | 'latency_mode' | 'audio_only' | 'test' | 'new_asset_settings'>,
+    now: string,
+  ): Promise<void> {
+    await this.db.updateTable('streams').set({ ...changes, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  /** One page of streams, newest first: of one owner, or of all (`ownerId` null). */
+  listPage(ownerId: string | null, limit: number, offset: number): Promise<StreamRow[]> {
+    let query = this.db.selectFrom('streams').selectAll().where('deleted_at', 'is', null);
+    if (ownerId !== null) query = query.where('owner_id', '=', ownerId);
+    return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute();
+  }
+
+  /** Marks the stream deleted: its key opens nothing and it vanishes from every API. */
+  async markDeleted(id: string, now: string): Promise<void> {
+    await this.db.updateTable('streams').set({ deleted_at: now, updated_at: now }).where('id', '=', id).execute();
   }
 
   async setEnabled(id: string, enabled: boolean, now: string): Promise<void> {

@@ -1,9 +1,12 @@
-/** The outbox of callbacks and webhooks to deliver. */
+/** The outbox of callbacks and webhooks to deliver, each attempt at it, the live API's webhook endpoints and event log. */
 import type { Insertable, Selectable } from 'kysely';
 import type { Executor } from '../database.js';
 import type { Database } from '../schema.js';
 
 export type CallbackRow = Selectable<Database['callbacks']>;
+export type CallbackAttemptRow = Selectable<Database['callback_attempts']>;
+export type WebhookEndpointRow = Selectable<Database['webhook_endpoints']>;
+export type LiveEventRow = Selectable<Database['live_events']>;
 
 export class CallbackRepository {
   constructor(private readonly db: Executor) {}
@@ -59,5 +62,100 @@ export class CallbackRepository {
 
   async gaveUp(id: string, attempts: number, at: string, error: string): Promise<void> {
     await this.db.updateTable('callbacks').set({ attempts, failed_at: at, last_error: error }).where('id', '=', id).execute();
+  }
+
+  find(id: string): Promise<CallbackRow | undefined> {
+    return this.db.selectFrom('callbacks').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async recordAttempt(row: Insertable<Database['callback_attempts']>): Promise<void> {
+    await this.db.insertInto('callback_attempts').values(row).execute();
+  }
+
+  findAttempt(id: string): Promise<CallbackAttemptRow | undefined> {
+    return this.db.selectFrom('callback_attempts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The attempts at an endpoint's deliveries, newest first. */
+  listAttempts(endpointId: string, limit: number, offset: number): Promise<(CallbackAttemptRow & { event: string; body: string })[]> {
+    return this.db
+      .selectFrom('callback_attempts as a')
+      .innerJoin('callbacks as c', 'c.id', 'a.callback_id')
+      .selectAll('a')
+      .select(['c.event', 'c.body'])
+      .where('a.endpoint_id', '=', endpointId)
+      .orderBy('a.at', 'desc')
+      .orderBy('a.id', 'desc')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+  }
+
+  /** Forgets what is still to be delivered to an endpoint (it was deleted). */
+  async dropPendingFor(endpointId: string, at: string): Promise<void> {
+    await this.db
+      .updateTable('callbacks')
+      .set({ failed_at: at, last_error: 'the webhook endpoint was deleted' })
+      .where('endpoint_id', '=', endpointId)
+      .where('delivered_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .execute();
+  }
+}
+
+export class WebhookEndpointRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<Database['webhook_endpoints']>): Promise<void> {
+    await this.db.insertInto('webhook_endpoints').values(row).execute();
+  }
+
+  find(id: string): Promise<WebhookEndpointRow | undefined> {
+    return this.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Endpoints of one account (or of all, `accountId` null), oldest first. */
+  list(accountId: string | null): Promise<WebhookEndpointRow[]> {
+    let query = this.db.selectFrom('webhook_endpoints').selectAll();
+    if (accountId !== null) query = query.where('account_id', '=', accountId);
+    return query.orderBy('created_at').orderBy('id').execute();
+  }
+
+  async countOwned(accountId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('webhook_endpoints')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async update(id: string, changes: { url?: string; enabled?: 0 | 1; events?: string | null }): Promise<void> {
+    await this.db.updateTable('webhook_endpoints').set(changes).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('webhook_endpoints').where('id', '=', id).execute();
+  }
+}
+
+export class LiveEventRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<Database['live_events']>): Promise<void> {
+    await this.db.insertInto('live_events').values(row).execute();
+  }
+
+  /** Events after `afterSeq`, oldest first: of one account, or of all (`accountId` null). */
+  listAfter(accountId: string | null, afterSeq: number, limit: number): Promise<LiveEventRow[]> {
+    let query = this.db.selectFrom('live_events').selectAll().where('seq', '>', afterSeq);
+    if (accountId !== null) query = query.where('account_id', '=', accountId);
+    return query.orderBy('seq').limit(limit).execute();
+  }
+
+  /** The number of the newest event, 0 when there is none. */
+  async lastSeq(): Promise<number> {
+    const row = await this.db.selectFrom('live_events').select((eb) => eb.fn.max('seq').as('top')).executeTakeFirst();
+    return Number(row?.top ?? 0);
   }
 }

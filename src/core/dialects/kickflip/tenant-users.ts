@@ -128,6 +128,7 @@ export class TenantUserService {
         email: input.email ?? null,
         email_key: input.email === undefined ? null : input.email.toLowerCase(),
         password_hash: passwordHash,
+        is_admin: 0,
         is_active: 1,
         external_id: null,
         display_name: input.displayName ?? null,

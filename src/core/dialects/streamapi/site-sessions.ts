@@ -153,6 +153,7 @@ export class SiteSessionService {
             email_key: null,
             password_hash: null,
             is_active: 1,
+            is_admin: 0,
             external_id: input.siteUserId ?? null,
             display_name: null,
             extra_info: null,

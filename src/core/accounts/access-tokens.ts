@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import type { CoreContext } from '../kernel/context.js';
+import { NotFoundError, ValidationError } from '../kernel/errors.js';
+import { secretDigest, secretsEqual, type AccountId } from '../kernel/ids.js';
+import type { AccessTokenRow } from '../../store/repositories/access-tokens.js';
+import type { AccountService } from './accounts.js';
+import type { AccountScope } from './scope.js';
+
+/** What a token may do: everything its account may, or only read. */
+export type TokenPermission = 'full' | 'read';
+
+/** A live API access token as listed: never its secret. */
+export interface AccessToken {
+  id: string;
+  accountId: AccountId;
+  name: string | null;
+  permission: TokenPermission;
+  createdAt: string;
+}
+
+/** A token just made: the secret is shown this once and kept only as its digest. */
+export interface IssuedAccessToken extends AccessToken {
+  secret: string;
+}
+
+/** Who a request with valid credentials acts for, and what it may do. */
+export interface TokenGrant {
+  token: AccessToken;
+  scope: AccountScope;
+  permission: TokenPermission;
+}
+
+export const TOKEN_NAME_MAX_LENGTH = 255;
+
+function toToken(row: AccessTokenRow): AccessToken {
+  return { id: row.id, accountId: row.account_id as AccountId, name: row.name, permission: row.permission === 'read' ? 'read' : 'full', createdAt: row.created_at };
+}
+
+/**
+ * The live API's credentials, as Mux has them: HTTP Basic `token_id:token_secret`, each of one
+ * account, full or read-only. The id is not secret (it is listed); the secret (256 bits) is
+ * stored as its SHA-256 only, so a copy of the database grants nothing.
+ */
+export class AccessTokenService {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly accounts: AccountService,
+  ) {}
+
+  async create(accountId: AccountId, options: { name?: string | null; readOnly?: boolean } = {}): Promise<IssuedAccessToken> {
+    const name = options.name ?? null;
+    if (name !== null && (name.length === 0 || name.length > TOKEN_NAME_MAX_LENGTH)) {
+      throw new ValidationError('Invalid token', { name: `must be 1 to ${TOKEN_NAME_MAX_LENGTH} characters` });
+    }
+    if (!(await this.accounts.get(accountId))) throw new NotFoundError('No such account');
+    const id = randomBytes(16).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const permission: TokenPermission = options.readOnly ? 'read' : 'full';
+    const createdAt = this.ctx.now();
+    await this.ctx.store.accessTokens.insert({ id, account_id: accountId, name, secret_digest: secretDigest(secret), permission, created_at: createdAt, revoked_at: null });
+    return { id, accountId, name, permission, createdAt, secret };
+  }
+
+  async list(accountId?: AccountId): Promise<AccessToken[]> {
+    return (await this.ctx.store.accessTokens.listActive(accountId)).map(toToken);
+  }
+
+  /** Revokes a token: requests with it are refused from now on. NotFoundError when there is no such token. */
+  async revoke(id: string): Promise<void> {
+    if (!(await this.ctx.store.accessTokens.revoke(id, this.ctx.now()))) throw new NotFoundError('No such access token');
+  }
+
+  /**
+   * What `id:secret` grants, or undefined for unknown, revoked or wrong credentials (and for a
+   * token whose account is gone or switched off). The secret is compared in constant time.
+   */
+  async authenticate(id: string, secret: string): Promise<TokenGrant | undefined> {
+    const row = id.length > 0 && id.length <= 64 ? await this.ctx.store.accessTokens.findActive(id) : undefined;
+    // Compared even for an unknown id, so the answer's timing says nothing about which ids exist.
+    const matches = secretsEqual(row?.secret_digest ?? '', secretDigest(secret));
+    if (!row || !matches) return undefined;
+    const account = await this.accounts.get(row.account_id);
+    if (!account || !account.isActive) return undefined;
+    const token = toToken(row);
+    return { token, scope: { accountId: account.id, all: account.isAdmin }, permission: token.permission };
+  }
+}
