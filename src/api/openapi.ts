@@ -29,5 +29,13 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
     transform: ({ schema, url }) => ({ schema: DOCUMENTED_PREFIXES.some((p) => url.startsWith(p)) ? schema : { ...(schema ?? {}), hide: true }, url }),
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: false }, staticCSP: true });
+  // The page keeps the plugin's CSP but for `upgrade-insecure-requests`: on a server reached over
+  // plain http:// (a self-hosted one often is) it sends the page's own scripts and styles to
+  // https://, which is not there, and the page stays blank. Its assets are all same-origin.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: false },
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/g, '').trim(),
+  });
 }
