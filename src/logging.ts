@@ -11,7 +11,7 @@ export type SecretPaths = readonly RegExp[];
  * (`/hls/…?key=`, `?token=`), a signature (StreamAPI's `sig`, presigned S3 URLs), an API token.
  * Redacted on every path, so no API needs to list them.
  */
-const SECRET_QUERY = /([?&](?:key|token|auth_token|access_token|sig|signature|secret|password|x-amz-security-token|x-amz-signature|x-amz-credential)=)[^&#]*/gi;
+const SECRET_QUERY = /([?&](?:key|stream_key|token|auth_token|access_token|sig|signature|secret|password|x-amz-security-token|x-amz-signature|x-amz-credential)=)[^&#]*/gi;
 
 /** The request URL with every secret path segment and credential of its query replaced, fit for a log line. */
 export function redactPath(url: string, patterns: SecretPaths): string {

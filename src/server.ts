@@ -123,6 +123,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         pullFileDir: config.pullFileDir ?? null,
         login: config.login,
         quotas: config.quotas,
+        reconnectWindow: config.reconnectWindow,
       },
     );
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
@@ -154,7 +155,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));
     observers.add(chatStatusObserver(core.chat));
     observers.add(streamWebhooks(core));
-    observers.add(liveApiEvents(core, { id: config.nodeId, name: 'streamdelta' }));
+    // One environment per installation (every node's events name the same one), as Mux names its environments.
+    const environmentId = await core.secret('live-environment', () => randomBytes(6).toString('hex'));
+    observers.add(liveApiEvents(core, { id: environmentId, name: 'streamdelta' }));
     const dispatcher = new CallbackDispatcher(core.callbacks, core.egress, log.child({ component: 'callbacks' }));
     dispatcher.start();
     closers.push(() => dispatcher.stop());

@@ -122,6 +122,8 @@ export class Core {
       login?: LoginThrottleSettings;
       /** How many streams, apps and webhooks one account may hold. */
       quotas?: AccountQuotaLimits;
+      /** Seconds a broadcast waits for its publisher by default (`--reconnect-window`). */
+      reconnectWindow?: number;
     },
   ) {
     this.events = ctx.bus;
@@ -161,7 +163,7 @@ export class Core {
     this.liveApiTokens = new AccessTokenService(ctx, this.accounts);
     this.playbackIds = new PlaybackIdService(ctx);
     this.signingKeys = new SigningKeyService(ctx);
-    this.liveStreams = new LiveStreamService(ctx, this.broadcasts, this.playbackIds, this.relays, quotas, this.egress);
+    this.liveStreams = new LiveStreamService(ctx, this.broadcasts, this.playbackIds, this.relays, quotas, this.egress, options.reconnectWindow);
     this.recordings = new RecordingService(ctx, options.blobs, this.playbackIds);
     this.webhookEndpoints = new WebhookEndpointService(ctx, this.callbacks, this.egress, quotas);
     this.liveEvents = new LiveEventLog(ctx, this.webhookEndpoints);

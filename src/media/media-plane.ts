@@ -22,7 +22,7 @@ import { RelaySet, type RelayCore, type RelaySetOptions } from './relay/relays.j
  */
 export interface MediaCore extends RelayCore {
   events: Pick<Bus<DomainEvent>, 'subscribe'>;
-  broadcasts: Pick<BroadcastService, 'recoverNode' | 'beginPublish' | 'nextSegmentSequence' | 'recordSegment' | 'endPublish' | 'endIfIdle' | 'end'>;
+  broadcasts: Pick<BroadcastService, 'recoverNode' | 'beginPublish' | 'nextSegmentSequence' | 'recordSegment' | 'endPublish' | 'endIfIdle' | 'endIfCurrent' | 'recordingFinished'>;
   recordings: Pick<RecordingService, 'noteMedia'>;
   viewing: Pick<ViewingService, 'mayWatch'>;
   goLive: Pick<GoLiveService, 'isPushing'>;
@@ -303,17 +303,14 @@ export class MediaPlane {
           viewersSeen: new Set(),
         };
         this.sessions.set(streamId, current);
-        const longest = start.stream.maxContinuousDuration;
-        if (longest !== null) {
-          // Counted from the broadcast's start: a reconnect does not restart the clock.
-          const left = Math.max(0, Date.parse(start.broadcast.startedAt) + longest * 1000 - Date.now());
-          const session = current;
-          session.durationTimer = setTimeout(() => {
-            log.info({ streamId, broadcastId: session.broadcastId }, 'the broadcast ran as long as its stream allows: ending it');
-            void core.broadcasts.end(streamId).catch((err) => log.error({ err, streamId }, 'ending a broadcast failed'));
-          }, left);
-          session.durationTimer.unref();
-        }
+        // Counted from the broadcast's start: a reconnect does not restart the clock.
+        const left = Math.max(0, Date.parse(start.broadcast.startedAt) + start.stream.maxContinuousDuration * 1000 - Date.now());
+        const session = current;
+        session.durationTimer = setTimeout(() => {
+          log.info({ streamId, broadcastId: session.broadcastId }, 'the broadcast ran as long as its stream allows: ending it');
+          void core.broadcasts.endIfCurrent(streamId, session.broadcastId).catch((err) => log.error({ err, streamId }, 'ending a broadcast failed'));
+        }, left);
+        session.durationTimer.unref();
       }
       current.publisherConnected = true;
       current.disconnectPublisher = request.disconnect;
@@ -390,6 +387,7 @@ export class MediaPlane {
     clearTimeout(session.durationTimer);
     await session.recorder.close();
     this.sessions.delete(session.streamId);
+    await core.broadcasts.recordingFinished(session.streamId, session.broadcastId);
     session.live.end(reason);
     log.info({ streamId: session.streamId, broadcastId: session.broadcastId, reason }, 'broadcast ended');
   }

@@ -118,6 +118,8 @@ export interface BroadcastsTable {
   node_id: string | null;
   /** Its recording was deleted (the live API's asset delete): media gone, the row kept for history. */
   deleted_at: Added<string | null>;
+  /** When its recording was final (its last segment stored), after the broadcast ended; null before. */
+  recorded_at: Added<string | null>;
   /** The largest picture and the frame rate the publisher sent, or null before any video. */
   video_width: Added<number | null>;
   video_height: Added<number | null>;

@@ -40,13 +40,15 @@ export class BasicAuth {
 
   async grant(request: FastifyRequest): Promise<TokenGrant> {
     const now = Date.now();
+    const credentials = basicCredentials(request.headers.authorization);
+    const grant = credentials ? await this.tokens.authenticate(credentials.id, credentials.secret) : undefined;
+    // Valid credentials always pass: many clients behind one proxy address must not be locked
+    // out by one of them sending wrong ones.
+    if (grant) return grant;
     const record = this.failures.get(request.ip);
     if (record && now - record.since < 60_000 && record.count >= MAX_AUTH_FAILURES_PER_MINUTE) {
       throw new MuxError('too_many_requests', ['Too many failed attempts from this address: wait a minute']);
     }
-    const credentials = basicCredentials(request.headers.authorization);
-    const grant = credentials ? await this.tokens.authenticate(credentials.id, credentials.secret) : undefined;
-    if (grant) return grant;
     this.noteFailure(request.ip, now);
     throw new MuxError('unauthorized', [credentials ? 'Invalid access token credentials' : 'Access token credentials are required (HTTP Basic: token id and secret)']);
   }

@@ -31,7 +31,7 @@ export class MuxError extends Error {
 
 export function sendMuxError(reply: FastifyReply, error: MuxError): FastifyReply {
   // The SDK retries 429s and 5xx by itself; everything else is final.
-  return reply.status(error.status).header('x-should-retry', error.type === 'too_many_requests' ? 'true' : 'false').send({ error: { type: error.type, messages: error.messages } });
+  return reply.status(error.status).header('x-should-retry', error.status === 429 || error.status >= 500 ? 'true' : 'false').send({ error: { type: error.type, messages: error.messages } });
 }
 
 /** A Fastify schema failure as one message per bad field, as Mux lists them. */

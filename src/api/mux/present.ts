@@ -43,7 +43,6 @@ export function presentLiveStream(s: LiveStreamView) {
       : {}),
     ...(s.settings.passthrough !== null ? { passthrough: s.settings.passthrough } : {}),
     audio_only: s.settings.audioOnly,
-    // A stream made by a dialect follows the server's window; it is shown as the server's default.
     reconnect_window: s.settings.reconnectWindow ?? 60,
     latency_mode: s.settings.latencyMode,
     max_continuous_duration: s.settings.maxContinuousDuration,

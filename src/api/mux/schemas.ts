@@ -137,6 +137,13 @@ export const PageQuery = Type.Object({
   page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
 });
 
+export const LiveStreamListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
+  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  status: Type.Optional(Type.String({ enum: ['idle', 'active', 'disabled'] })),
+  stream_key: Type.Optional(Type.String({ maxLength: 256, description: 'Only the stream with this key' })),
+});
+
 export const AssetListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
   page: Type.Optional(Type.Integer({ minimum: 1 })),

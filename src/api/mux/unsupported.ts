@@ -4,6 +4,7 @@
  */
 const UNSUPPORTED: [RegExp, string][] = [
   [/^POST \/video\/v1\/assets$/, 'Creating assets from URLs (on-demand ingest)'],
+  [/^PATCH \/video\/v1\/assets\/[^/]+$/, 'Updating assets (an asset takes its passthrough from its live stream)'],
   [/^[A-Z]+ \/video\/v1\/uploads(\/|$)/, 'Direct uploads'],
   [/^[A-Z]+ \/video\/v1\/assets\/[^/]+\/(tracks|static-renditions|mp4-support|master-access|input-info|shots|thumbnail-time)(\/|$)/, 'This asset feature'],
   [/^[A-Z]+ \/video\/v1\/live-streams\/[^/]+\/(embedded-subtitles|generated-subtitles)$/, 'Live subtitles'],

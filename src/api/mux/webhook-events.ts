@@ -47,13 +47,16 @@ export function liveApiEvents(core: Core, environment: { id: string; name: strin
   const stream = async (streamId: StreamId, type: string, extra: Record<string, unknown> = {}) => {
     const view = await core.liveStreams.describe(streamId);
     if (!view) return;
-    await log(view.ownerId, `video.live_stream.${type}`, { type: 'live', id: view.id }, { ...presentLiveStream(view), connected: view.connected, recording: view.activeBroadcastId !== null, ...extra });
+    const data = presentLiveStream(view);
+    // In webhook payloads Mux writes `created_at` as a number (the SDK's WebhookLiveStream type).
+    await log(view.ownerId, `video.live_stream.${type}`, { type: 'live', id: view.id }, { ...data, created_at: Number(data.created_at), connected: view.connected, recording: view.activeBroadcastId !== null, ...extra });
   };
 
   const asset = async (broadcastId: BroadcastId, type: string) => {
     const view = await core.recordings.describe(broadcastId);
     if (!view) return;
-    await log(view.ownerId, `video.asset.${type}`, { type: 'asset', id: view.id }, presentAsset(view));
+    const data = presentAsset(view);
+    await log(view.ownerId, `video.asset.${type}`, { type: 'asset', id: view.id }, { ...data, created_at: Number(data.created_at) });
   };
 
   const target = async (destinationId: DestinationId, type: string) => {
@@ -88,10 +91,12 @@ export function liveApiEvents(core: Core, environment: { id: string; name: strin
       }
       case 'publish.ended':
         return stream(event.streamId, 'disconnected', { active_asset_id: event.broadcastId });
-      case 'broadcast.ended': {
+      case 'broadcast.ended':
         announced.delete(event.broadcastId);
         // Mux names the asset that just ended on the idle event.
-        await stream(event.streamId, 'idle', { active_asset_id: event.broadcastId });
+        return stream(event.streamId, 'idle', { active_asset_id: event.broadcastId });
+      case 'recording.finished': {
+        // Reported once the last segment is stored, so the asset shows its whole duration.
         const view = await core.recordings.describe(event.broadcastId);
         return asset(event.broadcastId, view?.status === 'errored' ? 'errored' : 'live_stream_completed');
       }

@@ -48,11 +48,12 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
    * with the token to pass on (undefined for public streams), false when refused, or 'busy'
    * when the site is being asked too much at once to be asked now.
    */
-  async function access(request: FastifyRequest<{ Params: { streamId: string }; Querystring: { token?: string; key?: string } }>): Promise<string | undefined | false | 'busy'> {
+  async function access(request: FastifyRequest<{ Params: { streamId: string }; Querystring: { token?: string; key?: string } }>, broadcastId?: string): Promise<string | undefined | false | 'busy'> {
     const { streamId } = request.params;
     const isPrivate = await core.viewing.isPrivate(streamId);
     if (isPrivate === undefined) return false;
-    if (!isPrivate) return undefined;
+    // A recording whose playback ids are all signed plays by those ids only, whatever its stream's are.
+    if (!isPrivate && (broadcastId === undefined || !(await core.viewing.recordingIsPrivate(broadcastId)))) return undefined;
     const token = typeof request.query.token === 'string' ? request.query.token : undefined;
     if (token !== undefined && (await core.viewing.mayWatch(streamId, token))) return token;
     const key = typeof request.query.key === 'string' ? request.query.key : undefined;
@@ -112,7 +113,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
   app.get('/:streamId/vod.m3u8', async (request: StreamRequest, reply) => {
     const broadcast = await core.broadcasts.latest(request.params.streamId);
     if (!broadcast) return notFound(reply, 'No such recording');
-    const token = await access(request);
+    const token = await access(request, broadcast.id);
     if (token === false || token === 'busy') return refused(reply, token);
     return recordingPlaylist(reply, broadcast, `${broadcast.id}/`, token);
   });
@@ -123,7 +124,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const { streamId, broadcastId } = request.params;
     const broadcast = isUuid(streamId) ? await core.broadcasts.get(streamId.toLowerCase(), broadcastId) : undefined;
     if (!broadcast) return notFound(reply, 'No such recording');
-    const token = await access(request);
+    const token = await access(request, broadcast.id);
     if (token === false || token === 'busy') return refused(reply, token);
     return recordingPlaylist(reply, broadcast, '', token);
   });
@@ -139,7 +140,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const broadcast = isUuid(streamId) ? await core.broadcasts.get(streamId.toLowerCase(), broadcastId) : undefined;
     const entries = broadcast ? await recordedEntries(broadcast, '') : [];
     if (!broadcast || entries.length === 0) return notFound(reply, 'Nothing to play yet');
-    const token = await access(request);
+    const token = await access(request, broadcast.id);
     if (token === false || token === 'busy') return refused(reply, token);
     const ended = broadcast.endedAt !== null;
     if (!ended) media.noteHlsViewer(streamId.toLowerCase(), request.ip);
@@ -154,7 +155,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
   app.get('/:streamId/:broadcastId/:file', async (request: SegmentRequest, reply) => {
     const { streamId, broadcastId, file } = request.params;
     if (!isUuid(streamId) || !isUuid(broadcastId) || !SEGMENT_FILE.test(file)) return notFound(reply, 'Not found');
-    const token = await access(request);
+    const token = await access(request, broadcastId);
     if (token === false || token === 'busy') return refused(reply, token);
     media.noteHlsViewer(streamId.toLowerCase(), request.ip);
     const blob = await openSegment(blobs, core.broadcasts, streamId, broadcastId, file);

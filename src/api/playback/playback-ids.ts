@@ -96,9 +96,11 @@ export const playbackIdPlugin: FastifyPluginAsync<PlaybackIdHttpOptions> = async
       const resolved = await authorize(request, reply, playbackId);
       if (!resolved) return reply;
       const target = resolved.target;
-      // A stream's id plays its broadcasts' segments; a recording's id its own only.
+      // A stream's id plays the broadcast on the air (its recordings have ids of their own); a
+      // recording's id its own segments only.
       const broadcast = await core.broadcasts.get(target.streamId, broadcastId);
-      if (!broadcast || (target.kind === 'recording' && broadcast.id !== target.broadcastId)) return text(reply, 404, 'No such segment');
+      const playable = broadcast && (target.kind === 'recording' ? broadcast.id === target.broadcastId : broadcast.endedAt === null);
+      if (!broadcast || !playable) return text(reply, 404, 'No such segment');
       if (target.kind === 'stream' && broadcast.endedAt === null) media.noteHlsViewer(target.streamId, request.ip);
       const blob = await openSegment(blobs, core.broadcasts, target.streamId, broadcast.id, file);
       if (!blob) return text(reply, 404, 'No such segment');

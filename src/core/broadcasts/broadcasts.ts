@@ -105,6 +105,8 @@ export class BroadcastService {
     const row = await this.ctx.store.broadcasts.findById(broadcastId);
     if (!row) return;
     await this.ctx.store.broadcasts.setPublishing(broadcastId, false, row.node_id);
+    // A broadcast the core ended reported its publisher gone when it ended it.
+    if (row.ended_at !== null) return;
     await emit(this.ctx, { type: 'publish.ended', streamId: row.stream_id as StreamId, broadcastId, at: this.ctx.now() });
   }
 
@@ -166,7 +168,12 @@ export class BroadcastService {
     const endedAt = this.ctx.now();
     await this.ctx.store.broadcasts.end(open.id, endedAt);
     const id = open.id as BroadcastId;
+    // The publisher is being cut (by the node that holds it, when it hears of the end): it left first.
+    if (open.publishing === 1) await emit(this.ctx, { type: 'publish.ended', streamId, broadcastId: id, at: endedAt });
     await emit(this.ctx, { type: 'broadcast.ended', streamId, broadcastId: id, at: endedAt });
+    // A broadcast no media node packages (segment uploads) is recorded as it stands; a media
+    // node's recording is final once that node has stored its last segment, and it says so.
+    if (open.node_id === null) await this.recordingFinished(streamId, id);
     return this.toBroadcast({ ...open, ended_at: endedAt, publishing: 0 });
   }
 
@@ -177,9 +184,20 @@ export class BroadcastService {
       const endedAt = this.ctx.now();
       await this.ctx.store.broadcasts.end(row.id, endedAt);
       await emit(this.ctx, { type: 'broadcast.ended', streamId: row.stream_id as StreamId, broadcastId: row.id as BroadcastId, at: endedAt });
+      // What the stopped node had stored is all the recording will hold.
+      await this.recordingFinished(row.stream_id as StreamId, row.id as BroadcastId);
       ended.push(this.toBroadcast({ ...row, ended_at: endedAt, publishing: 0 }));
     }
     return ended;
+  }
+
+  /**
+   * The recording of an ended broadcast is final: its last segment is stored. Reported once
+   * (by the media node that packaged it, or by the core for a broadcast no node packaged).
+   */
+  async recordingFinished(streamId: StreamId, broadcastId: BroadcastId): Promise<void> {
+    if (!(await this.ctx.store.broadcasts.markRecorded(broadcastId, this.ctx.now()))) return;
+    await emit(this.ctx, { type: 'recording.finished', streamId, broadcastId });
   }
 
   async recordSegment(broadcastId: BroadcastId, segment: Segment): Promise<void> {
@@ -237,7 +255,7 @@ export class BroadcastService {
 }
 
 /** What a broadcast starts as: open, its publisher connected, no media seen yet. */
-const NEW_BROADCAST = { ended_at: null, publishing: 1 as const, deleted_at: null, video_width: null, video_height: null, frame_rate: null };
+const NEW_BROADCAST = { ended_at: null, publishing: 1 as const, deleted_at: null, recorded_at: null, video_width: null, video_height: null, frame_rate: null };
 
 /**
  * The id of a new broadcast of the stream: the one reserved for its first broadcast when a URL

@@ -10,8 +10,8 @@ import type { BroadcastRow } from '../../store/repositories/broadcasts.js';
 
 /**
  * Where a recording stands: `preparing` until its first segment is stored, then `ready` (it
- * plays, growing while its broadcast runs, as Mux's live assets do); `errored` when its
- * broadcast ended with nothing recorded.
+ * plays, growing while its broadcast runs, as Mux's live assets do); `errored` when it was
+ * finished with nothing recorded.
  */
 export type RecordingStatus = 'preparing' | 'ready' | 'errored';
 
@@ -22,6 +22,8 @@ export interface RecordingView {
   ownerId: AccountId;
   startedAt: string;
   endedAt: string | null;
+  /** When the recording was final (after its broadcast ended), or null. */
+  finishedAt: string | null;
   status: RecordingStatus;
   /** Seconds of media recorded so far. */
   duration: number;
@@ -99,10 +101,18 @@ export class RecordingService {
     const row = await this.row(scope, id);
     if (row.ended_at === null) throw new ConflictError('The recording is still being made: complete its live stream first');
     const broadcastId = row.id as BroadcastId;
-    await this.ctx.store.broadcasts.markDeleted(broadcastId, this.ctx.now());
-    for (const segment of await this.ctx.store.segments.listByBroadcast(broadcastId)) await this.blobs.delete(segment.blob_key);
-    await this.ctx.store.segments.deleteByBroadcast(broadcastId);
-    await this.ctx.store.playbackIds.deleteForBroadcast(broadcastId);
+    // The rows go in one transaction (no half-deleted recording a retry cannot reach); the media
+    // after, each object on its own: one that cannot be removed now is reported, not fatal.
+    const segments = await this.ctx.store.transaction(async (tx) => {
+      await tx.broadcasts.markDeleted(broadcastId, this.ctx.now());
+      const listed = await tx.segments.listByBroadcast(broadcastId);
+      await tx.segments.deleteByBroadcast(broadcastId);
+      await tx.playbackIds.deleteForBroadcast(broadcastId);
+      return listed;
+    });
+    for (const segment of segments) {
+      await this.blobs.delete(segment.blob_key).catch((err: unknown) => this.ctx.onBackgroundError(err, 'deleting a recorded segment'));
+    }
     const stream = await this.ctx.store.streams.findAnyById(row.stream_id);
     await emit(this.ctx, { type: 'recording.deleted', streamId: row.stream_id as StreamId, broadcastId, ownerId: (stream?.owner_id ?? '') as AccountId });
   }
@@ -150,13 +160,15 @@ export class RecordingService {
       const total = totals.get(row.id);
       const recorded = (total?.segments ?? 0) > 0;
       const ended = row.ended_at !== null;
+      const finished = row.recorded_at !== null;
       return {
         id: row.id as BroadcastId,
         streamId: row.stream_id as StreamId,
         ownerId: (stream?.owner_id ?? '') as AccountId,
         startedAt: row.started_at,
         endedAt: row.ended_at,
-        status: recorded ? 'ready' : ended ? 'errored' : 'preparing',
+        finishedAt: row.recorded_at,
+        status: recorded ? 'ready' : finished ? 'errored' : 'preparing',
         duration: (total?.durationMs ?? 0) / 1000,
         isLive: !ended,
         playbackIds: playback.get(row.id as BroadcastId) ?? [],

@@ -64,6 +64,8 @@ export type DomainEvent =
   /** It takes no publisher from now on (a live one was cut when its broadcast ended). */
   | { type: 'stream.disabled'; streamId: StreamId }
   | { type: 'stream.deleted'; streamId: StreamId; ownerId: AccountId }
+  /** An ended broadcast's recording is final: every segment it will have is stored. */
+  | { type: 'recording.finished'; streamId: StreamId; broadcastId: BroadcastId }
   /** A broadcast's recording was deleted, media and all. */
   | { type: 'recording.deleted'; streamId: StreamId; broadcastId: BroadcastId; ownerId: AccountId }
   /** An account's live API event was logged (webhooks and event streams read the log from `seq`). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreContext } from '../kernel/context.js';
-import { NotFoundError } from '../kernel/errors.js';
+import { NotFoundError, ValidationError } from '../kernel/errors.js';
 import type { BroadcastId, StreamId } from '../kernel/ids.js';
 import type { PlaybackIdRow } from '../../store/repositories/playback.js';
 import type { Repositories } from '../../store/store.js';
@@ -12,6 +12,9 @@ export const PLAYBACK_POLICIES: readonly PlaybackPolicy[] = ['public', 'signed']
 export function isPlaybackPolicy(value: unknown): value is PlaybackPolicy {
   return value === 'public' || value === 'signed';
 }
+
+/** Playback ids one stream or recording may have. */
+export const MAX_PLAYBACK_IDS = 10;
 
 /** A name players use to watch: a stream (its live playlist) or one broadcast's recording. */
 export interface PlaybackId {
@@ -64,6 +67,8 @@ export class PlaybackIdService {
 
   /** Adds a playback id in `tx` (the caller checked the stream or broadcast is the caller's). */
   async add(tx: Repositories, target: { streamId: StreamId } | { broadcastId: BroadcastId }, policy: PlaybackPolicy): Promise<PlaybackId> {
+    const held = await tx.playbackIds.policiesOf('streamId' in target ? { streamId: target.streamId } : { broadcastId: target.broadcastId });
+    if (held.length >= MAX_PLAYBACK_IDS) throw new ValidationError('Too many playback ids', { playback_ids: `at most ${MAX_PLAYBACK_IDS} per live stream or asset` });
     const row = {
       id: newPlaybackId(),
       stream_id: 'streamId' in target ? target.streamId : null,

@@ -1,7 +1,8 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import type { CoreContext } from '../kernel/context.js';
-import { NotFoundError } from '../kernel/errors.js';
+import { NotFoundError, ValidationError } from '../kernel/errors.js';
 import type { AccountId } from '../kernel/ids.js';
 import { inScope, ownerFilter, type AccountScope } from '../accounts/scope.js';
 import type { SigningKeyRow } from '../../store/repositories/playback.js';
@@ -24,6 +25,9 @@ export type PlaybackAudience = 'v' | 't' | 'g' | 's';
 /** Why a playback token was refused; never shown to a player beyond "forbidden". */
 export type TokenRefusal = 'missing' | 'malformed' | 'unknown key' | 'bad signature' | 'expired' | 'wrong subject' | 'wrong audience';
 
+/** Signing keys one account may hold at once. */
+export const MAX_SIGNING_KEYS = 100;
+
 /** The longest a playback token may be: a JWT of a few claims is far shorter. */
 const MAX_TOKEN_LENGTH = 4096;
 
@@ -40,7 +44,11 @@ export class SigningKeyService {
   constructor(private readonly ctx: CoreContext) {}
 
   async create(scope: AccountScope): Promise<IssuedSigningKey> {
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    if ((await this.ctx.store.signingKeys.list(scope.accountId, MAX_SIGNING_KEYS + 1, 0)).filter((k) => k.account_id === scope.accountId).length >= MAX_SIGNING_KEYS) {
+      throw new ValidationError('Too many signing keys', { signing_keys: `an account may hold at most ${MAX_SIGNING_KEYS}: delete one first` });
+    }
+    // Made off the event loop: an RSA key takes tens of milliseconds of CPU.
+    const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
     const id = randomBytes(16).toString('hex');
     const createdAt = this.ctx.now();
     await this.ctx.store.signingKeys.insert({

@@ -9,7 +9,9 @@ export const ADMISSION_TOKEN_TTL_MS = 6 * 60 * 60 * 1000;
 /**
  * Who may watch a stream: anyone, for a public stream; for a private one, whoever holds a
  * viewer token signed with the secret of the stream's site (or the server's own, for streams
- * of the platform's accounts).
+ * of the platform's accounts). A stream (or a recording) whose playback ids are all `signed`
+ * is private on every other path too (the HLS paths by id, RTMP play, the watch page): a
+ * signed playback id is only worth its token if nothing else plays the same media.
  */
 export class ViewingService {
   private serverSecret: Promise<string> | undefined;
@@ -29,14 +31,24 @@ export class ViewingService {
   async isPrivate(streamId: string): Promise<boolean | undefined> {
     if (!isUuid(streamId)) return undefined;
     const stream = await this.ctx.store.streams.findById(streamId.toLowerCase());
-    return stream ? stream.is_private === 1 : undefined;
+    return stream ? stream.is_private === 1 || (await this.onlySigned({ streamId: stream.id })) : undefined;
+  }
+
+  /** Whether a broadcast's recording plays only by signed playback ids (it has ids, none public). */
+  async recordingIsPrivate(broadcastId: string): Promise<boolean> {
+    return isUuid(broadcastId) && this.onlySigned({ broadcastId: broadcastId.toLowerCase() });
+  }
+
+  private async onlySigned(target: { streamId: string } | { broadcastId: string }): Promise<boolean> {
+    const policies = await this.ctx.store.playbackIds.policiesOf(target);
+    return policies.length > 0 && !policies.includes('public');
   }
 
   async mayWatch(streamId: string, token: string | undefined): Promise<boolean> {
     if (!isUuid(streamId)) return false;
     const stream = await this.ctx.store.streams.findById(streamId.toLowerCase());
     if (!stream) return false;
-    if (stream.is_private !== 1) return true;
+    if (stream.is_private !== 1 && !(await this.onlySigned({ streamId: stream.id }))) return true;
     if (token === undefined) return false;
     return verifyViewerToken(await this.secretFor(stream.tenant), stream.id, token, Date.parse(this.ctx.now()));
   }

@@ -117,11 +117,15 @@ export function liveSettingsColumns(change: LiveSettingsChange) {
   };
 }
 
-/** Where a stream stands: taking no publisher, live (a broadcast is open), or waiting for one. */
+/** Where a stream stands: taking no publisher, live (its broadcast plays), or waiting for one. */
 export type LiveStatus = 'idle' | 'active' | 'disabled';
+export const LIVE_STATUSES: readonly LiveStatus[] = ['idle', 'active', 'disabled'];
 
-/** The status, derived from what the core holds (never stored twice). */
-export function liveStatus(enabled: boolean, broadcastOpen: boolean): LiveStatus {
+/**
+ * The status, derived from what the core holds (never stored twice): `active` from the moment
+ * an open broadcast has a segment to play, through its reconnect window, to its end.
+ */
+export function liveStatus(enabled: boolean, broadcastPlaying: boolean): LiveStatus {
   if (!enabled) return 'disabled';
-  return broadcastOpen ? 'active' : 'idle';
+  return broadcastPlaying ? 'active' : 'idle';
 }

@@ -4,9 +4,10 @@ import type { EgressPolicy } from '../egress/policy.js';
 import { emit, type CoreContext } from '../kernel/context.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../kernel/errors.js';
 import type { RelayState } from '../kernel/events.js';
-import { isUuid, newId, newStreamKey, secretDigest, type AccountId, type BroadcastId, type DestinationId, type StreamId, type StreamKey } from '../kernel/ids.js';
+import { isUuid, newId, newStreamKey, secretDigest, secretsEqual, type AccountId, type BroadcastId, type DestinationId, type StreamId, type StreamKey } from '../kernel/ids.js';
 import type { PlaybackId, PlaybackIdService, PlaybackPolicy } from '../playback/playback-ids.js';
 import { customPublishUrl, destinationKeyProblem } from '../relays/destinations.js';
+import { redactPublishUrl } from '../relays/publish-url.js';
 import type { RelayStatusBoard } from '../relays/status-board.js';
 import type { StreamRow } from '../../store/repositories/streams.js';
 import type { DestinationRow } from '../../store/repositories/relays.js';
@@ -93,6 +94,8 @@ export class LiveStreamService {
     private readonly relays: RelayStatusBoard,
     private readonly quotas: AccountQuotas,
     private readonly egress: EgressPolicy,
+    /** Seconds of the server's reconnect window, what a stream no live API call has set waits. */
+    private readonly defaultReconnectWindow: number = RECONNECT_WINDOW.default,
   ) {}
 
   async create(scope: AccountScope, input: NewLiveStream): Promise<LiveStreamView> {
@@ -126,9 +129,15 @@ export class LiveStreamService {
     return view!;
   }
 
-  /** One page of the scope's streams, newest first. */
-  async list(scope: AccountScope, limit: number, offset: number): Promise<LiveStreamView[]> {
-    return this.views(await this.ctx.store.streams.listPage(ownerFilter(scope), limit, offset));
+  /** One page of the scope's streams, newest first; only the one with this key, or in this status, when asked. */
+  async list(scope: AccountScope, filter: { streamKey?: string; status?: LiveStatus }, limit: number, offset: number): Promise<LiveStreamView[]> {
+    const rows = await this.ctx.store.streams.listPage(
+      { ownerId: ownerFilter(scope), ...(filter.streamKey !== undefined ? { keyDigest: secretDigest(filter.streamKey) } : {}), ...(filter.status !== undefined ? { status: filter.status } : {}) },
+      limit,
+      offset,
+    );
+    // The digest found the row; the constant-time comparison is what matches the key.
+    return this.views(filter.streamKey === undefined ? rows : rows.filter((r) => secretsEqual(r.stream_key, filter.streamKey!)));
   }
 
   /** A stream deleted or not, for the events that report what was deleted; no scope. */
@@ -149,12 +158,13 @@ export class LiveStreamService {
     return this.get(scope, row.id);
   }
 
-  /** Deletes the stream: a broadcast in progress ends, its key opens nothing, its playback ids play nothing. */
+  /** Deletes the stream: its key opens nothing, a broadcast in progress ends, its playback ids play nothing. */
   async delete(scope: AccountScope, id: string): Promise<void> {
     const row = await this.row(scope, id);
     const streamId = row.id as StreamId;
-    await this.broadcasts.end(streamId);
+    // Marked first: an encoder that reconnects meanwhile finds no stream to open a broadcast on.
     await this.ctx.store.streams.markDeleted(streamId, this.ctx.now());
+    await this.broadcasts.end(streamId);
     await emit(this.ctx, { type: 'stream.deleted', streamId, ownerId: row.owner_id as AccountId });
   }
 
@@ -224,11 +234,12 @@ export class LiveStreamService {
       return this.insertTarget(tx, streamId, target);
     });
     await emit(this.ctx, { type: 'destination.added', streamId, destinationId: inserted.id as DestinationId });
-    return this.toTarget(inserted);
+    return this.toTarget(inserted, row.owner_id);
   }
 
   async target(scope: AccountScope, id: string, targetId: string): Promise<SimulcastTarget> {
-    return this.toTarget(await this.targetRow(scope, id, targetId));
+    const stream = await this.row(scope, id);
+    return this.toTarget(await this.targetRow(scope, id, targetId), stream.owner_id);
   }
 
   async removeTarget(scope: AccountScope, id: string, targetId: string): Promise<void> {
@@ -241,7 +252,7 @@ export class LiveStreamService {
   async describeTarget(destinationId: DestinationId): Promise<(SimulcastTarget & { ownerId: AccountId }) | undefined> {
     const row = await this.ctx.store.destinations.findById(destinationId);
     const stream = row ? await this.ctx.store.streams.findAnyById(row.stream_id) : undefined;
-    return row && stream ? { ...this.toTarget(row), ownerId: stream.owner_id as AccountId } : undefined;
+    return row && stream ? { ...this.toTarget(row, stream.owner_id), ownerId: stream.owner_id as AccountId } : undefined;
   }
 
   private async targetRow(scope: AccountScope, id: string, targetId: string): Promise<DestinationRow> {
@@ -298,9 +309,16 @@ export class LiveStreamService {
     return row;
   }
 
-  private toTarget(row: DestinationRow): SimulcastTarget {
+  private toTarget(row: DestinationRow, streamOwner: string): SimulcastTarget {
     const streamId = row.stream_id as StreamId;
     const isCustom = row.service === 'RTMP';
+    const state = this.relays.get(row.id as DestinationId, streamId).state;
+    // A destination whose key is another person's (a network account shared with the owner) shows
+    // where it goes, never the key.
+    if (row.key_owner_id !== null && row.key_owner_id !== streamOwner) {
+      const url = isCustom ? redactPublishUrl(customPublishUrl(row.url, row.stream_key)) : `${row.service.toLowerCase()}:`;
+      return { id: row.id as DestinationId, streamId, url, streamKey: '', passthrough: row.passthrough, state };
+    }
     return {
       id: row.id as DestinationId,
       streamId,
@@ -308,7 +326,7 @@ export class LiveStreamService {
       url: isCustom && row.url !== null ? row.url : isCustom ? row.stream_key : `${row.service.toLowerCase()}:`,
       streamKey: isCustom && row.url !== null ? row.stream_key : '',
       passthrough: row.passthrough,
-      state: this.relays.get(row.id as DestinationId, streamId).state,
+      state,
     };
   }
 
@@ -330,19 +348,21 @@ export class LiveStreamService {
           this.ctx.store.destinations.listByStream(streamId),
         ]);
         const live = open !== undefined && row.deleted_at === null;
+        // Active once the broadcast plays (its first segment stored), as Mux's streams are.
+        const playing = live && ((await this.ctx.store.segments.totals([open.id])).get(open.id)?.segments ?? 0) > 0;
         return {
           id: streamId,
           ownerId: row.owner_id as AccountId,
           key: row.stream_key as StreamKey,
           title: row.title,
           createdAt: row.created_at,
-          settings: liveSettingsOf(row),
-          status: liveStatus(row.enabled === 1, live),
+          settings: { ...liveSettingsOf(row), reconnectWindow: liveSettingsOf(row).reconnectWindow ?? this.defaultReconnectWindow },
+          status: liveStatus(row.enabled === 1, playing),
           connected: live && open.publishing === 1,
           playbackIds: playback.get(streamId) ?? [],
           activeBroadcastId: live ? (open.id as BroadcastId) : null,
           recentBroadcastIds: recent.map((b) => b.id as BroadcastId).reverse(),
-          targets: destinations.map((d) => this.toTarget(d)),
+          targets: destinations.map((d) => this.toTarget(d, row.owner_id)),
         };
       }),
     );

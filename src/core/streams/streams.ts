@@ -25,6 +25,7 @@ import {
 import type { StreamRow } from '../../store/repositories/streams.js';
 import type { Repositories } from '../../store/store.js';
 import type { AccountQuotas } from '../accounts/quotas.js';
+import { MAX_CONTINUOUS_DURATION } from './live-settings.js';
 
 /**
  * Takes one of the owner's stream slots in `tx`, before a stream is made (or brought back) by
@@ -93,8 +94,8 @@ export interface Stream {
   createdAt: string;
   /** Seconds a broadcast waits for its publisher to come back; null: the server's setting. */
   reconnectWindow: number | null;
-  /** Seconds a broadcast may run before it is ended; null: no limit (a stream no live API call has set). */
-  maxContinuousDuration: number | null;
+  /** Seconds a broadcast may run before it is ended (12 hours unless the live API set it). */
+  maxContinuousDuration: number;
 }
 
 export interface StreamWithDestinations extends Stream {
@@ -118,7 +119,7 @@ function toStream(row: StreamRow, isLive: boolean): Stream {
     isLive,
     createdAt: row.created_at,
     reconnectWindow: row.reconnect_window === null ? null : Number(row.reconnect_window),
-    maxContinuousDuration: row.max_continuous_duration === null ? null : Number(row.max_continuous_duration),
+    maxContinuousDuration: row.max_continuous_duration === null ? MAX_CONTINUOUS_DURATION.default : Number(row.max_continuous_duration),
   };
 }
 
@@ -140,7 +141,7 @@ export class StreamService {
       await tx.streams.insert(newStreamRow({ id, ownerId, tenant: '', key, now }));
     });
     await emit(this.ctx, { type: 'stream.created', streamId: id, ownerId });
-    return { id, ownerId, key, title: null, description: null, isPrivate: false, enabled: true, isLive: false, createdAt: now, reconnectWindow: null, maxContinuousDuration: null };
+    return { id, ownerId, key, title: null, description: null, isPrivate: false, enabled: true, isLive: false, createdAt: now, reconnectWindow: null, maxContinuousDuration: MAX_CONTINUOUS_DURATION.default };
   }
 
   async listOwned(ownerId: AccountId): Promise<Stream[]> {

@@ -6,6 +6,7 @@ import type { CoreContext } from '../kernel/context.js';
 import { ConflictError, NotFoundError, ValidationError, type FieldErrors } from '../kernel/errors.js';
 import { newId, type AccountId } from '../kernel/ids.js';
 import type { WebhookEndpointRow } from '../../store/repositories/webhooks.js';
+import type { Repositories } from '../../store/store.js';
 import type { CallbackOutbox } from './outbox.js';
 
 /** Where an account's live API events are POSTed, signed as Mux signs them. */
@@ -70,7 +71,9 @@ export class WebhookEndpointService {
     /** Webhook URLs pointing at loopback or private addresses are refused unless the operator allows them. */
     private readonly egress: EgressPolicy,
     private readonly quotas: AccountQuotas,
-  ) {}
+  ) {
+    outbox.resolveEndpointsWith((id) => this.current(id));
+  }
 
   private async problems(input: { url?: string; events?: string[] | null }): Promise<FieldErrors> {
     const errors: FieldErrors = {};
@@ -153,31 +156,39 @@ export class WebhookEndpointService {
     const attempt = await this.ctx.store.callbacks.findAttempt(attemptId);
     const callback = attempt && attempt.endpoint_id === endpoint.id ? await this.ctx.store.callbacks.find(attempt.callback_id) : undefined;
     if (!callback) throw new NotFoundError('No such delivery');
-    await this.queue(endpoint, { id: eventIdOf(callback.body) ?? callback.id, type: callback.event, body: callback.body });
+    await this.ctx.store.transaction((tx) => this.queue(tx, endpoint, { id: eventIdOf(callback.body) ?? callback.id, type: callback.event, body: callback.body }));
+    this.outbox.notify();
   }
 
   /**
-   * Queues `event` of `accountId` to every enabled endpoint that wants it: the account's own,
-   * and those of administrators (who see every account's events).
+   * Queues `event` of `accountId`, in the transaction that logs it, to every enabled endpoint
+   * that wants it: the account's own, and those of administrators (who see every account's).
+   * The caller notifies the outbox once the transaction has committed.
    */
-  async deliver(accountId: string, event: LoggedEvent): Promise<void> {
-    const endpoints = await this.ctx.store.webhookEndpoints.list(null);
-    const admins = new Set<string>();
-    for (const endpoint of endpoints) {
-      if (endpoint.account_id === accountId || endpoint.enabled !== 1) continue;
-      const account = await this.ctx.store.accounts.findById(endpoint.account_id);
-      if (account?.is_admin === 1) admins.add(endpoint.account_id);
-    }
-    for (const endpoint of endpoints) {
-      if (endpoint.enabled !== 1 || (endpoint.account_id !== accountId && !admins.has(endpoint.account_id))) continue;
+  async deliverIn(tx: Repositories, accountId: string, event: LoggedEvent): Promise<void> {
+    for (const endpoint of await tx.webhookEndpoints.listForDelivery(accountId)) {
       const wanted = endpoint.events === null ? null : (JSON.parse(endpoint.events) as string[]);
       if (wanted && !wanted.includes(event.type)) continue;
-      await this.queue(endpoint, event);
+      await this.queue(tx, endpoint, event);
     }
   }
 
-  private async queue(endpoint: WebhookEndpointRow, event: LoggedEvent): Promise<void> {
-    await this.outbox.enqueueRaw(endpoint.url, event.type, event.body, {
+  /** Wakes the deliveries of what `deliverIn` queued. */
+  notify(): void {
+    this.outbox.notify();
+  }
+
+  /**
+   * The endpoint a queued delivery goes to, as it is now: undefined when it was deleted or
+   * disabled since (what was queued for it is then not sent), else its current URL and secret.
+   */
+  async current(endpointId: string): Promise<{ url: string; secret: string } | undefined> {
+    const row = await this.ctx.store.webhookEndpoints.find(endpointId);
+    return row && row.enabled === 1 ? { url: row.url, secret: row.secret } : undefined;
+  }
+
+  private async queue(tx: Repositories, endpoint: WebhookEndpointRow, event: LoggedEvent): Promise<void> {
+    await this.outbox.enqueueRawIn(tx, endpoint.url, event.type, event.body, {
       orderingKey: `endpoint:${endpoint.id}`,
       signingSecret: endpoint.secret,
       signatureScheme: 'mux',

@@ -3,6 +3,11 @@ import { emit, type CoreContext } from '../kernel/context.js';
 import type { AccountId } from '../kernel/ids.js';
 import type { LoggedEvent, WebhookEndpointService } from './endpoints.js';
 
+/** Days an event stays in the log (and a delivery attempt in an endpoint's list). */
+export const LIVE_EVENT_RETENTION_DAYS = 7;
+/** The log is pruned once every this many events. */
+const PRUNE_EVERY = 500;
+
 /** An event as the log keeps it: its place in the cluster-wide order, and what was delivered. */
 export interface LogEntry extends LoggedEvent {
   seq: number;
@@ -20,14 +25,24 @@ export class LiveEventLog {
     private readonly endpoints: WebhookEndpointService,
   ) {}
 
+  /** Logs the event and queues its webhooks in one transaction: both land, or neither does. */
   async append(accountId: AccountId, event: LoggedEvent): Promise<void> {
     const seq = await this.ctx.store.transaction(async (tx) => {
       const next = await tx.sequences.next('live_event');
       await tx.liveEvents.insert({ seq: next, id: event.id, account_id: accountId, type: event.type, body: event.body, created_at: this.ctx.now() });
+      await this.endpoints.deliverIn(tx, accountId, event);
       return next;
     });
-    await this.endpoints.deliver(accountId, event);
+    this.endpoints.notify();
     await emit(this.ctx, { type: 'live_event.logged', accountId, seq });
+    if (seq % PRUNE_EVERY === 0) await this.prune();
+  }
+
+  /** Forgets events (and delivery attempts) older than the retention: the log is a window, not an archive. */
+  private async prune(): Promise<void> {
+    const before = new Date(Date.parse(this.ctx.now()) - LIVE_EVENT_RETENTION_DAYS * 86_400_000).toISOString();
+    await this.ctx.store.liveEvents.deleteBefore(before);
+    await this.ctx.store.callbacks.deleteAttemptsBefore(before);
   }
 
   /** The scope's events after `seq`, oldest first. */

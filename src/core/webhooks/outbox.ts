@@ -1,4 +1,6 @@
 import { newId } from '../kernel/ids.js';
+import type { Repositories } from '../../store/store.js';
+import type { CallbackRow } from '../../store/repositories/webhooks.js';
 import type { SignatureScheme } from './signature.js';
 import type { CoreContext } from '../kernel/context.js';
 
@@ -53,10 +55,22 @@ export function callbackRetryDelay(attempts: number): number {
   return Math.min(300, 2 ** attempts);
 }
 
+/** Where a live API endpoint's deliveries go now: undefined when it was deleted or disabled. */
+export type EndpointLookup = (endpointId: string) => Promise<{ url: string; secret: string } | undefined>;
+
 export class CallbackOutbox {
   private readonly waiters = new Set<() => void>();
+  private endpointLookup: EndpointLookup | undefined;
 
   constructor(private readonly ctx: CoreContext) {}
+
+  /**
+   * How a delivery to a webhook endpoint finds the endpoint as it is when sent (its URL and
+   * secret may have changed, or it may be gone), not as it was when the event was queued.
+   */
+  resolveEndpointsWith(lookup: EndpointLookup): void {
+    this.endpointLookup = lookup;
+  }
 
   async enqueue(url: string, event: string, params: Record<string, string>): Promise<void> {
     await this.queue(url, event, new URLSearchParams(params).toString(), null, {});
@@ -71,14 +85,23 @@ export class CallbackOutbox {
     await this.queue(url, event, JSON.stringify(body), 'application/json', options);
   }
 
-  /** Queues a JSON POST whose body is already serialized (an event delivered as it was logged). */
-  async enqueueRaw(url: string, event: string, json: string, options: JsonCallbackOptions = {}): Promise<void> {
-    await this.queue(url, event, json, 'application/json', options);
+  /**
+   * Queues a JSON POST whose body is already serialized (an event delivered as it was logged),
+   * in the caller's transaction `tx`, so it lands with what caused it or not at all. The caller
+   * calls `notify()` once the transaction has committed.
+   */
+  async enqueueRawIn(tx: Repositories, url: string, event: string, json: string, options: JsonCallbackOptions = {}): Promise<void> {
+    await tx.callbacks.insert(this.row(url, event, json, 'application/json', options, options.orderingKey === undefined ? null : await tx.sequences.next('callback_order')));
   }
 
-  private async queue(url: string, event: string, body: string, contentType: string | null, options: JsonCallbackOptions): Promise<void> {
+  /** Wakes this node's dispatcher: callbacks were queued. */
+  notify(): void {
+    this.wake();
+  }
+
+  private row(url: string, event: string, body: string, contentType: string | null, options: JsonCallbackOptions, orderSeq: number | null) {
     const now = this.ctx.now();
-    const row = (orderSeq: number | null) => ({
+    return {
       id: newId<'CallbackId'>(),
       url,
       body,
@@ -96,7 +119,11 @@ export class CallbackOutbox {
       order_seq: orderSeq,
       endpoint_id: options.endpointId ?? null,
       signature_scheme: options.signatureScheme === 'mux' ? 'mux' : null,
-    });
+    };
+  }
+
+  private async queue(url: string, event: string, body: string, contentType: string | null, options: JsonCallbackOptions): Promise<void> {
+    const row = (orderSeq: number | null) => this.row(url, event, body, contentType, options, orderSeq);
     // Only an ordered callback needs a transaction: its number and its row land together.
     if (options.orderingKey === undefined) await this.ctx.store.callbacks.insert(row(null));
     else await this.ctx.store.transaction(async (tx) => tx.callbacks.insert(row(await tx.sequences.next('callback_order'))));
@@ -115,7 +142,25 @@ export class CallbackOutbox {
 
   async due(limit = 20): Promise<OutgoingCallback[]> {
     const rows = await this.ctx.store.callbacks.due(this.ctx.now(), limit);
-    return rows.map((r) => ({
+    const due: OutgoingCallback[] = [];
+    for (const r of rows) {
+      let url = r.url;
+      let secret = r.signing_secret;
+      if (r.endpoint_id !== null && this.endpointLookup) {
+        const endpoint = await this.endpointLookup(r.endpoint_id);
+        if (!endpoint) {
+          await this.ctx.store.callbacks.gaveUp(r.id, Number(r.attempts), this.ctx.now(), 'the webhook endpoint was disabled or deleted');
+          continue;
+        }
+        ({ url, secret } = endpoint);
+      }
+      due.push(this.toCallback({ ...r, url, signing_secret: secret }));
+    }
+    return due;
+  }
+
+  private toCallback(r: CallbackRow): OutgoingCallback {
+    return {
       id: r.id,
       url: r.url,
       body: r.body,
@@ -126,7 +171,7 @@ export class CallbackOutbox {
       endpointId: r.endpoint_id,
       event: r.event,
       attempts: Number(r.attempts),
-    }));
+    };
   }
 
   /** Logs one attempt (an endpoint's deliveries list shows them). */

@@ -13,7 +13,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('accounts').addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   for (const [name, type] of [
     ['passthrough', 'text'],
-    ['reconnect_window', 'integer'],
+    ['reconnect_window', 'real'],
     ['max_continuous_duration', 'integer'],
     ['latency_mode', 'text'],
     ['audio_only', 'integer'],
@@ -25,6 +25,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('destinations').addColumn('passthrough', 'text').execute();
   for (const [name, type] of [
     ['deleted_at', 'text'],
+    ['recorded_at', 'text'],
     ['video_width', 'integer'],
     ['video_height', 'integer'],
     ['frame_rate', 'real'],
@@ -112,7 +113,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('callbacks_endpoint').execute();
   await db.schema.alterTable('callbacks').dropColumn('signature_scheme').execute();
   await db.schema.alterTable('callbacks').dropColumn('endpoint_id').execute();
-  for (const name of ['frame_rate', 'video_height', 'video_width', 'deleted_at']) await db.schema.alterTable('broadcasts').dropColumn(name).execute();
+  for (const name of ['frame_rate', 'video_height', 'video_width', 'recorded_at', 'deleted_at']) await db.schema.alterTable('broadcasts').dropColumn(name).execute();
   await db.schema.alterTable('destinations').dropColumn('passthrough').execute();
   for (const name of ['new_asset_settings', 'test', 'audio_only', 'latency_mode', 'max_continuous_duration', 'reconnect_window', 'passthrough']) {
     await db.schema.alterTable('streams').dropColumn(name).execute();

@@ -138,6 +138,12 @@ export class BroadcastRepository {
     await this.db.updateTable('broadcasts').set(facts).where('id', '=', id).execute();
   }
 
+  /** Marks the recording final; false when it already was. */
+  async markRecorded(id: string, at: string): Promise<boolean> {
+    const result = await this.db.updateTable('broadcasts').set({ recorded_at: at }).where('id', '=', id).where('recorded_at', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async markDeleted(id: string, at: string): Promise<void> {
     await this.db.updateTable('broadcasts').set({ deleted_at: at }).where('id', '=', id).execute();
   }

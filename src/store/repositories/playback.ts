@@ -29,6 +29,16 @@ export class PlaybackIdRepository {
     return this.db.selectFrom('playback_ids').selectAll().where('broadcast_id', 'in', broadcastIds).orderBy('position').orderBy('id').execute();
   }
 
+  /** The policies of a stream's or a recording's playback ids. */
+  async policiesOf(target: { streamId: string } | { broadcastId: string }): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('playback_ids')
+      .select('policy')
+      .where('streamId' in target ? 'stream_id' : 'broadcast_id', '=', 'streamId' in target ? target.streamId : target.broadcastId)
+      .execute();
+    return rows.map((r) => r.policy);
+  }
+
   /** How many ids a stream or a recording has had (the next one's position). */
   async countFor(target: { streamId: string } | { broadcastId: string }): Promise<number> {
     const row = await this.db

@@ -1,5 +1,5 @@
 /** Streams: their keys, owners and what each dialect stores on the row; and who else a stream is shared with. */
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { ExpressionBuilder, Insertable, Selectable, Updateable } from 'kysely';
 import type { Executor } from '../database.js';
 import type { Database } from '../schema.js';
 
@@ -117,11 +117,29 @@ export class StreamRepository {
     await this.db.updateTable('streams').set({ ...changes, updated_at: now }).where('id', '=', id).execute();
   }
 
-  /** One page of streams, newest first: of one owner, or of all (`ownerId` null). */
-  listPage(ownerId: string | null, limit: number, offset: number): Promise<StreamRow[]> {
-    let query = this.db.selectFrom('streams').selectAll().where('deleted_at', 'is', null);
-    if (ownerId !== null) query = query.where('owner_id', '=', ownerId);
-    return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute();
+  /**
+   * One page of streams, newest first: of one owner, or of all (`ownerId` null); only the one
+   * whose key has this digest, and only those in a live status, when asked. `active`: enabled,
+   * with an open broadcast that has recorded a segment (it plays); `idle`: enabled otherwise.
+   */
+  listPage(filter: { ownerId: string | null; keyDigest?: string; status?: 'idle' | 'active' | 'disabled' }, limit: number, offset: number): Promise<StreamRow[]> {
+    let query = this.db.selectFrom('streams as s').selectAll('s').where('s.deleted_at', 'is', null);
+    if (filter.ownerId !== null) query = query.where('s.owner_id', '=', filter.ownerId);
+    if (filter.keyDigest !== undefined) query = query.where('s.key_digest', '=', filter.keyDigest);
+    if (filter.status === 'disabled') query = query.where('s.enabled', '=', 0);
+    else if (filter.status !== undefined) {
+      const playing = (eb: ExpressionBuilder<Database & { s: Database['streams'] }, 's'>) =>
+        eb.exists(
+          eb
+            .selectFrom('broadcasts as b')
+            .innerJoin('segments as g', 'g.broadcast_id', 'b.id')
+            .select('b.id')
+            .whereRef('b.stream_id', '=', 's.id')
+            .where('b.ended_at', 'is', null),
+        );
+      query = query.where('s.enabled', '=', 1).where((eb) => (filter.status === 'active' ? playing(eb) : eb.not(playing(eb))));
+    }
+    return query.orderBy('s.created_at', 'desc').orderBy('s.id', 'desc').limit(limit).offset(offset).execute();
   }
 
   /** Marks the stream deleted: its key opens nothing and it vanishes from every API. */

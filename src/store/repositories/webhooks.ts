@@ -72,6 +72,10 @@ export class CallbackRepository {
     await this.db.insertInto('callback_attempts').values(row).execute();
   }
 
+  async deleteAttemptsBefore(at: string): Promise<void> {
+    await this.db.deleteFrom('callback_attempts').where('at', '<', at).execute();
+  }
+
   findAttempt(id: string): Promise<CallbackAttemptRow | undefined> {
     return this.db.selectFrom('callback_attempts').selectAll().where('id', '=', id).executeTakeFirst();
   }
@@ -121,6 +125,18 @@ export class WebhookEndpointRepository {
     return query.orderBy('created_at').orderBy('id').execute();
   }
 
+  /** The enabled endpoints that get an account's events: its own, and every administrator's. */
+  listForDelivery(accountId: string): Promise<WebhookEndpointRow[]> {
+    return this.db
+      .selectFrom('webhook_endpoints as e')
+      .leftJoin('accounts as a', 'a.id', 'e.account_id')
+      .selectAll('e')
+      .where('e.enabled', '=', 1)
+      .where((eb) => eb.or([eb('e.account_id', '=', accountId), eb('a.is_admin', '=', 1)]))
+      .orderBy('e.created_at')
+      .execute();
+  }
+
   async countOwned(accountId: string): Promise<number> {
     const row = await this.db
       .selectFrom('webhook_endpoints')
@@ -151,6 +167,10 @@ export class LiveEventRepository {
     let query = this.db.selectFrom('live_events').selectAll().where('seq', '>', afterSeq);
     if (accountId !== null) query = query.where('account_id', '=', accountId);
     return query.orderBy('seq').limit(limit).execute();
+  }
+
+  async deleteBefore(at: string): Promise<void> {
+    await this.db.deleteFrom('live_events').where('created_at', '<', at).execute();
   }
 
   /** The number of the newest event, 0 when there is none. */

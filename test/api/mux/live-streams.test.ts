@@ -102,6 +102,20 @@ for (const kind of databaseKinds()) {
       assert.equal(tooMany.status, 400);
     });
 
+    test('the list finds a stream by its key, and by status', async () => {
+      const { mux } = await muxAccount(server);
+      const one = await mux.video.liveStreams.create({});
+      const two = await mux.video.liveStreams.create({});
+      await mux.video.liveStreams.disable(two.id);
+      assert.deepEqual((await mux.video.liveStreams.list({ stream_key: one.stream_key })).data.map((s) => s.id), [one.id]);
+      assert.deepEqual((await mux.video.liveStreams.list({ stream_key: 'not-a-key' })).data, []);
+      assert.deepEqual((await mux.video.liveStreams.list({ status: 'disabled' })).data.map((s) => s.id), [two.id]);
+      assert.deepEqual((await mux.video.liveStreams.list({ status: 'idle' })).data.map((s) => s.id), [one.id]);
+      assert.deepEqual((await mux.video.liveStreams.list({ status: 'active' })).data, []);
+      const other = await muxAccount(server);
+      assert.deepEqual((await other.mux.video.liveStreams.list({ stream_key: one.stream_key })).data, [], 'another account’s key finds nothing');
+    });
+
     test('playback ids and simulcast targets are added, read and removed', async () => {
       const { mux } = await muxAccount(server);
       const stream = await mux.video.liveStreams.create({});

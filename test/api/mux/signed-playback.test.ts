@@ -274,6 +274,23 @@ for (const kind of databaseKinds()) {
       assert.ok((await failure(stranger.mux.video.playbackIds.retrieve(assetPid.id))) instanceof Mux.NotFoundError, 'another account’s playback id is not found');
     });
 
+    test('a stream and a recording that play only by signed ids play by nothing else: not /hls by id, not the watch page', async () => {
+      // The live playlist, the latest recording and the broadcast's own playlists by stream id.
+      for (const path of [`/hls/${streamId}/index.m3u8`, `/hls/${streamId}/${recorded.broadcastId}/index.m3u8`, `/hls/${streamId}/${recorded.broadcastId}/seg-00000.ts`]) {
+        assert.equal((await get(`${server.url}${path}`)).status, 403, path);
+      }
+      assert.equal((await get(`${server.url}/${streamId}`)).status, 404, 'no watch page');
+      // A stream whose own id is public, with a recording whose ids are all signed: the recording
+      // does not play through the stream's paths either.
+      const open = await owner.mux.video.liveStreams.create({ playback_policy: ['public'], new_asset_settings: { playback_policy: ['signed'] } as never });
+      const rec = await recordLive(server, open.id, 1);
+      await server.running.core.broadcasts.end(open.id as StreamId);
+      assert.equal((await get(`${server.url}/hls/${open.id}/vod.m3u8`)).status, 403, 'the latest recording');
+      assert.equal((await get(`${server.url}/hls/${open.id}/${rec.broadcastId}/vod.m3u8`)).status, 403, 'that recording by id');
+      const publicId = open.playback_ids![0]!.id;
+      assert.equal((await get(`${server.url}/${publicId}/${rec.broadcastId}/seg-00000.ts`)).status, 404, 'the stream’s playback id plays only the broadcast on the air');
+    });
+
     test('a signing key’s private half is in the create answer only; keys list across pages, delete, and stay their account’s', async () => {
       const a = await muxAccount(server);
       const made = [];

@@ -73,3 +73,53 @@ export async function probe(args: readonly string[]): Promise<any> {
   const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-of', 'json', '-rw_timeout', '10000000', ...args], { timeout: 30_000 });
   return JSON.parse(stdout);
 }
+
+/** One Server-Sent Event as read off the stream. */
+export interface SseEvent {
+  id: string | undefined;
+  event: string | undefined;
+  data: string;
+}
+
+/** Reads `/system/v1/events` as a browser's EventSource would, collecting what arrives. */
+export async function openEvents(server: TestServer, auth: string, lastEventId?: string) {
+  const controller = new AbortController();
+  const response = await fetch(`${server.url}/system/v1/events`, {
+    headers: { authorization: auth, accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}) },
+    signal: controller.signal,
+  });
+  const events: SseEvent[] = [];
+  const reading = (async () => {
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = new Map<string, string>();
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':') || !line.includes(':')) continue;
+            const at = line.indexOf(':');
+            fields.set(line.slice(0, at), line.slice(at + 1).replace(/^ /, ''));
+          }
+          if (fields.has('data')) events.push({ id: fields.get('id'), event: fields.get('event'), data: fields.get('data')! });
+        }
+      }
+    } catch {
+      // Aborted by close().
+    }
+  })();
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    events,
+    async close() {
+      controller.abort();
+      await reading;
+    },
+  };
+}

@@ -2,11 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Core } from '../../../core/core.js';
 import { grantOf } from '../auth.js';
+import { MuxError } from '../errors.js';
 import { ERRORS } from '../schemas.js';
 
 /** Events read from the log per round; a stream far behind catches up in rounds. */
 const BATCH = 100;
 const LAST_EVENT_ID = /^\d{1,15}$/;
+/** The most a reconnecting client is sent of what it missed (older events: the webhooks' delivery log has them). */
+export const MAX_REPLAY = 1000;
+/** Event streams one account may hold open at once. */
+export const MAX_STREAMS_PER_ACCOUNT = 10;
 
 /**
  * `GET /system/v1/events`: the caller's events as Server-Sent Events, the same JSON its webhooks
@@ -14,6 +19,7 @@ const LAST_EVENT_ID = /^\d{1,15}$/;
  * `Last-Event-ID` misses nothing; without it the stream starts with what happens next.
  */
 export function eventRoutes(app: FastifyInstance, core: Core, options: { keepAliveSeconds: number }): void {
+  const open = new Map<string, number>();
   app.get(
     '/events',
     {
@@ -26,9 +32,13 @@ export function eventRoutes(app: FastifyInstance, core: Core, options: { keepAli
     },
     async (request, reply) => {
       const scope = grantOf(request).scope;
+      const held = open.get(scope.accountId) ?? 0;
+      if (held >= MAX_STREAMS_PER_ACCOUNT) throw new MuxError('too_many_requests', [`At most ${MAX_STREAMS_PER_ACCOUNT} event streams may be open at once`]);
       const given = request.headers['last-event-id'];
-      let cursor = typeof given === 'string' && LAST_EVENT_ID.test(given) ? Number(given) : await core.liveEvents.lastSeq();
+      const last = await core.liveEvents.lastSeq();
+      let cursor = typeof given === 'string' && LAST_EVENT_ID.test(given) ? Math.max(Number(given), last - MAX_REPLAY) : last;
 
+      open.set(scope.accountId, held + 1);
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -54,8 +64,14 @@ export function eventRoutes(app: FastifyInstance, core: Core, options: { keepAli
               const entries = await core.liveEvents.after(scope, cursor, BATCH);
               for (const entry of entries) {
                 if (closed) return;
-                raw.write(`id: ${entry.seq}\nevent: ${entry.type}\ndata: ${entry.body}\n\n`);
                 cursor = entry.seq;
+                // A slow reader holds the stream back, not the server's memory.
+                if (!raw.write(`id: ${entry.seq}\nevent: ${entry.type}\ndata: ${entry.body}\n\n`)) {
+                  await new Promise<void>((resolve) => {
+                    raw.once('drain', resolve);
+                    raw.once('close', resolve);
+                  });
+                }
               }
               if (entries.length < BATCH) break;
             }
@@ -75,6 +91,9 @@ export function eventRoutes(app: FastifyInstance, core: Core, options: { keepAli
       keepAlive.unref();
       raw.on('close', () => {
         closed = true;
+        const left = (open.get(scope.accountId) ?? 1) - 1;
+        if (left > 0) open.set(scope.accountId, left);
+        else open.delete(scope.accountId);
         unsubscribe();
         clearInterval(keepAlive);
       });

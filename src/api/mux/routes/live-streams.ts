@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { Core } from '../../../core/core.js';
 import type { PlaybackPolicy } from '../../../core/playback/playback-ids.js';
-import type { LiveSettingsChange, LatencyMode, NewAssetSettings } from '../../../core/streams/live-settings.js';
+import type { LiveSettingsChange, LatencyMode, LiveStatus, NewAssetSettings } from '../../../core/streams/live-settings.js';
 import { MuxError } from '../errors.js';
 import { grantOf } from '../auth.js';
 import { presentLiveStream, presentPlaybackId, presentTarget } from '../present.js';
@@ -15,9 +15,9 @@ import {
   IdAndTargetParams,
   IdParams,
   LiveStreamCreateBody,
+  LiveStreamListQuery,
   LiveStreamSchema,
   LiveStreamUpdateBody,
-  PageQuery,
   PlaybackIdCreateBody,
   PlaybackIdSchema,
   SimulcastTargetCreateBody,
@@ -83,10 +83,10 @@ export function liveStreamRoutes(app: FastifyInstance, core: Core): void {
     return reply.status(201).send({ data: presentLiveStream(view) });
   });
 
-  app.get('/live-streams', { schema: { tags, summary: 'List live streams, newest first', querystring: PageQuery, response: { 200: dataList(LiveStreamSchema), ...ERRORS } } }, async (request: FastifyRequest<{ Querystring: Static<typeof PageQuery> }>) => {
-    const limit = request.query.limit ?? 25;
-    const page = request.query.page ?? 1;
-    const views = await live.list(grantOf(request).scope, limit, (page - 1) * limit);
+  app.get('/live-streams', { schema: { tags, summary: 'List live streams, newest first', querystring: LiveStreamListQuery, response: { 200: dataList(LiveStreamSchema), ...ERRORS } } }, async (request: FastifyRequest<{ Querystring: Static<typeof LiveStreamListQuery> }>) => {
+    const { limit = 25, page = 1, status, stream_key } = request.query;
+    const filter = { ...(status !== undefined ? { status: status as LiveStatus } : {}), ...(stream_key !== undefined ? { streamKey: stream_key } : {}) };
+    const views = await live.list(grantOf(request).scope, filter, limit, (page - 1) * limit);
     return { data: views.map(presentLiveStream) };
   });
 
