@@ -127,17 +127,18 @@ export class PlaybackIdService {
 
   /** Removes one playback id of a stream or a recording; NotFoundError when it is not theirs. */
   async remove(owner: { streamId: StreamId } | { broadcastId: BroadcastId }, id: string): Promise<void> {
-    const row = looksLikePlaybackId(id) ? await this.ctx.store.playbackIds.find(id) : undefined;
-    const matches = row && ('streamId' in owner ? row.stream_id === owner.streamId : row.broadcast_id === owner.broadcastId);
-    if (!row || !matches) throw new NotFoundError('No such playback id');
-    await this.ctx.store.playbackIds.delete(id);
+    await this.ctx.store.playbackIds.delete((await this.rowOf(owner, id)).id);
   }
 
   /** One playback id of a stream or a recording; NotFoundError when it is not theirs. */
   async get(owner: { streamId: StreamId } | { broadcastId: BroadcastId }, id: string): Promise<PlaybackId> {
+    return toPlaybackId(await this.rowOf(owner, id));
+  }
+
+  private async rowOf(owner: { streamId: StreamId } | { broadcastId: BroadcastId }, id: string): Promise<PlaybackIdRow> {
     const row = looksLikePlaybackId(id) ? await this.ctx.store.playbackIds.find(id) : undefined;
     const matches = row && ('streamId' in owner ? row.stream_id === owner.streamId : row.broadcast_id === owner.broadcastId);
     if (!row || !matches) throw new NotFoundError('No such playback id');
-    return toPlaybackId(row);
+    return row;
   }
 }

@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { tempDir } from '../../media/support.js';
-import { ffmpegMissing, makeFlv, waitFor } from '../../media/relay/support.js';
+import { ffmpegMissing, inspect, makeFlv, startFfmpegReceiver, waitFor } from '../../media/relay/support.js';
+import { LOCAL_PEERS } from '../../helpers/server.js';
 import { muxAccount } from './support.js';
 
 /** A long reconnect window: every end seen here comes from a control, not from the window. */
@@ -44,7 +45,7 @@ for (const kind of databaseKinds()) {
     let source: string;
 
     before(async () => {
-      server = await startTestServer(kind, { hlsSegmentDuration: '1' });
+      server = await startTestServer(kind, { ...LOCAL_PEERS, hlsSegmentDuration: '1' });
       source = `${dir.path}/loop.flv`;
       makeFlv(source, 'av', 2);
     });
@@ -89,6 +90,29 @@ for (const kind of databaseKinds()) {
         }
       } finally {
         first.kill();
+      }
+    });
+
+    test('a simulcast target added while the stream is live starts at once; one deleted stops at once', async () => {
+      const { mux } = await muxAccount(server);
+      const stream = await mux.video.liveStreams.create({ reconnect_window: WINDOW });
+      const live = encoder(server.running.rtmpPort, stream.stream_key, source);
+      const receiver = await startFfmpegReceiver(dir.path, 'late', { app: 'app', name: 'late-key' });
+      try {
+        await waitFor('active', async () => ((await mux.video.liveStreams.retrieve(stream.id)).status === 'active' ? true : undefined));
+        const target = await mux.video.liveStreams.createSimulcastTarget(stream.id, { url: `rtmp://127.0.0.1:${receiver.port}/app`, stream_key: 'late-key' });
+        await waitFor('the target to broadcast', async () => (await mux.video.liveStreams.retrieveSimulcastTarget(stream.id, target.id)).status === 'broadcasting');
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        await mux.video.liveStreams.deleteSimulcastTarget(stream.id, target.id);
+        assert.equal(await receiver.finish(10_000), 0, `the receiver saw its publisher leave: ${receiver.stderr()}`);
+        const got = inspect(receiver.file);
+        assert.equal(got.videoCodec, 'h264');
+        assert.ok(got.videoSeconds > 1, `the target got ${got.videoSeconds} s`);
+        assert.equal((await mux.video.liveStreams.retrieve(stream.id)).status, 'active', 'the stream went on');
+        await mux.video.liveStreams.complete(stream.id);
+      } finally {
+        live.kill();
+        await receiver.kill();
       }
     });
 

@@ -64,6 +64,10 @@ for (const kind of databaseKinds()) {
         const playbackId = stream.playback_ids?.[0]?.id;
         assert.ok(playbackId);
 
+        const idleReply = await fetch(`${server.url}/${playbackId}.m3u8`);
+        assert.equal(idleReply.status, 404, 'nothing plays while the stream is idle');
+        assert.match(await idleReply.text(), /not active/);
+
         const file = `${dir.path}/source.flv`;
         makeFlv(file, 'av', SECONDS);
         const encoder = publish(server.running.rtmpPort, stream.stream_key, file);
@@ -158,6 +162,18 @@ for (const kind of databaseKinds()) {
         const deliveries: any = await (await fetch(`${server.url}/system/v1/webhooks/${endpoint.id}/deliveries?limit=100`, { headers: { authorization: `Basic ${Buffer.from(`${mux.tokenId}:${mux.tokenSecret}`).toString('base64')}` } })).json();
         assert.ok(deliveries.data.length >= types.length);
         assert.ok(deliveries.data.every((d: { response_status_code: number }) => d.response_status_code === 204));
+
+        // Deleting the asset removes its media: its playback ids and its segments play no more.
+        const segmentUrl = new URL(vod.split('\n').find((l) => l.endsWith('.ts'))!, `${server.url}/${assetPlaybackId}.m3u8`);
+        assert.equal((await fetch(segmentUrl)).status, 200);
+        await mux.video.assets.delete(assetId);
+        assert.equal((await fetch(`${server.url}/${assetPlaybackId}.m3u8`)).status, 404);
+        assert.equal((await fetch(segmentUrl)).status, 404);
+        assert.equal((await fetch(`${server.url}/hls/${stream.id}/${assetId}/vod.m3u8`)).status, 404, 'not by the stream’s paths either');
+        const remaining = [];
+        for await (const a of mux.video.assets.list({ live_stream_id: stream.id })) remaining.push(a.id);
+        assert.deepEqual(remaining, []);
+        await waitFor('the asset deleted event', () => hooks.received.some((h) => h.json?.type === 'video.asset.deleted' && h.json.object.id === assetId));
       } finally {
         await receiver.kill();
         await hooks.close();

@@ -110,7 +110,9 @@ export class SiteSessionService {
 
     const now = this.ctx.now();
     try {
-      return await this.ctx.store.transaction(async (tx) => {
+      // The event of a new stream goes out once its rows have committed (its observers read them).
+      let created: { streamId: StreamId; ownerId: AccountId } | undefined;
+      const session = await this.ctx.store.transaction(async (tx) => {
         let owner = input.siteUserId !== undefined ? await tx.accounts.findByExternalId(site.id, input.siteUserId) : undefined;
         if (owner) {
           const [existing] = await tx.streams.listByOwner(owner.id);
@@ -175,9 +177,11 @@ export class SiteSessionService {
           fme_key: input.fmeKey ?? null,
         };
         await tx.streams.insert(stream);
-        await emit(this.ctx, { type: 'stream.created', streamId: stream.id as StreamId, ownerId: owner.id as AccountId });
+        created = { streamId: stream.id as StreamId, ownerId: owner.id as AccountId };
         return this.toSession(stream, owner);
       });
+      if (created) await emit(this.ctx, { type: 'stream.created', ...created });
+      return session;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('That host id is taken', { site_user_id: 'is already a public host id' });
       throw err;
