@@ -44,6 +44,7 @@ import { muxSystemPlugin, muxVideoPlugin } from './api/mux/plugin.js';
 import { liveApiEvents } from './api/mux/webhook-events.js';
 import { registerOpenApi } from './api/openapi.js';
 import { playbackIdPlugin } from './api/playback/playback-ids.js';
+import { appEntryPoints, appPlugin } from './api/app/plugin.js';
 
 export interface RunningServer {
   config: Config;
@@ -186,8 +187,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       adapters: [
         // streamdelta's own API: Mux Video's live API, and playback by playback id at Mux's paths.
-        { name: 'mux-video', prefix: '/video/v1', plugin: muxVideoPlugin, options: { core, bodyLimit: config.bodyLimit } },
-        { name: 'mux-system', prefix: '/system/v1', plugin: muxSystemPlugin, options: { core, bodyLimit: config.bodyLimit } },
+        { name: 'mux-video', prefix: '/video/v1', plugin: muxVideoPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
+        { name: 'mux-system', prefix: '/system/v1', plugin: muxSystemPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
+        // The dashboard: its sign-in API and the built web app.
+        { name: 'app', prefix: '/app', plugin: appPlugin, options: { core, publicUrl: config.publicUrl, rtmpUrl: () => kickflipRtmpUrl('').replace(/\/$/, '') } },
         { name: 'playback-ids', prefix: '/', plugin: playbackIdPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow } },
         { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admissions: new ViewerAdmissions(config.admission, siteAdmission(core)) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
@@ -202,7 +205,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         { name: 'multistreamer', prefix: config.multistreamerPrefix || '/', plugin: multistreamerPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         { name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions },
       ],
-      beforeAdapters: (app) => registerOpenApi(app, config.publicUrl),
+      beforeAdapters: async (app) => {
+        await registerOpenApi(app, config.publicUrl);
+        appEntryPoints(app);
+      },
       rewriteUrl: [virtualHostRewrite({ bucket: config.uploadBucket, mount: UPLOAD_MOUNT, publicUrl: config.publicUrl })],
     });
     closers.push(() => http.close());

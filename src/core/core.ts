@@ -41,6 +41,7 @@ import { LiveStreamService } from './streams/live-streams.js';
 import { RecordingService } from './broadcasts/recordings.js';
 import { WebhookEndpointService } from './webhooks/endpoints.js';
 import { LiveEventLog } from './webhooks/live-events.js';
+import { SessionService } from './accounts/sessions.js';
 
 /** Seconds an OAuth2 access token lives unless the server is told otherwise (30 days). */
 export const DEFAULT_TOKEN_TTL = 30 * 24 * 3600;
@@ -104,6 +105,8 @@ export class Core {
   readonly webhookEndpoints: WebhookEndpointService;
   /** The live API's events of each account, in order (webhooks, event streams). */
   readonly liveEvents: LiveEventLog;
+  /** Dashboard sign-ins (a cookie instead of an access token), and the first run's administrator. */
+  readonly sessions: SessionService;
 
   constructor(
     readonly ctx: CoreContext,
@@ -167,6 +170,7 @@ export class Core {
     this.recordings = new RecordingService(ctx, options.blobs, this.playbackIds);
     this.webhookEndpoints = new WebhookEndpointService(ctx, this.callbacks, this.egress, quotas);
     this.liveEvents = new LiveEventLog(ctx, this.webhookEndpoints);
+    this.sessions = new SessionService(ctx, this.accounts);
   }
 
   /** A secret this installation keeps in its database, made on first use (signing keys). */

@@ -208,6 +208,16 @@ export interface CallbackAttemptsTable {
   at: string;
 }
 
+/** A dashboard session: a signed-in browser, known by the digest of its cookie. */
+export interface SessionsTable {
+  token_digest: string;
+  account_id: string;
+  created_at: string;
+  expires_at: string;
+  /** Signed out (or ended by a password change); null while it lasts. */
+  ended_at: string | null;
+}
+
 /** A playback id: what a player names to watch a stream (live) or one broadcast's recording. */
 export interface PlaybackIdsTable {
   id: string;
@@ -449,6 +459,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
   live_events: LiveEventsTable;
+  sessions: SessionsTable;
 }
 
 /**

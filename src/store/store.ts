@@ -12,7 +12,7 @@ import { StreamRepository, StreamShareRepository } from './repositories/streams.
 import { MultipartUploadRepository, UploadBroadcastRepository, UploadCredentialRepository, UploadObjectRepository } from './repositories/uploads.js';
 import { CallbackRepository, LiveEventRepository, WebhookEndpointRepository } from './repositories/webhooks.js';
 import { PlaybackIdRepository, SigningKeyRepository } from './repositories/playback.js';
-import { AccessTokenRepository } from './repositories/access-tokens.js';
+import { AccessTokenRepository, SessionRepository } from './repositories/access-tokens.js';
 import { OauthTokenRepository, StreamFlagRepository, StreamMetadataRepository, TenantUserRepository } from './repositories/dialects/kickflip.js';
 import { AppRepository, CommentRepository, VersionRepository } from './repositories/dialects/kickfolio.js';
 import { MsStreamRepository, MsUserRepository, NetworkAccountRepository, StreamAccountRepository, WebhookRepository } from './repositories/dialects/multistreamer.js';
@@ -62,6 +62,7 @@ export class Repositories {
   readonly accessTokens: AccessTokenRepository;
   readonly webhookEndpoints: WebhookEndpointRepository;
   readonly liveEvents: LiveEventRepository;
+  readonly sessions: SessionRepository;
 
   constructor(db: Executor) {
     this.accounts = new AccountRepository(db);
@@ -100,6 +101,7 @@ export class Repositories {
     this.accessTokens = new AccessTokenRepository(db);
     this.webhookEndpoints = new WebhookEndpointRepository(db);
     this.liveEvents = new LiveEventRepository(db);
+    this.sessions = new SessionRepository(db);
   }
 }
 

@@ -1,16 +1,25 @@
 import type { FastifyRequest } from 'fastify';
-import type { AccessTokenService, TokenGrant } from '../../core/accounts/access-tokens.js';
+import type { AccessTokenService, TokenPermission } from '../../core/accounts/access-tokens.js';
+import type { AccountScope } from '../../core/accounts/scope.js';
+import type { SessionService } from '../../core/accounts/sessions.js';
+import { fromOwnOrigin, sessionCookie } from '../session-cookie.js';
 import { MuxError } from './errors.js';
+
+/** What a live API request may do, and for whom: by an access token, or by a dashboard session. */
+export interface Grant {
+  scope: AccountScope;
+  permission: TokenPermission;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who the live API request acts for (set once its credentials are checked). */
-    muxGrant?: TokenGrant;
+    muxGrant?: Grant;
   }
 }
 
 /** The grant of an authenticated live API request. */
-export function grantOf(request: FastifyRequest): TokenGrant {
+export function grantOf(request: FastifyRequest): Grant {
   if (!request.muxGrant) throw new MuxError('unauthorized', ['Access token credentials are required']);
   return request.muxGrant;
 }
@@ -30,16 +39,31 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
 }
 
 /**
- * HTTP Basic `token_id:token_secret`, as Mux takes it. Wrong or missing credentials are a 401;
- * an address that keeps sending wrong ones is told to wait (429) before any is checked again.
+ * HTTP Basic `token_id:token_secret`, as Mux takes it; or, from the dashboard, its session
+ * cookie (writes only from a page of this server: the cookie alone changes nothing). Wrong or
+ * missing credentials are a 401; an address that keeps sending wrong ones is told to wait (429).
  */
 export class BasicAuth {
   private readonly failures = new Map<string, { count: number; since: number }>();
 
-  constructor(private readonly tokens: Pick<AccessTokenService, 'authenticate'>) {}
+  constructor(
+    private readonly tokens: Pick<AccessTokenService, 'authenticate'>,
+    private readonly sessions: Pick<SessionService, 'resolve'>,
+    private readonly publicUrl: string,
+  ) {}
 
-  async grant(request: FastifyRequest): Promise<TokenGrant> {
+  async grant(request: FastifyRequest): Promise<Grant> {
     const now = Date.now();
+    const cookie = request.headers.authorization === undefined ? sessionCookie(request) : undefined;
+    if (cookie !== undefined) {
+      const session = await this.sessions.resolve(cookie);
+      if (session) {
+        if (request.method !== 'GET' && request.method !== 'HEAD' && !fromOwnOrigin(request, this.publicUrl)) {
+          throw new MuxError('forbidden', ['A change with the session cookie must come from this server’s own pages']);
+        }
+        return { scope: session.scope, permission: 'full' };
+      }
+    }
     const credentials = basicCredentials(request.headers.authorization);
     const grant = credentials ? await this.tokens.authenticate(credentials.id, credentials.secret) : undefined;
     // Valid credentials always pass: many clients behind one proxy address must not be locked
@@ -50,7 +74,7 @@ export class BasicAuth {
       throw new MuxError('too_many_requests', ['Too many failed attempts from this address: wait a minute']);
     }
     this.noteFailure(request.ip, now);
-    throw new MuxError('unauthorized', [credentials ? 'Invalid access token credentials' : 'Access token credentials are required (HTTP Basic: token id and secret)']);
+    throw new MuxError('unauthorized', [credentials ? 'Invalid access token credentials' : cookie !== undefined ? 'The session has ended: sign in again' : 'Access token credentials are required (HTTP Basic: token id and secret)']);
   }
 
   private noteFailure(address: string, now: number): void {

@@ -13,6 +13,8 @@ import { unsupportedFeature } from './unsupported.js';
 
 export interface MuxApiOptions {
   core: Core;
+  /** The server's public URL: the origin a dashboard page's writes come from. */
+  publicUrl: string;
   bodyLimit: number;
   /** Seconds between comments on an idle event stream, so proxies keep it open. */
   eventKeepAlive?: number;
@@ -30,7 +32,7 @@ function validators(app: FastifyInstance): void {
 
 /** What the video and system parts share: credentials, Mux's errors, validation, the 404 and 400 of missing routes. */
 async function common(app: FastifyInstance, options: MuxApiOptions, prefix: string): Promise<void> {
-  const auth = new BasicAuth(options.core.liveApiTokens);
+  const auth = new BasicAuth(options.core.liveApiTokens, options.core.sessions, options.publicUrl);
   validators(app);
   app.decorateRequest('muxGrant', undefined);
   app.addHook('onRequest', async (request) => {

@@ -19,6 +19,7 @@ import * as m0017 from './0017_first_broadcast_id.js';
 import * as m0018 from './0018_destination_key_owner.js';
 import * as m0019 from './0019_random_public_ids.js';
 import * as m0020 from './0020_live_api.js';
+import * as m0021 from './0021_sessions.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '0018_destination_key_owner': m0018,
   '0019_random_public_ids': m0019,
   '0020_live_api': m0020,
+  '0021_sessions': m0021,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -70,6 +70,11 @@ export class AccountRepository {
       .execute();
   }
 
+  /** Whether the tenant has any account at all (the dashboard's first run has none). */
+  async anyIn(tenant: string): Promise<boolean> {
+    return (await this.db.selectFrom('accounts').select('id').where('tenant', '=', tenant).limit(1).executeTakeFirst()) !== undefined;
+  }
+
   list(tenant: string): Promise<AccountRow[]> {
     return this.db
       .selectFrom('accounts')

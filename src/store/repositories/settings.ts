@@ -10,6 +10,10 @@ export class SettingsRepository {
   }
 
   /** Stores `value` unless the key is already set, and returns what is stored: the first writer wins. */
+  async delete(key: string): Promise<void> {
+    await this.db.deleteFrom('settings').where('key', '=', key).execute();
+  }
+
   async getOrInit(key: string, value: string): Promise<string> {
     await this.db
       .insertInto('settings')
