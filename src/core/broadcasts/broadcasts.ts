@@ -232,16 +232,18 @@ export class BroadcastService {
     return row ? toSegment(row) : undefined;
   }
 
+  /** A broadcast of the stream; undefined when there is none, or its recording was deleted. */
   async get(streamId: string, broadcastId: string): Promise<Broadcast | undefined> {
     if (!isUuid(broadcastId)) return undefined;
     const row = await this.ctx.store.broadcasts.findById(broadcastId.toLowerCase());
-    return row && row.stream_id === streamId ? this.toBroadcast(row) : undefined;
+    return row && row.stream_id === streamId && row.deleted_at === null ? this.toBroadcast(row) : undefined;
   }
 
+  /** The stream's latest broadcast; undefined when it has none, or its recording was deleted. */
   async latest(streamId: string): Promise<Broadcast | undefined> {
     if (!isUuid(streamId)) return undefined;
     const row = await this.ctx.store.broadcasts.latestOfStream(streamId.toLowerCase());
-    return row ? this.toBroadcast(row) : undefined;
+    return row && row.deleted_at === null ? this.toBroadcast(row) : undefined;
   }
 
   async list(streamId: StreamId): Promise<Broadcast[]> {
