@@ -131,3 +131,53 @@ export const updateStream = async (id: string, body: { meta: { title?: string };
   (await request<{ data: LiveStream }>('PATCH', streamPath(id), { body })).data;
 export const resetStreamKey = async (id: string): Promise<LiveStream> => (await request<{ data: LiveStream }>('POST', `${streamPath(id)}/reset-stream-key`)).data;
 export const setStreamEnabled = (id: string, enabled: boolean) => request<unknown>('PUT', `${streamPath(id)}/${enabled ? 'enable' : 'disable'}`);
+
+// --- webhooks, access tokens, signing keys ---
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[] | null;
+  enabled: boolean;
+  created_at: string;
+  signing_secret?: string;
+}
+
+export interface Delivery {
+  id: string;
+  event_type: string;
+  event_id: string | null;
+  response_status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  created_at: string;
+}
+
+export const listWebhooks = async (): Promise<Webhook[]> => (await request<{ data: Webhook[] }>('GET', '/system/v1/webhooks?limit=100')).data;
+export const createWebhook = async (url: string, events: string[] | null): Promise<Webhook> =>
+  (await request<{ data: Webhook }>('POST', '/system/v1/webhooks', { body: { url, ...(events ? { events } : {}) } })).data;
+export const deleteWebhook = (id: string) => request<void>('DELETE', `/system/v1/webhooks/${encodeURIComponent(id)}`);
+export const listDeliveries = async (id: string): Promise<Delivery[]> => (await request<{ data: Delivery[] }>('GET', `/system/v1/webhooks/${encodeURIComponent(id)}/deliveries?limit=50`)).data;
+export const redeliver = (id: string, delivery: string) => request<unknown>('POST', `/system/v1/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(delivery)}/redeliver`);
+
+export interface AccessToken {
+  id: string;
+  name: string | null;
+  permission: 'full' | 'read';
+  createdAt: string;
+  secret?: string;
+}
+
+export const listTokens = async (): Promise<AccessToken[]> => (await request<{ data: AccessToken[] }>('GET', '/app/api/access-tokens')).data;
+export const createToken = async (name: string, readOnly: boolean): Promise<AccessToken> => (await request<{ data: AccessToken }>('POST', '/app/api/access-tokens', { body: { name, readOnly } })).data;
+export const revokeToken = (id: string) => request<void>('DELETE', `/app/api/access-tokens/${encodeURIComponent(id)}`);
+
+export interface SigningKey {
+  id: string;
+  created_at: string;
+  private_key?: string;
+}
+
+export const listSigningKeys = async (): Promise<SigningKey[]> => (await request<{ data: SigningKey[] }>('GET', '/system/v1/signing-keys?limit=100')).data;
+export const createSigningKey = async (): Promise<SigningKey> => (await request<{ data: SigningKey }>('POST', '/system/v1/signing-keys')).data;
+export const deleteSigningKey = (id: string) => request<void>('DELETE', `/system/v1/signing-keys/${encodeURIComponent(id)}`);

@@ -14,6 +14,9 @@ import { FirstRun } from './pages/FirstRun.js';
 import { SignIn } from './pages/SignIn.js';
 import { StreamPage } from './pages/StreamPage.js';
 import { Streams } from './pages/Streams.js';
+import { AccessTokens } from './pages/AccessTokens.js';
+import { SigningKeys } from './pages/SigningKeys.js';
+import { Webhooks } from './pages/Webhooks.js';
 import { useRoute } from './router.js';
 import './styles.css';
 
@@ -94,6 +97,9 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut: () => P
       <Header account={session.account} onSignOut={onSignOut} />
       {route.name === 'streams' && <Streams />}
       {route.name === 'stream' && <StreamPage key={route.id} id={route.id} rtmpUrl={session.rtmpUrl} />}
+      {route.name === 'webhooks' && <Webhooks />}
+      {route.name === 'access-tokens' && <AccessTokens />}
+      {route.name === 'signing-keys' && <SigningKeys />}
       {route.name === 'not-found' && <NotFound />}
     </>
   );

@@ -71,12 +71,14 @@ export function applyToList<T extends LiveStream>(list: readonly T[], change: St
 }
 
 /** The app's client-side routes, under the base path `/app/`. */
-export type Route = { name: 'streams' } | { name: 'stream'; id: string } | { name: 'not-found' };
+export type Route = { name: 'streams' } | { name: 'stream'; id: string } | { name: 'webhooks' } | { name: 'access-tokens' } | { name: 'signing-keys' } | { name: 'not-found' };
 
 export const BASE = '/app/';
 
 export function routeOf(pathname: string): Route {
   if (pathname === '/' || pathname === '/app' || pathname === BASE) return { name: 'streams' };
+  const page = /^\/app\/(webhooks|access-tokens|signing-keys)\/?$/.exec(pathname)?.[1];
+  if (page === 'webhooks' || page === 'access-tokens' || page === 'signing-keys') return { name: page };
   const stream = /^\/app\/streams\/([^/]+)\/?$/.exec(pathname);
   if (stream) {
     try {
@@ -90,6 +92,7 @@ export function routeOf(pathname: string): Route {
 
 export function pathOf(route: Route): string {
   if (route.name === 'stream') return `${BASE}streams/${encodeURIComponent(route.id)}`;
+  if (route.name === 'webhooks' || route.name === 'access-tokens' || route.name === 'signing-keys') return `${BASE}${route.name}`;
   return BASE;
 }
 

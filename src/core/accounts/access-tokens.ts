@@ -65,6 +65,18 @@ export class AccessTokenService {
     return (await this.ctx.store.accessTokens.listActive(accountId)).map(toToken);
   }
 
+  /** The scope's tokens (an administrator's scope: every account's). */
+  async listIn(scope: AccountScope): Promise<AccessToken[]> {
+    return this.list(scope.all ? undefined : scope.accountId);
+  }
+
+  /** Revokes a token of the scope's; another account's is as absent as one that never was. */
+  async revokeIn(scope: AccountScope, id: string): Promise<void> {
+    const row = id.length <= 64 ? await this.ctx.store.accessTokens.findActive(id) : undefined;
+    if (!row || !(scope.all || row.account_id === scope.accountId)) throw new NotFoundError('No such access token');
+    await this.revoke(id);
+  }
+
   /** Revokes a token: requests with it are refused from now on. NotFoundError when there is no such token. */
   async revoke(id: string): Promise<void> {
     if (!(await this.ctx.store.accessTokens.revoke(id, this.ctx.now()))) throw new NotFoundError('No such access token');

@@ -19,6 +19,12 @@ export function Header({ account, onSignOut }: { account: Account; onSignOut: ()
           <Link href="/app/" class="brand">
             streamdelta
           </Link>
+          <nav aria-label="Dashboard" class="nav">
+            <Link href="/app/">Streams</Link>
+            <Link href="/app/webhooks">Webhooks</Link>
+            <Link href="/app/access-tokens">Access tokens</Link>
+            <Link href="/app/signing-keys">Signing keys</Link>
+          </nav>
           <span class="who">
             <span class="who-label">Signed in as </span>
             <strong>{account.username}</strong>
