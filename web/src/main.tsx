@@ -14,6 +14,7 @@ import { FirstRun } from './pages/FirstRun.js';
 import { SignIn } from './pages/SignIn.js';
 import { StreamPage } from './pages/StreamPage.js';
 import { Streams } from './pages/Streams.js';
+import { Watch, watchRouteOf } from './pages/Watch.js';
 import { useRoute } from './router.js';
 import './styles.css';
 
@@ -113,4 +114,5 @@ function NotFound() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const watching = watchRouteOf(location.pathname);
+render(watching ? <Watch {...watching} /> : <App />, document.getElementById('app')!);

@@ -7,6 +7,7 @@ import { SESSION_DAYS, type Session } from '../../core/accounts/sessions.js';
 import type { Core } from '../../core/core.js';
 import { AuthenticationError, ConflictError, ThrottledError, ValidationError } from '../../core/kernel/errors.js';
 import { clearedSessionCookie, fromOwnOrigin, sessionCookie, sessionCookieHeader } from '../session-cookie.js';
+import { watchRoutes } from './watch.js';
 
 export interface AppOptions {
   core: Core;
@@ -109,6 +110,8 @@ export const appPlugin: FastifyPluginAsync<AppOptions> = async (app, options) =>
     if (!session) return error(reply, 401, 'unauthorized', ['Not signed in']);
     return reply.header('cache-control', 'no-store').send({ account: presentAccount(session), rtmpUrl: options.rtmpUrl(), publicUrl });
   });
+
+  await app.register(watchRoutes, { core, publicUrl });
 
   const page = (reply: FastifyReply) =>
     reply
