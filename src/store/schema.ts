@@ -452,6 +452,7 @@ export interface Database {
   multipart_parts: MultipartPartsTable;
   chat_rooms: ChatRoomsTable;
   chat_messages: ChatMessagesTable;
+  chat_mutes: ChatMutesTable;
   login_attempts: LoginAttemptsTable;
   callback_attempts: CallbackAttemptsTable;
   playback_ids: PlaybackIdsTable;
@@ -524,6 +525,17 @@ export interface ChatMessagesTable {
   markdown: string | null;
   /** What a status message reports ('live', 'ended'); null for the other kinds. */
   status: string | null;
+  created_at: string;
+  /** Who wrote it: `account:<id>` or `guest:<digest of the guest's chatter id>`; null for injected and status messages (and those from before). */
+  chatter: string | null;
+  /** The digest of the address a guest posted from; null otherwise. */
+  address_digest: string | null;
+}
+
+/** A chatter a stream's owner muted: their posts to the stream's chat are refused. */
+export interface ChatMutesTable {
+  stream_id: string;
+  chatter: string;
   created_at: string;
 }
 

@@ -35,7 +35,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-const TABLES = ['accounts', 'api_clients', 'streams', 'broadcasts', 'segments', 'destinations', 'settings', 'id_sequences', 'api_tokens', 'apps', 'app_versions', 'app_comments', 'upload_credentials', 'multipart_uploads', 'multipart_parts', 'upload_objects', 'upload_broadcasts', 'webhooks', 'oauth_tokens', 'stream_flags', 'chat_rooms', 'chat_messages', 'ms_users', 'ms_streams', 'network_accounts', 'network_account_shares', 'stream_accounts', 'stream_shares', 'playback_ids', 'access_tokens', 'signing_keys', 'webhook_endpoints', 'live_events'] as const;
+const TABLES = ['accounts', 'api_clients', 'streams', 'broadcasts', 'segments', 'destinations', 'settings', 'id_sequences', 'api_tokens', 'apps', 'app_versions', 'app_comments', 'upload_credentials', 'multipart_uploads', 'multipart_parts', 'upload_objects', 'upload_broadcasts', 'webhooks', 'oauth_tokens', 'stream_flags', 'chat_rooms', 'chat_messages', 'ms_users', 'ms_streams', 'network_accounts', 'network_account_shares', 'stream_accounts', 'stream_shares', 'playback_ids', 'access_tokens', 'signing_keys', 'webhook_endpoints', 'live_events', 'sessions', 'chat_mutes'] as const;
 
 /**
  * The settings of a server whose peers are test processes on 127.0.0.1 (relay receivers,

@@ -17,6 +17,7 @@ import { Streams } from './pages/Streams.js';
 import { AccessTokens } from './pages/AccessTokens.js';
 import { SigningKeys } from './pages/SigningKeys.js';
 import { Webhooks } from './pages/Webhooks.js';
+import { Watch, watchRouteOf } from './pages/Watch.js';
 import { useRoute } from './router.js';
 import './styles.css';
 
@@ -119,4 +120,5 @@ function NotFound() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const watching = watchRouteOf(location.pathname);
+render(watching ? <Watch {...watching} /> : <App />, document.getElementById('app')!);

@@ -8,6 +8,7 @@ import type { Core } from '../../core/core.js';
 import { AuthenticationError, ConflictError, ThrottledError, ValidationError } from '../../core/kernel/errors.js';
 import { clearedSessionCookie, fromOwnOrigin, sessionCookie, sessionCookieHeader } from '../session-cookie.js';
 import { tokenRoutes } from './tokens.js';
+import { watchRoutes } from './watch.js';
 
 export interface AppOptions {
   core: Core;
@@ -112,6 +113,7 @@ export const appPlugin: FastifyPluginAsync<AppOptions> = async (app, options) =>
   });
 
   tokenRoutes(app, core, publicUrl);
+  await app.register(watchRoutes, { core, publicUrl });
 
   const page = (reply: FastifyReply) =>
     reply

@@ -100,6 +100,8 @@ export type DomainEvent =
   | { type: 'comment.deleted'; commentId: CommentId; versionId: VersionId }
   /** A chat message was stored (posted, injected, or a status line); every node's chat sockets deliver it. */
   | { type: 'chat.message'; streamId: StreamId; message: ChatMessage }
+  /** A stream's owner deleted a chat message; every node's chat listeners drop it. */
+  | { type: 'chat.deleted'; streamId: StreamId; messageId: number }
   /** How many watch a stream now, from the node that holds its publisher; not stored. */
   | { type: 'chat.viewcount'; streamId: StreamId; viewers: number; at: string };
 

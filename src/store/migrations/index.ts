@@ -20,6 +20,7 @@ import * as m0018 from './0018_destination_key_owner.js';
 import * as m0019 from './0019_random_public_ids.js';
 import * as m0020 from './0020_live_api.js';
 import * as m0021 from './0021_sessions.js';
+import * as m0022 from './0022_chat_moderation.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '0019_random_public_ids': m0019,
   '0020_live_api': m0020,
   '0021_sessions': m0021,
+  '0022_chat_moderation': m0022,
 };
 
 export const migrationProvider: MigrationProvider = {

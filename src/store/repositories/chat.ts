@@ -52,4 +52,41 @@ export class ChatRepository {
       .execute();
     return rows.reverse();
   }
+
+  /** When the chatter's (or, with `byAddress`, the address's) latest `limit` messages in the room since `since` were stored, newest first. */
+  async recentTimesOf(streamId: string, by: { chatter: string } | { addressDigest: string }, since: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('chat_messages')
+      .select('created_at')
+      .where('stream_id', '=', streamId)
+      .where((eb) => ('chatter' in by ? eb('chatter', '=', by.chatter) : eb('address_digest', '=', by.addressDigest)))
+      .where('created_at', '>', since)
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.created_at);
+  }
+
+  async find(streamId: string, id: number): Promise<ChatMessageRow | undefined> {
+    return this.db.selectFrom('chat_messages').selectAll().where('stream_id', '=', streamId).where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Removes one message; whether there was one. */
+  async delete(streamId: string, id: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('chat_messages').where('stream_id', '=', streamId).where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async mute(streamId: string, chatter: string, now: string): Promise<void> {
+    await this.db
+      .insertInto('chat_mutes')
+      .values({ stream_id: streamId, chatter, created_at: now })
+      .onConflict((oc) => oc.columns(['stream_id', 'chatter']).doNothing())
+      .execute();
+  }
+
+  async isMuted(streamId: string, chatter: string): Promise<boolean> {
+    const row = await this.db.selectFrom('chat_mutes').select('chatter').where('stream_id', '=', streamId).where('chatter', '=', chatter).executeTakeFirst();
+    return row !== undefined;
+  }
 }

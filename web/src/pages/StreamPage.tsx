@@ -3,6 +3,7 @@ import { ApiError, getStream, messageOf, resetStreamKey, setStreamEnabled, updat
 import { Badge } from '../components/Badge.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { CopyButton } from '../components/CopyButton.js';
+import { ChatPanel } from '../components/ChatPanel.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { Link } from '../components/Link.js';
 import { useStreamChanges } from '../events.js';
@@ -62,6 +63,7 @@ export function StreamPage({ id, rtmpUrl }: { id: string; rtmpUrl: string }) {
       {stream && !loadError?.missing && (
         <div class="columns">
           <Connect stream={stream} rtmpUrl={rtmpUrl} onChanged={setStream} />
+          <ChatPanel room={stream.id} mode="owner" />
           <Settings stream={stream} onChanged={setStream} reload={load} />
         </div>
       )}
