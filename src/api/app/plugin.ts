@@ -6,6 +6,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SESSION_DAYS, type Session } from '../../core/accounts/sessions.js';
 import type { Core } from '../../core/core.js';
 import { AuthenticationError, ConflictError, ThrottledError, ValidationError } from '../../core/kernel/errors.js';
+import type { BlobStore } from '../../blob/blob-store.js';
+import { appTargetRoutes } from './targets.js';
 import { clearedSessionCookie, fromOwnOrigin, sessionCookie, sessionCookieHeader } from '../session-cookie.js';
 
 export interface AppOptions {
@@ -13,6 +15,8 @@ export interface AppOptions {
   publicUrl: string;
   /** The RTMP ingest base shown on a stream's page, e.g. `rtmp://host:1935/live` (known once RTMP listens). */
   rtmpUrl: () => string;
+  /** Where recordings' segments are kept (for their downloads). */
+  blobs: BlobStore;
   /** Where the built app is (`web/dist`); a server without it says how to build it. */
   webRoot?: string;
 }
@@ -109,6 +113,8 @@ export const appPlugin: FastifyPluginAsync<AppOptions> = async (app, options) =>
     if (!session) return error(reply, 401, 'unauthorized', ['Not signed in']);
     return reply.header('cache-control', 'no-store').send({ account: presentAccount(session), rtmpUrl: options.rtmpUrl(), publicUrl });
   });
+
+  appTargetRoutes(app, { core, publicUrl, blobs: options.blobs });
 
   const page = (reply: FastifyReply) =>
     reply
