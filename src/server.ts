@@ -190,7 +190,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         { name: 'mux-video', prefix: '/video/v1', plugin: muxVideoPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         { name: 'mux-system', prefix: '/system/v1', plugin: muxSystemPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         // The dashboard: its sign-in API and the built web app.
-        { name: 'app', prefix: '/app', plugin: appPlugin, options: { core, publicUrl: config.publicUrl, rtmpUrl: () => kickflipRtmpUrl('').replace(/\/$/, '') } },
+        { name: 'app', prefix: '/app', plugin: appPlugin, options: { core, blobs, publicUrl: config.publicUrl, rtmpUrl: () => kickflipRtmpUrl('').replace(/\/$/, '') } },
         { name: 'playback-ids', prefix: '/', plugin: playbackIdPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow } },
         { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admissions: new ViewerAdmissions(config.admission, siteAdmission(core)) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
@@ -200,7 +200,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         // S3-compatible uploads (Kickflip's SDKs): path-style here, virtual-hosted style by the rewrite below.
         { name: 's3', prefix: UPLOAD_MOUNT, plugin: s3Plugin, options: { core: { uploads: core.uploads, multipartUploads: core.multipartUploads, now: core.ctx.now }, ingest: uploadIngest, maxObjectSize: config.uploadMaxObjectSize, maxParts: config.uploadMaxParts } },
         // `/o/token` and `/api/1.2/*` (its own 404 inside /api/1.2).
-        { name: 'kickflip', prefix: '/', plugin: kickflipPlugin, options: { core, publicUrl: config.publicUrl, rtmpUrl: kickflipRtmpUrl, bodyLimit: config.bodyLimit } },
+        { name: 'kickflip', prefix: '/', plugin: kickflipPlugin, options: { core, blobs, publicUrl: config.publicUrl, rtmpUrl: kickflipRtmpUrl, bodyLimit: config.bodyLimit } },
         // `<prefix>/api/v1/*` (its own 404 inside) and the chat socket `<prefix>/ws/:id`.
         { name: 'multistreamer', prefix: config.multistreamerPrefix || '/', plugin: multistreamerPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         { name: 'rig', prefix: config.rigPrefix, plugin: rigPlugin, options: rigOptions },

@@ -47,6 +47,7 @@ function open(): void {
       if (change) for (const listener of changeListeners) listener(change);
     });
   }
+  for (const type of otherListeners.keys()) listenOther(es, type);
   es.onopen = () => {
     retryDelay = 1000;
     setConnected(true);
@@ -152,4 +153,53 @@ export function stopLiveUpdates(): void {
   if (closeTimer) clearTimeout(closeTimer);
   closeTimer = undefined;
   close();
+}
+
+// --- other events (a simulcast target's, an asset's), on the same stream ---
+
+type EventListener = (type: string, body: unknown) => void;
+/** Listeners of events other than a live stream's own, by event type (`useEvents`). */
+const otherListeners = new Map<string, Set<EventListener>>();
+
+function listenOther(es: EventSource, type: string): void {
+  es.addEventListener(type, (event) => {
+    let body: unknown;
+    try {
+      body = JSON.parse((event as MessageEvent<string>).data);
+    } catch {
+      return;
+    }
+    for (const listener of otherListeners.get(type) ?? []) listener(type, body);
+  });
+}
+
+/**
+ * Calls `onEvent` with each event of these types (its parsed body) while the component is
+ * mounted, and `onResync` when updates were interrupted and are flowing again.
+ */
+export function useEvents(types: readonly string[], onEvent: EventListener, onResync: () => void): void {
+  const handlers = useRef({ onEvent, onResync });
+  handlers.current = { onEvent, onResync };
+  const key = types.join(' ');
+  useEffect(() => {
+    const listener: EventListener = (type, body) => handlers.current.onEvent(type, body);
+    for (const type of types) {
+      let set = otherListeners.get(type);
+      if (!set) {
+        otherListeners.set(type, (set = new Set()));
+        if (source) listenOther(source, type);
+      }
+      set.add(listener);
+    }
+    // Keeps the stream open while listening (its stream changes are not ours).
+    const unsubscribe = subscribe(
+      () => undefined,
+      () => handlers.current.onResync(),
+    );
+    return () => {
+      for (const type of types) otherListeners.get(type)?.delete(listener);
+      unsubscribe();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
 }

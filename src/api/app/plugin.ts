@@ -6,6 +6,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SESSION_DAYS, type Session } from '../../core/accounts/sessions.js';
 import type { Core } from '../../core/core.js';
 import { AuthenticationError, ConflictError, ThrottledError, ValidationError } from '../../core/kernel/errors.js';
+import type { BlobStore } from '../../blob/blob-store.js';
+import { appTargetRoutes } from './targets.js';
 import { clearedSessionCookie, fromOwnOrigin, sessionCookie, sessionCookieHeader } from '../session-cookie.js';
 import { tokenRoutes } from './tokens.js';
 import { watchRoutes } from './watch.js';
@@ -15,6 +17,8 @@ export interface AppOptions {
   publicUrl: string;
   /** The RTMP ingest base shown on a stream's page, e.g. `rtmp://host:1935/live` (known once RTMP listens). */
   rtmpUrl: () => string;
+  /** Where recordings' segments are kept (for their downloads). */
+  blobs: BlobStore;
   /** Where the built app is (`web/dist`); a server without it says how to build it. */
   webRoot?: string;
 }
@@ -114,6 +118,7 @@ export const appPlugin: FastifyPluginAsync<AppOptions> = async (app, options) =>
 
   tokenRoutes(app, core, publicUrl);
   await app.register(watchRoutes, { core, publicUrl });
+  appTargetRoutes(app, { core, publicUrl, blobs: options.blobs });
 
   const page = (reply: FastifyReply) =>
     reply

@@ -132,6 +132,17 @@ export class RecordingService {
     await this.playbackIds.remove({ broadcastId: row.id as BroadcastId }, playbackId);
   }
 
+  /** A recording's segments in order, where the blob store keeps each and its size (for a download of the whole). */
+  async segments(scope: AccountScope, id: string): Promise<{ id: BroadcastId; streamId: StreamId; segments: { sequence: number; blobKey: string; size: number }[] }> {
+    const row = await this.row(scope, id);
+    const rows = await this.ctx.store.segments.listByBroadcast(row.id);
+    return {
+      id: row.id as BroadcastId,
+      streamId: row.stream_id as StreamId,
+      segments: rows.map((s) => ({ sequence: Number(s.sequence), blobKey: s.blob_key, size: Number(s.size) })),
+    };
+  }
+
   /** How many segments a broadcast has recorded so far. */
   async segmentCount(broadcastId: BroadcastId): Promise<number> {
     return (await this.ctx.store.segments.totals([broadcastId])).get(broadcastId)?.segments ?? 0;

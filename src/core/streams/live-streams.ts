@@ -37,6 +37,14 @@ export interface SimulcastTarget {
   state: RelayState;
 }
 
+/** A simulcast target's switch and how its relay goes (the relay's last error in words, or null). */
+export interface SimulcastTargetState {
+  id: DestinationId;
+  enabled: boolean;
+  state: RelayState;
+  lastError: string | null;
+}
+
 export interface NewSimulcastTarget {
   url: string;
   streamKey?: string | null;
@@ -246,6 +254,31 @@ export class LiveStreamService {
     const row = await this.targetRow(scope, id, targetId);
     await this.ctx.store.destinations.delete(row.id);
     await emit(this.ctx, { type: 'destination.removed', streamId: row.stream_id as StreamId, destinationId: row.id as DestinationId });
+  }
+
+  /**
+   * Each simulcast target's switch and its relay's state, with the relay's last error in words
+   * (the dashboard's view of its targets).
+   */
+  async targetStates(scope: AccountScope, id: string): Promise<SimulcastTargetState[]> {
+    const stream = await this.row(scope, id);
+    const rows = await this.ctx.store.destinations.listByStream(stream.id);
+    return rows.map((row) => this.targetState(row));
+  }
+
+  /** Switches a simulcast target on or off; while the stream is live its relay follows at once (the media plane hears the event). */
+  async setTargetEnabled(scope: AccountScope, id: string, targetId: string, enabled: boolean): Promise<SimulcastTargetState> {
+    const row = await this.targetRow(scope, id, targetId);
+    if ((row.enabled === 1) !== enabled) {
+      await this.ctx.store.destinations.setEnabled(row.id, enabled);
+      await emit(this.ctx, { type: 'destination.updated', streamId: row.stream_id as StreamId, destinationId: row.id as DestinationId });
+    }
+    return this.targetState({ ...row, enabled: enabled ? 1 : 0 });
+  }
+
+  private targetState(row: DestinationRow): SimulcastTargetState {
+    const status = this.relays.get(row.id as DestinationId, row.stream_id as StreamId);
+    return { id: row.id as DestinationId, enabled: row.enabled === 1, state: status.state, lastError: status.lastError };
   }
 
   /** The simulcast target a destination is (for the events that report its state). */

@@ -6,6 +6,9 @@ import { CopyButton } from '../components/CopyButton.js';
 import { ChatPanel } from '../components/ChatPanel.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { Link } from '../components/Link.js';
+import { Playback } from '../components/Playback.js';
+import { Recordings } from '../components/Recordings.js';
+import { SimulcastTargets } from '../components/SimulcastTargets.js';
 import { useStreamChanges } from '../events.js';
 import { useHeading } from '../focus.js';
 import { applyToStream, ffmpegCommand, masked, parseReconnectWindow, RECONNECT_WINDOW, settingsBody, streamTitle, type LiveStream } from '../state.js';
@@ -67,6 +70,9 @@ export function StreamPage({ id, rtmpUrl }: { id: string; rtmpUrl: string }) {
           <Settings stream={stream} onChanged={setStream} reload={load} />
         </div>
       )}
+      {stream && !loadError?.missing && <SimulcastTargets streamId={stream.id} />}
+      {stream && !loadError?.missing && <Recordings streamId={stream.id} />}
+      {stream && !loadError?.missing && <Playback stream={stream} onChanged={setStream} />}
     </main>
   );
 }

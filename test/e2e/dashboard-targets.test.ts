@@ -1,0 +1,302 @@
+/**
+ * A stream's simulcast targets, recordings and playback ids on the dashboard, in a real browser
+ * (Debian's Chromium driven by playwright-core): a target added with a bad URL is refused in the
+ * server's words under the URL field; one pointing at a local RTMP receiver (`ffmpeg -listen 1`)
+ * shows `Broadcasting` while an encoder publishes, and its switch stops the relay; once the
+ * encoder stops, the broadcast's recording is a row whose `Play` plays it in the page; the
+ * playback section shows the HLS and watch page URLs and an embed snippet. Each screen is checked
+ * with axe-core (no serious or critical violation, light and dark) and photographed at 1280×800
+ * and 390×844 under test-output/screenshots/.
+ *
+ * Needs the built app (`npm run build:web`) and Chromium on PATH or at CHROMIUM_PATH; without
+ * Chromium (or ffmpeg) the suite is skipped.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { LOCAL_PEERS, startTestServer, type TestServer } from '../helpers/server.js';
+import { ffmpegMissing, makeFlv, startFfmpegReceiver, waitFor, type FfmpegReceiver } from '../media/relay/support.js';
+import { tempDir } from '../media/support.js';
+
+/** The repository root (this file runs compiled, from dist/test/e2e/). */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const WEB_DIST = join(ROOT, 'web', 'dist');
+const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
+
+const VIEWPORTS = [
+  { width: 1280, height: 800 },
+  { width: 390, height: 844 },
+] as const;
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Chromium at CHROMIUM_PATH, else on PATH, else Debian's /usr/bin/chromium. */
+function findChromium(): string | undefined {
+  const given = process.env.CHROMIUM_PATH;
+  if (given) return executable(given) ? given : undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    for (const name of ['chromium', 'chromium-browser']) {
+      if (executable(join(dir, name))) return join(dir, name);
+    }
+  }
+  return executable('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
+}
+
+const chromiumPath = findChromium();
+const skip: string | false = !chromiumPath
+  ? process.env.CHROMIUM_PATH
+    ? `CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable file`
+    : "Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH): the dashboard's browser tests are skipped"
+  : ffmpegMissing;
+
+function newest(dir: string): number {
+  return Math.max(
+    0,
+    ...readdirSync(dir, { withFileTypes: true }).map((entry) => {
+      const path = join(dir, entry.name);
+      return entry.isDirectory() ? newest(path) : statSync(path).mtimeMs;
+    }),
+  );
+}
+
+/** The built app must be there, and built from the sources as they are. */
+function assertAppBuilt(): void {
+  const index = join(WEB_DIST, 'index.html');
+  assert.ok(existsSync(index), `${index} is missing: build the dashboard first (npm run build:web)`);
+  const sources = Math.max(newest(join(ROOT, 'web', 'src')), statSync(join(ROOT, 'web', 'index.html')).mtimeMs);
+  assert.ok(statSync(index).mtimeMs >= sources, 'web/dist is older than web/src: rebuild the dashboard (npm run build:web)');
+}
+
+/** ffmpeg publishing a short file over and over, as an encoder that keeps going. */
+function encoder(rtmpPort: number, key: string, file: string) {
+  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { stderr: () => stderr, kill: () => (child.kill('SIGKILL'), exited) };
+}
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+let axeSource: string | undefined;
+
+async function axeViolations(page: Page): Promise<Violation[]> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async () => {
+    const axe = (globalThis as any).axe;
+    const results = await axe.run({ resultTypes: ['violations'] });
+    return results.violations.map((v: any) => ({ id: v.id, impact: v.impact ?? null, help: v.help, nodes: v.nodes.map((n: any) => n.target.join(' ')) }));
+  });
+}
+
+/** One screen, checked with axe in light and dark at each size, and photographed (light at each size, dark at 1280×800). */
+async function screen(page: Page, name: string, notes: string[]): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const problems: string[] = [];
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const viewport of VIEWPORTS) {
+      await page.setViewportSize(viewport);
+      await page.evaluate(() => new Promise((resolve) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(resolve))));
+      for (const v of await axeViolations(page)) {
+        const line = `${name} (${scheme}, ${viewport.width}px): ${v.impact} ${v.id}: ${v.help} at ${v.nodes.join(', ')}`;
+        if (v.impact === 'serious' || v.impact === 'critical') problems.push(line);
+        else notes.push(line);
+      }
+      if (scheme === 'light' || viewport.width === 1280) {
+        await page.screenshot({ path: join(SCREENSHOTS, `dashboard-${name}-${viewport.width}x${viewport.height}${scheme === 'dark' ? '-dark' : ''}.png`), fullPage: true });
+      }
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize(VIEWPORTS[0]);
+  assert.deepEqual(problems, [], `axe found serious or critical problems on ${name}`);
+}
+
+describe('a stream’s targets, recordings and playback on the dashboard, in Chromium', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const dir = tempDir('dashboard-targets');
+  const pageErrors: string[] = [];
+  const notes: string[] = [];
+  let stream: { id: string; stream_key: string; playback_ids: { id: string; policy: string }[] };
+  let receiver: FfmpegReceiver | undefined;
+  let source = '';
+
+  before(async () => {
+    assertAppBuilt();
+    server = await startTestServer('sqlite', { ...LOCAL_PEERS, hlsSegmentDuration: '1' });
+    source = join(dir.path, 'loop.flv');
+    makeFlv(source, 'av', 2);
+
+    // Signed in as a new account: its session cookie goes to the browser.
+    const core = server.running.core;
+    await core.accounts.create({ username: 'streamer', password: 'a fine password 1', admin: true });
+    const { token } = await core.sessions.login('streamer', 'a fine password 1', undefined);
+    const made = await fetch(`${server.url}/video/v1/live-streams`, {
+      method: 'POST',
+      headers: { cookie: `sd_session=${token}`, origin: server.url, 'content-type': 'application/json' },
+      // A short reconnect window: the broadcast ends soon after the encoder stops.
+      body: JSON.stringify({ playback_policy: ['public'], new_asset_settings: { playback_policy: ['public'] }, reconnect_window: 1, meta: { title: 'Targets test stream' } }),
+    });
+    assert.equal(made.status, 201);
+    stream = ((await made.json()) as { data: typeof stream }).data;
+
+    browser = await chromium.launch({ executablePath: chromiumPath!, args: CHROMIUM_ARGS, headless: true });
+    context = await browser.newContext({ viewport: VIEWPORTS[0], colorScheme: 'light', locale: 'en-US' });
+    await context.addCookies([{ name: 'sd_session', value: token, url: server.url, httpOnly: true, sameSite: 'Lax' }]);
+    context.setDefaultTimeout(15_000);
+    page = await context.newPage();
+    page.on('pageerror', (error: Error) => pageErrors.push(String(error)));
+  });
+
+  after(async () => {
+    for (const note of notes) console.log(`# axe (minor/moderate): ${note}`);
+    await receiver?.kill();
+    await browser?.close();
+    await server?.close();
+    dir.remove();
+  });
+
+  const button = (name: string) => page.getByRole('button', { name, exact: true });
+  const targets = () => page.getByRole('region', { name: 'Simulcast targets' });
+
+  test('a bad target URL is refused under its field; a good one is added, Idle', { timeout: 60_000 }, async () => {
+    await page.goto(`${server.url}/app/streams/${stream.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Targets test stream', exact: true }).waitFor();
+    await page.getByText('No targets yet.').waitFor();
+    await page.getByText('No recordings yet', { exact: false }).waitFor();
+    await screen(page, 'stream-sections', notes);
+
+    await button('Add target').click();
+    const form = page.getByRole('form', { name: 'Add a simulcast target' });
+    await form.getByRole('radio', { name: 'YouTube' }).waitFor();
+    assert.equal(await form.getByRole('radio', { name: 'YouTube' }).isChecked(), true, 'YouTube is the first choice');
+    await form.getByLabel('YouTube stream key').waitFor();
+    await form.getByRole('radio', { name: 'Custom RTMP' }).check();
+    await form.getByLabel('Target URL').fill('http://example.com/live');
+    await form.getByLabel('Target stream key (optional)').fill('e2e-key');
+    await form.getByRole('button', { name: 'Save target' }).click();
+    const urlField = form.getByLabel('Target URL');
+    await form.locator('[aria-invalid="true"]').waitFor();
+    const describedBy = await urlField.getAttribute('aria-describedby');
+    assert.ok(describedBy, 'the URL field points at its error');
+    const shown = await form.locator(`[id="${describedBy}"]`).innerText();
+    assert.match(shown, /rtmp:\/\//, `the server's words, under the URL field: ${shown}`);
+    await screen(page, 'target-refused', notes);
+
+    receiver = await startFfmpegReceiver(dir.path, 'dashboard', { app: 'app', name: 'e2e-key' });
+    await form.getByLabel('Target URL').fill(`rtmp://127.0.0.1:${receiver.port}/app`);
+    await form.getByRole('button', { name: 'Save target' }).click();
+    await form.waitFor({ state: 'detached' });
+    const row = targets().getByRole('listitem');
+    await row.waitFor();
+    assert.equal(await row.locator('.target-status').innerText(), 'Idle');
+    assert.equal(await row.getByRole('switch').isChecked(), true, 'a new target is on');
+  });
+
+  test('while an encoder publishes the target is Broadcasting; its switch stops the relay; stopping the encoder leaves a recording that plays in the page', { timeout: 180_000 }, async () => {
+    assert.ok(receiver, 'the previous test added a target');
+    const row = targets().getByRole('listitem');
+    const status = row.locator('.target-status');
+    const publisher = encoder(server.running.rtmpPort, stream.stream_key, source);
+    try {
+      try {
+        await status.filter({ hasText: /^Broadcasting$/ }).waitFor({ timeout: 45_000 });
+      } catch (err) {
+        throw new Error(`the target did not turn Broadcasting (it says ${await status.innerText()}); ffmpeg said: ${publisher.stderr() || 'nothing'}; the receiver said: ${receiver!.stderr() || 'nothing'}`, { cause: err });
+      }
+      // A recording row while live, its status said in words.
+      await page.getByRole('region', { name: 'Recordings' }).getByText('recording now', { exact: false }).waitFor({ timeout: 20_000 });
+      await screen(page, 'target-broadcasting', notes);
+
+      // Off: the relay stops at once (the receiver sees its publisher leave), the status is Idle again.
+      await row.getByRole('switch').click();
+      await waitFor('the switch to be off', async () => !(await row.getByRole('switch').isChecked()), 10_000);
+      assert.equal(await receiver!.finish(15_000), 0, `the receiver saw its publisher leave: ${receiver!.stderr()}`);
+      await status.filter({ hasText: /^Idle$/ }).waitFor({ timeout: 15_000 });
+      await row.getByText('Off: nothing is pushed here', { exact: false }).waitFor();
+    } finally {
+      await publisher.kill();
+    }
+
+    // The broadcast ends after its reconnect window; its recording is a row that plays here.
+    const recordings = page.getByRole('region', { name: 'Recordings' });
+    const recording = recordings.getByRole('listitem').first();
+    await waitFor('the recording to be complete', async () => !(await recording.innerText()).includes('recording now'), 30_000);
+    await recording.getByRole('button', { name: /^Delete recording of / }).waitFor();
+    const download = recording.getByRole('link', { name: /^Download recording of / });
+    assert.match((await download.getAttribute('href')) ?? '', /^\/app\/api\/assets\/[0-9a-f-]{36}\/download$/);
+    await recording.getByRole('button', { name: /^Play recording of / }).click();
+    const video = recordings.locator('video');
+    await video.waitFor();
+    try {
+      await page.waitForFunction(() => ((globalThis as any).document.querySelector('section video')?.currentTime ?? 0) > 1, undefined, { timeout: 30_000 });
+    } catch (err) {
+      const said = await recordings.locator('.error').allInnerTexts();
+      throw new Error(`the recording did not play (${said.join(' ') || 'no error shown'})`, { cause: err });
+    }
+    await video.evaluate((v: any) => v.pause());
+    await screen(page, 'recording-playing', notes);
+
+    // Delete asks first; Cancel keeps it.
+    await recording.getByRole('button', { name: /^Delete recording of / }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Delete this recording?' }).waitFor();
+    await screen(page, 'recording-delete', notes);
+    await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await recordings.getByRole('listitem').count(), 1);
+    assert.deepEqual(pageErrors, [], 'no uncaught error in the page');
+  });
+
+  test('the playback section shows each public id’s HLS and watch page URLs and an embed snippet', { timeout: 60_000 }, async () => {
+    const playback = page.getByRole('region', { name: 'Playback' });
+    const id = stream.playback_ids[0]!.id;
+    const row = playback.getByRole('listitem', { name: `Playback id ${id}` });
+    await row.waitFor();
+    await row.getByText('Public', { exact: true }).waitFor();
+    assert.equal(await row.getByLabel('HLS URL', { exact: true }).inputValue(), `${server.url}/${id}.m3u8`);
+    assert.equal(await row.getByLabel('Watch page', { exact: true }).inputValue(), `${server.url}/watch/${id}`);
+    assert.match(await row.getByLabel('Embed code', { exact: true }).inputValue(), new RegExp(`^<iframe src="${server.url.replace(/[.]/g, '\\.')}/embed/${id}" title="Targets test stream"`));
+    for (const name of [`Copy HLS URL of ${id}`, `Copy watch page URL of ${id}`, `Copy embed code of ${id}`]) await row.getByRole('button', { name, exact: true }).waitFor();
+    // The HLS URL shown is the one a player uses (the recording above played its own id the same way).
+    assert.equal((await fetch(`${server.url}/${id}.m3u8`)).status, 404, 'the stream is not live now: its live playlist says so');
+
+    // A signed id added here shows its policy, and is removed after a confirm.
+    await playback.getByLabel('New playback id’s policy').selectOption('signed');
+    await playback.getByRole('button', { name: 'Add playback id', exact: true }).click();
+    const signed = playback.getByRole('listitem').filter({ hasText: 'Signed' });
+    await signed.waitFor();
+    await screen(page, 'playback', notes);
+    await signed.getByRole('button', { name: /^Remove playback id / }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove playback id', exact: true }).click();
+    await signed.waitFor({ state: 'detached' });
+    assert.equal(await playback.getByRole('listitem').count(), 1);
+    assert.deepEqual(pageErrors, [], 'no uncaught error in the page');
+  });
+});
