@@ -7,6 +7,7 @@ import { SESSION_DAYS, type Session } from '../../core/accounts/sessions.js';
 import type { Core } from '../../core/core.js';
 import { AuthenticationError, ConflictError, ThrottledError, ValidationError } from '../../core/kernel/errors.js';
 import { clearedSessionCookie, fromOwnOrigin, sessionCookie, sessionCookieHeader } from '../session-cookie.js';
+import { registerLiveRoutes, type LiveStatsSource } from './live.js';
 
 export interface AppOptions {
   core: Core;
@@ -15,6 +16,8 @@ export interface AppOptions {
   rtmpUrl: () => string;
   /** Where the built app is (`web/dist`); a server without it says how to build it. */
   webRoot?: string;
+  /** The node's media plane, for a live stream's numbers (`GET /api/streams/:id/live`). */
+  media?: LiveStatsSource;
 }
 
 /** The built web app, beside the compiled server (`dist/src/api/app/` → `web/dist/`). */
@@ -109,6 +112,8 @@ export const appPlugin: FastifyPluginAsync<AppOptions> = async (app, options) =>
     if (!session) return error(reply, 401, 'unauthorized', ['Not signed in']);
     return reply.header('cache-control', 'no-store').send({ account: presentAccount(session), rtmpUrl: options.rtmpUrl(), publicUrl });
   });
+
+  registerLiveRoutes(app, options);
 
   const page = (reply: FastifyReply) =>
     reply

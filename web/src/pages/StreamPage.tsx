@@ -5,6 +5,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { CopyButton } from '../components/CopyButton.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { Link } from '../components/Link.js';
+import { LiveSection } from '../components/LiveSection.js';
 import { useStreamChanges } from '../events.js';
 import { useHeading } from '../focus.js';
 import { applyToStream, ffmpegCommand, masked, parseReconnectWindow, RECONNECT_WINDOW, settingsBody, streamTitle, type LiveStream } from '../state.js';
@@ -59,6 +60,7 @@ export function StreamPage({ id, rtmpUrl }: { id: string; rtmpUrl: string }) {
         </div>
       )}
       {!stream && !loadError && <p role="status">Loading the stream…</p>}
+      {stream && !loadError?.missing && <LiveSection stream={stream} />}
       {stream && !loadError?.missing && (
         <div class="columns">
           <Connect stream={stream} rtmpUrl={rtmpUrl} onChanged={setStream} />
