@@ -190,7 +190,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         { name: 'mux-video', prefix: '/video/v1', plugin: muxVideoPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         { name: 'mux-system', prefix: '/system/v1', plugin: muxSystemPlugin, options: { core, bodyLimit: config.bodyLimit, publicUrl: config.publicUrl } },
         // The dashboard: its sign-in API and the built web app.
-        { name: 'app', prefix: '/app', plugin: appPlugin, options: { core, blobs, publicUrl: config.publicUrl, rtmpUrl: () => kickflipRtmpUrl('').replace(/\/$/, '') } },
+        { name: 'app', prefix: '/app', plugin: appPlugin, options: { core, blobs, media, publicUrl: config.publicUrl, rtmpUrl: () => kickflipRtmpUrl('').replace(/\/$/, '') } },
         { name: 'playback-ids', prefix: '/', plugin: playbackIdPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow } },
         { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admissions: new ViewerAdmissions(config.admission, siteAdmission(core)) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },

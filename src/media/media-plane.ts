@@ -10,6 +10,7 @@ import type { BroadcastId, StreamId } from '../core/kernel/ids.js';
 import type { BlobStore } from '../blob/blob-store.js';
 import { HlsRecorder } from './hls/recorder.js';
 import { LiveStream } from './live/live-stream.js';
+import { LiveStatsRecorder, type LiveStats } from './live/stats.js';
 import { RtmpRejection, type Logger, type PublishSink, type RtmpHooks, type StreamRequest } from './rtmp/connection.js';
 import { RtmpServer } from './rtmp/server.js';
 import { RelaySet, type RelayCore, type RelaySetOptions } from './relay/relays.js';
@@ -84,6 +85,8 @@ interface LiveSession {
   hlsViewers: Map<string, number>;
   maxViewers: number;
   viewersSeen: Set<string>;
+  /** Bytes in, bitrate samples, codecs: what the dashboard shows of the session. */
+  stats: LiveStatsRecorder;
 }
 
 /**
@@ -171,6 +174,13 @@ export class MediaPlane {
     session.hlsViewers.set(address, Date.now());
     session.viewersSeen.add(`hls:${address}`);
     session.maxViewers = Math.max(session.maxViewers, this.viewerStats(streamId).current);
+  }
+
+  /** What the dashboard shows of a stream live on this node (bitrate, codecs, viewers, reconnect state), or undefined. */
+  liveStats(streamId: string): LiveStats | undefined {
+    const session = this.sessions.get(streamId as StreamId);
+    if (!session || session.ending) return undefined;
+    return session.stats.snapshot({ publisherConnected: session.publisherConnected, reconnectWindow: session.reconnectWindow, viewers: this.viewerStats(streamId).current });
   }
 
   viewerStats(streamId: string): ViewerStats {
@@ -285,6 +295,8 @@ export class MediaPlane {
           }),
         );
         const relays = new RelaySet(streamId, live, core, this.options.relays);
+        const stats = new LiveStatsRecorder(start.broadcast.id, start.broadcast.startedAt);
+        live.addOutput(stats);
         current = {
           streamId,
           broadcastId: start.broadcast.id,
@@ -301,6 +313,7 @@ export class MediaPlane {
           hlsViewers: new Map(),
           maxViewers: 0,
           viewersSeen: new Set(),
+          stats,
         };
         this.sessions.set(streamId, current);
         // Counted from the broadcast's start: a reconnect does not restart the clock.
@@ -313,6 +326,7 @@ export class MediaPlane {
         session.durationTimer.unref();
       }
       current.publisherConnected = true;
+      current.stats.publisherConnected();
       current.disconnectPublisher = request.disconnect;
       // Relays start with the publish when the stream pushes (not during a preview); they begin
       // at the first keyframe with the codec headers first. Read here, in the stream's queue:
@@ -325,7 +339,10 @@ export class MediaPlane {
 
     let ended = false;
     return {
-      onMessage: (message) => session.live.publish(message),
+      onMessage: (message) => {
+        session.stats.count(message);
+        session.live.publish(message);
+      },
       onEnd: (reason) => {
         if (ended) return;
         ended = true;
@@ -346,6 +363,8 @@ export class MediaPlane {
     const { core, log } = this.options;
     if (this.sessions.get(session.streamId) !== session) return;
     session.publisherConnected = false;
+    // Counted from the drop: the seconds left are shown at once, while the recording is flushed.
+    session.stats.publisherLeft(this.closing ? 0 : session.reconnectWindow);
     session.relays.stopAll();
     await session.recorder.flush();
     await core.broadcasts.endPublish(session.broadcastId);
@@ -385,6 +404,7 @@ export class MediaPlane {
       return;
     }
     clearTimeout(session.durationTimer);
+    session.stats.stop();
     await session.recorder.close();
     this.sessions.delete(session.streamId);
     await core.broadcasts.recordingFinished(session.streamId, session.broadcastId);

@@ -11,6 +11,7 @@ import { appTargetRoutes } from './targets.js';
 import { clearedSessionCookie, fromOwnOrigin, sessionCookie, sessionCookieHeader } from '../session-cookie.js';
 import { tokenRoutes } from './tokens.js';
 import { watchRoutes } from './watch.js';
+import { registerLiveRoutes, type LiveStatsSource } from './live.js';
 
 export interface AppOptions {
   core: Core;
@@ -21,6 +22,8 @@ export interface AppOptions {
   blobs: BlobStore;
   /** Where the built app is (`web/dist`); a server without it says how to build it. */
   webRoot?: string;
+  /** The node's media plane, for a live stream's numbers (`GET /api/streams/:id/live`). */
+  media?: LiveStatsSource;
 }
 
 /** The built web app, beside the compiled server (`dist/src/api/app/` → `web/dist/`). */
@@ -119,6 +122,7 @@ export const appPlugin: FastifyPluginAsync<AppOptions> = async (app, options) =>
   tokenRoutes(app, core, publicUrl);
   await app.register(watchRoutes, { core, publicUrl });
   appTargetRoutes(app, { core, publicUrl, blobs: options.blobs });
+  registerLiveRoutes(app, options);
 
   const page = (reply: FastifyReply) =>
     reply

@@ -206,7 +206,7 @@ export function Player({ src, title, onClose }: { src: string; title: string; on
     };
   }, [src]);
   return (
-    <div class="player stack">
+    <div class="recording-player stack">
       <div class="section-head">
         <h3>{title}</h3>
         {onClose && (

@@ -9,6 +9,7 @@ import { Link } from '../components/Link.js';
 import { Playback } from '../components/Playback.js';
 import { Recordings } from '../components/Recordings.js';
 import { SimulcastTargets } from '../components/SimulcastTargets.js';
+import { LiveSection } from '../components/LiveSection.js';
 import { useStreamChanges } from '../events.js';
 import { useHeading } from '../focus.js';
 import { applyToStream, ffmpegCommand, masked, parseReconnectWindow, RECONNECT_WINDOW, settingsBody, streamTitle, type LiveStream } from '../state.js';
@@ -63,6 +64,7 @@ export function StreamPage({ id, rtmpUrl }: { id: string; rtmpUrl: string }) {
         </div>
       )}
       {!stream && !loadError && <p role="status">Loading the stream…</p>}
+      {stream && !loadError?.missing && <LiveSection stream={stream} />}
       {stream && !loadError?.missing && (
         <div class="columns">
           <Connect stream={stream} rtmpUrl={rtmpUrl} onChanged={setStream} />

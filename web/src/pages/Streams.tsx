@@ -3,8 +3,10 @@ import { createStream, listStreams, messageOf } from '../api.js';
 import { Badge } from '../components/Badge.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { Link } from '../components/Link.js';
+import { fetchLiveList, usePolling } from '../components/LiveSection.js';
 import { useStreamChanges } from '../events.js';
 import { useHeading } from '../focus.js';
+import { durationText, type LiveSummary } from '../live.js';
 import { navigate } from '../router.js';
 import { applyToList, pathOf, streamTitle, type LiveStream } from '../state.js';
 
@@ -33,6 +35,10 @@ export function Streams() {
     void load();
   }, [load]);
   useStreamChanges((change) => setStreams((list) => (list ? applyToList(list, change) : list)), load);
+  // Viewers and uptime of the live streams, asked for every two seconds while any is live.
+  const [live, setLive] = useState<Map<string, LiveSummary>>(new Map());
+  const anyLive = streams?.some((s) => s.status === 'active') ?? false;
+  usePolling(anyLive, async () => setLive(new Map((await fetchLiveList()).map((s) => [s.id, s]))), []);
 
   return (
     <main id="main" class="page">
@@ -64,6 +70,7 @@ export function Streams() {
                   {streamTitle(stream)}
                 </Link>
                 <span class="stream-created">{createdOn(stream)}</span>
+                {stream.status === 'active' && live.has(stream.id) && <LiveNumbers summary={live.get(stream.id)!} />}
                 <Badge status={stream.status} />
               </li>
             ))}
@@ -71,6 +78,16 @@ export function Streams() {
         )}
       </section>
     </main>
+  );
+}
+
+/** Viewers now and uptime of a live stream in the list. */
+function LiveNumbers({ summary }: { summary: LiveSummary }) {
+  return (
+    <span class="stream-live-numbers">
+      {summary.viewers === 1 ? '1 viewer' : `${summary.viewers} viewers`} · up {durationText(summary.uptimeSeconds)}
+      {summary.publisherConnected ? '' : summary.reconnectSecondsLeft !== null ? ` · reconnecting, ${summary.reconnectSecondsLeft} s left` : ''}
+    </span>
   );
 }
 
