@@ -79,7 +79,8 @@ export function encoder(rtmpPort: number, key: string, file: string) {
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return { stderr: () => stderr, kill: () => child.kill('SIGKILL') };
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { exited, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
 }
 
 export interface Violation {
