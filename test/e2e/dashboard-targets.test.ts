@@ -255,7 +255,8 @@ describe('a stream’s targets, recordings and playback on the dashboard, in Chr
     const video = recordings.locator('video');
     await video.waitFor();
     try {
-      await page.waitForFunction(() => ((globalThis as any).document.querySelector('section video')?.currentTime ?? 0) > 1, undefined, { timeout: 30_000 });
+      // The recording's own player (the page has the live preview's video too).
+      await waitFor('the recording to play', async () => (await video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime)) > 1, 30_000);
     } catch (err) {
       const said = await recordings.locator('.error').allInnerTexts();
       throw new Error(`the recording did not play (${said.join(' ') || 'no error shown'})`, { cause: err });
