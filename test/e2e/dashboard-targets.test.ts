@@ -12,128 +12,16 @@
  * Chromium (or ffmpeg) the suite is skipped.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { LOCAL_PEERS, startTestServer, type TestServer } from '../helpers/server.js';
-import { ffmpegMissing, makeFlv, startFfmpegReceiver, waitFor, type FfmpegReceiver } from '../media/relay/support.js';
+import { makeFlv, startFfmpegReceiver, waitFor, type FfmpegReceiver } from '../media/relay/support.js';
 import { tempDir } from '../media/support.js';
+import { assertAppBuilt, browserSkip as skip, CHROMIUM_ARGS as BROWSER_ARGS, chromiumPath, encoder, screen, VIEWPORTS } from './browser-support.js';
 
-/** The repository root (this file runs compiled, from dist/test/e2e/). */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const WEB_DIST = join(ROOT, 'web', 'dist');
-const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
-
-const VIEWPORTS = [
-  { width: 1280, height: 800 },
-  { width: 390, height: 844 },
-] as const;
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** Chromium at CHROMIUM_PATH, else on PATH, else Debian's /usr/bin/chromium. */
-function findChromium(): string | undefined {
-  const given = process.env.CHROMIUM_PATH;
-  if (given) return executable(given) ? given : undefined;
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const name of ['chromium', 'chromium-browser']) {
-      if (executable(join(dir, name))) return join(dir, name);
-    }
-  }
-  return executable('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
-}
-
-const chromiumPath = findChromium();
-const skip: string | false = !chromiumPath
-  ? process.env.CHROMIUM_PATH
-    ? `CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable file`
-    : "Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH): the dashboard's browser tests are skipped"
-  : ffmpegMissing;
-
-function newest(dir: string): number {
-  return Math.max(
-    0,
-    ...readdirSync(dir, { withFileTypes: true }).map((entry) => {
-      const path = join(dir, entry.name);
-      return entry.isDirectory() ? newest(path) : statSync(path).mtimeMs;
-    }),
-  );
-}
-
-/** The built app must be there, and built from the sources as they are. */
-function assertAppBuilt(): void {
-  const index = join(WEB_DIST, 'index.html');
-  assert.ok(existsSync(index), `${index} is missing: build the dashboard first (npm run build:web)`);
-  const sources = Math.max(newest(join(ROOT, 'web', 'src')), statSync(join(ROOT, 'web', 'index.html')).mtimeMs);
-  assert.ok(statSync(index).mtimeMs >= sources, 'web/dist is older than web/src: rebuild the dashboard (npm run build:web)');
-}
-
-/** ffmpeg publishing a short file over and over, as an encoder that keeps going. */
-function encoder(rtmpPort: number, key: string, file: string) {
-  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { stderr: () => stderr, kill: () => (child.kill('SIGKILL'), exited) };
-}
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: string[];
-}
-
-let axeSource: string | undefined;
-
-async function axeViolations(page: Page): Promise<Violation[]> {
-  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ content: axeSource });
-  return page.evaluate(async () => {
-    const axe = (globalThis as any).axe;
-    const results = await axe.run({ resultTypes: ['violations'] });
-    return results.violations.map((v: any) => ({ id: v.id, impact: v.impact ?? null, help: v.help, nodes: v.nodes.map((n: any) => n.target.join(' ')) }));
-  });
-}
-
-/** One screen, checked with axe in light and dark at each size, and photographed (light at each size, dark at 1280×800). */
-async function screen(page: Page, name: string, notes: string[]): Promise<void> {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const problems: string[] = [];
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    for (const viewport of VIEWPORTS) {
-      await page.setViewportSize(viewport);
-      await page.evaluate(() => new Promise((resolve) => (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(resolve))));
-      for (const v of await axeViolations(page)) {
-        const line = `${name} (${scheme}, ${viewport.width}px): ${v.impact} ${v.id}: ${v.help} at ${v.nodes.join(', ')}`;
-        if (v.impact === 'serious' || v.impact === 'critical') problems.push(line);
-        else notes.push(line);
-      }
-      if (scheme === 'light' || viewport.width === 1280) {
-        await page.screenshot({ path: join(SCREENSHOTS, `dashboard-${name}-${viewport.width}x${viewport.height}${scheme === 'dark' ? '-dark' : ''}.png`), fullPage: true });
-      }
-    }
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-  await page.setViewportSize(VIEWPORTS[0]);
-  assert.deepEqual(problems, [], `axe found serious or critical problems on ${name}`);
-}
+/** The recording's player starts without a click (autoplay is allowed in the test browser). */
+const CHROMIUM_ARGS = [...BROWSER_ARGS, '--autoplay-policy=no-user-gesture-required'];
 
 describe('a stream’s targets, recordings and playback on the dashboard, in Chromium', { skip }, () => {
   let server: TestServer;
