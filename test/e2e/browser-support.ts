@@ -5,13 +5,14 @@
  * test-output/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { ffmpegMissing } from '../media/relay/support.js';
+
+export { encoder } from '../media/relay/support.js';
 
 /** The repository root (this file runs compiled, from dist/test/e2e/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -72,16 +73,6 @@ export function assertAppBuilt(): void {
   assert.ok(statSync(index).mtimeMs >= sources, 'web/dist is older than web/src: rebuild the dashboard (npm run build:web)');
 }
 
-/** ffmpeg publishing a short file over and over, as an encoder that keeps going. */
-export function encoder(rtmpPort: number, key: string, file: string) {
-  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { exited, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
-}
 
 export interface Violation {
   id: string;

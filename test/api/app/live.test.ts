@@ -7,27 +7,16 @@
  * account's stream 404, for a stream that is not live `{live: false}`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { tempDir } from '../../media/support.js';
-import { ffmpegMissing, makeFlv, waitFor } from '../../media/relay/support.js';
+import { encoder, ffmpegMissing, makeFlv, waitFor } from '../../media/relay/support.js';
 import { muxAccount, type MuxAccount } from '../mux/support.js';
 
 /** The stream's reconnect window in seconds: long enough to watch it count down. */
 const WINDOW = 60;
 
-/** ffmpeg publishing a short file over and over, as an encoder that keeps going. */
-function encoder(rtmpPort: number, key: string, file: string) {
-  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { exited, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
-}
 
 async function get(server: TestServer, path: string, cookie?: string): Promise<{ status: number; headers: Headers; json: any }> {
   const response = await fetch(`${server.url}${path}`, { headers: cookie ? { cookie } : {} });

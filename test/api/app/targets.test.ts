@@ -7,7 +7,6 @@
  * write from another site a 403; another account's stream or recording a 404.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +14,7 @@ import type { BroadcastId } from '../../../src/core/kernel/ids.js';
 import { databaseKinds } from '../../helpers/databases.js';
 import { LOCAL_PEERS, startTestServer, type TestServer } from '../../helpers/server.js';
 import { ffmpegMissing, ffprobeJson, tempDir } from '../../media/support.js';
-import { freePort, inspect, makeFlv, startFfmpegReceiver, waitFor } from '../../media/relay/support.js';
+import { encoder, freePort, inspect, makeFlv, startFfmpegReceiver, waitFor } from '../../media/relay/support.js';
 
 interface Answer {
   status: number;
@@ -53,16 +52,6 @@ async function call(server: TestServer, method: string, path: string, options: {
   return { status: response.status, headers: response.headers, body, json };
 }
 
-/** ffmpeg publishing a short file over and over, as an encoder that keeps going. */
-function encoder(rtmpPort: number, key: string, file: string) {
-  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { exited, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
-}
 
 type State = { id: string; enabled: boolean; state: string; lastError: string | null };
 

@@ -6,28 +6,17 @@
  * stream's `max_continuous_duration` is ended.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { tempDir } from '../../media/support.js';
-import { ffmpegMissing, inspect, makeFlv, startFfmpegReceiver, waitFor } from '../../media/relay/support.js';
+import { encoder, ffmpegMissing, inspect, makeFlv, startFfmpegReceiver, waitFor } from '../../media/relay/support.js';
 import { LOCAL_PEERS } from '../../helpers/server.js';
 import { muxAccount } from './support.js';
 
 /** A long reconnect window: every end seen here comes from a control, not from the window. */
 const WINDOW = 60;
 
-/** ffmpeg publishing a short file over and over, as an encoder that keeps going; resolves its exit code. */
-function encoder(rtmpPort: number, key: string, file: string) {
-  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { exited, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
-}
 
 /** Resolves with the exit code when the process ends within `ms`, else undefined. */
 async function endsWithin(exited: Promise<number | null>, ms: number): Promise<number | null | undefined> {

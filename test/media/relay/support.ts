@@ -562,3 +562,17 @@ export async function downloadRecording(server: TestServer, streamId: string, fi
   writeFileSync(file, Buffer.concat(parts));
   return { seconds: durations.reduce((a, b) => a + b, 0), segments: uris.length };
 }
+
+/**
+ * `ffmpeg -re -stream_loop -1 -i FILE -c copy -f flv rtmp://…/live/KEY`: an encoder that keeps
+ * going (a short file over and over) until it is killed or the server cuts it; `exited` says when.
+ */
+export function encoder(rtmpPort: number, key: string, file: string) {
+  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = track(child);
+  return { exited, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
+}
