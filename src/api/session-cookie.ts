@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 
 /** The dashboard's session cookie: HttpOnly, SameSite=Lax, the whole site's (the app and the API it calls). */
@@ -7,7 +8,13 @@ export const SESSION_COOKIE = 'sd_session';
 export function sessionCookie(request: FastifyRequest): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(at + 1).trim());
+    if (at > 0 && part.slice(0, at).trim() === SESSION_COOKIE) {
+      try {
+        return decodeURIComponent(part.slice(at + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }
@@ -33,5 +40,10 @@ export function fromOwnOrigin(request: FastifyRequest, publicUrl: string): boole
   if (typeof origin !== 'string' || origin === 'null') return false;
   if (origin === new URL(publicUrl).origin) return true;
   const host = request.headers.host;
-  return typeof host === 'string' && (origin === `http://${host}` || origin === `https://${host}`);
+  if (typeof host !== 'string' || !(origin === `http://${host}` || origin === `https://${host}`)) return false;
+  // The address the browser used, when the public URL names another: an IP address or
+  // localhost only. A name could be an attacker's, rebound to this server's address, whose own
+  // page would then pass as ours.
+  const hostname = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+  return hostname === 'localhost' || hostname === new URL(publicUrl).hostname || isIP(hostname) !== 0;
 }

@@ -212,6 +212,8 @@ export interface CallbackAttemptsTable {
 export interface SessionsTable {
   token_digest: string;
   account_id: string;
+  /** The account's credential version when it signed in: a password change since ends the session. */
+  credential_version: number;
   created_at: string;
   expires_at: string;
   /** Signed out (or ended by a password change); null while it lasts. */

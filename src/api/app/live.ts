@@ -48,13 +48,15 @@ export function registerLiveRoutes(app: FastifyInstance, options: LiveRouteOptio
   app.get<{ Params: { id: string } }>('/api/streams/:id/live', { schema: { hide: true } }, async (request, reply) => {
     const signedIn = await session(request, reply);
     if (!signedIn) return reply;
+    let streamId: string;
     try {
-      await core.liveStreams.get(signedIn.scope, request.params.id);
+      // The stream's own id (the path may spell it in capitals): what the media plane knows it by.
+      streamId = (await core.liveStreams.get(signedIn.scope, request.params.id)).id;
     } catch (err) {
       if (err instanceof NotFoundError) return refuse(reply, 404, 'not_found', 'No such live stream');
       throw err;
     }
-    const stats: LiveStats | NotLive = media?.liveStats(request.params.id) ?? { live: false };
+    const stats: LiveStats | NotLive = media?.liveStats(streamId) ?? { live: false };
     return reply.header('cache-control', 'no-store').send(stats);
   });
 

@@ -101,7 +101,13 @@ export const watchRoutes: FastifyPluginAsync<WatchOptions> = async (app, options
   const roomOf = async (request: FastifyRequest<{ Querystring: TokenQuery }>, reply: FastifyReply, room: string): Promise<Room | undefined> => {
     if (looksLikePlaybackId(room)) {
       const resolved = await playable(request, reply, room);
-      return resolved && { streamId: resolved.target.streamId, ownerId: resolved.target.ownerId as AccountId };
+      if (!resolved) return undefined;
+      // A recording's id opens the recording only, not its stream's chat (whose live id may be signed).
+      if (resolved.target.kind !== 'stream') {
+        error(reply, 404, 'not_found', ['A recording has no chat']);
+        return undefined;
+      }
+      return { streamId: resolved.target.streamId, ownerId: resolved.target.ownerId as AccountId };
     }
     if (isUuid(room)) {
       const session = await signedIn(request);
@@ -162,7 +168,8 @@ export const watchRoutes: FastifyPluginAsync<WatchOptions> = async (app, options
     }
     return reply.header('cache-control', 'no-store').send({
       title: stream.title,
-      status: stream.status,
+      // A recording's id says nothing of its stream's live state (whose own id may be signed).
+      status: target.kind === 'stream' ? stream.status : 'idle',
       live,
       viewers: live ? (viewers.get(target.streamId) ?? 0) : 0,
       kind: target.kind,

@@ -62,7 +62,8 @@ export class SessionService {
     if (token.length === 0 || token.length > 128) return undefined;
     const row = await this.ctx.store.sessions.findLive(secretDigest(token), this.ctx.now());
     if (!row) return undefined;
-    const account = await this.accounts.get(row.account_id);
+    // A password change since the sign-in ends the session, as it ends every token.
+    const account = await this.accounts.forToken(row.account_id, Number(row.credential_version));
     if (!account || !account.isActive) return undefined;
     return { account, scope: { accountId: account.id, all: account.isAdmin } };
   }
@@ -76,7 +77,7 @@ export class SessionService {
     const token = randomBytes(32).toString('base64url');
     const now = this.ctx.now();
     const expiresAt = new Date(Date.parse(now) + SESSION_DAYS * 86_400_000).toISOString();
-    await this.ctx.store.sessions.insert({ token_digest: secretDigest(token), account_id: account.id, created_at: now, expires_at: expiresAt, ended_at: null });
+    await this.ctx.store.sessions.insert({ token_digest: secretDigest(token), account_id: account.id, credential_version: account.credentialVersion, created_at: now, expires_at: expiresAt, ended_at: null });
     // Old sessions are forgotten as new ones are made: no timer needed.
     await this.ctx.store.sessions.deleteOver(new Date(Date.parse(now) - SESSION_DAYS * 86_400_000).toISOString());
     return { token, account, expiresAt };

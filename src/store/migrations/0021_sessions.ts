@@ -6,6 +6,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('sessions')
     .addColumn('token_digest', 'text', (c) => c.primaryKey())
     .addColumn('account_id', 'text', (c) => c.notNull())
+    .addColumn('credential_version', 'integer', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .addColumn('ended_at', 'text')

@@ -7,6 +7,7 @@
  * API clients keep rig's route list byte for byte.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -114,6 +115,43 @@ for (const kind of databaseKinds()) {
       const after = await call(server, 'GET', '/video/v1/live-streams', { cookie });
       assert.equal(after.status, 401);
       assert.equal(after.json.error.type, 'unauthorized');
+    });
+
+    test('a password change ends the sessions signed in before it', async () => {
+      const account = await server.running.core.accounts.create({ username: 'changer', password: 'first passphrase 1' });
+      const login = await call(server, 'POST', '/app/api/login', { body: { username: 'changer', password: 'first passphrase 1' } });
+      const cookie = cookieOf(login);
+      assert.equal((await call(server, 'GET', '/app/api/session', { cookie })).status, 200);
+      await server.running.core.accounts.changePassword(account.id, 'first passphrase 1', 'second passphrase 2');
+      assert.equal((await call(server, 'GET', '/app/api/session', { cookie })).status, 401);
+      assert.equal((await call(server, 'GET', '/video/v1/live-streams', { cookie })).status, 401);
+    });
+
+    test('a page on a name that resolves to this server (DNS rebinding) is not this server’s own', async () => {
+      const login = await call(server, 'POST', '/app/api/login', { body: { username: 'admin', password: 'a long passphrase 1' } });
+      const cookie = cookieOf(login);
+      const port = new URL(server.url).port;
+      const status = await new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({});
+        const req = httpRequest(
+          { host: '127.0.0.1', port, method: 'POST', path: '/video/v1/live-streams', headers: { host: `rebound.example:${port}`, origin: `http://rebound.example:${port}`, cookie, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(status, 403);
+      // The address itself is fine: a server reached by its IP rather than its public URL.
+      const byAddress = await call(server, 'POST', '/video/v1/live-streams', { cookie, origin: server.url.replace('localhost', '127.0.0.1'), body: {} });
+      assert.equal(byAddress.status, 201, byAddress.text);
+    });
+
+    test('a malformed session cookie is no session, not an error', async () => {
+      const reply = await call(server, 'GET', '/video/v1/live-streams', { cookie: 'sd_session=%E0%A4%A' });
+      assert.equal(reply.status, 401);
     });
 
     test('a write with the cookie from another site, or with no origin, is refused and changes nothing', async () => {

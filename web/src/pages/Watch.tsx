@@ -138,7 +138,8 @@ export function Watch({ playbackId, embed }: { playbackId: string; embed: boolea
               </div>
             )}
           </div>
-          {!embed && <ChatPanel room={playbackId} token={token} mode="guest" onViewers={setViewers} />}
+          {/* A recording has no chat: its stream's is for those who may watch the stream itself. */}
+          {!embed && info?.kind === 'stream' && <ChatPanel room={playbackId} token={token} mode="guest" onViewers={setViewers} />}
         </div>
       )}
     </main>

@@ -323,7 +323,15 @@ export const s3Plugin: FastifyPluginAsync<S3PluginOptions> = async (app, options
       .header('content-length', object.size)
       .header('etag', `"${object.etag}"`)
       .header('last-modified', new Date(object.lastModified).toUTCString())
-      .header('accept-ranges', 'none');
+      .header('accept-ranges', 'none')
+      // Uploads are served from the dashboard's own origin: whatever type an uploader claims,
+      // nothing in them may run as a page of this server (no script, no sniffing, no framing).
+      .header('content-security-policy', "sandbox; default-src 'none'")
+      .header('x-content-type-options', 'nosniff')
+      .header('cross-origin-resource-policy', 'cross-origin');
+    if (!/^(video|audio|image)\/|^application\/(vnd\.apple\.mpegurl|x-mpegurl|octet-stream|json)$/i.test(object.contentType)) {
+      reply.header('content-disposition', 'attachment');
+    }
     if (object.cacheControl !== undefined) reply.header('cache-control', object.cacheControl);
     if (request.method === 'HEAD') {
       object.stream.destroy();

@@ -186,6 +186,20 @@ for (const kind of databaseKinds()) {
       assert.equal(await (await fetch(objectUrl(odd))).text(), 'odd');
     });
 
+    test('an upload claiming to be a page is served inert: sandboxed, not sniffed, downloaded rather than shown', async () => {
+      const { grant } = await grantFor();
+      const s3 = client(server, grant);
+      const key = `${grant.prefix}evil.html`;
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '<script>fetch("/app/api/access-tokens")</script>', ACL: 'public-read', ContentType: 'text/html' }));
+      const get = await fetch(objectUrl(key));
+      assert.equal(get.status, 200);
+      assert.match(get.headers.get('content-security-policy') ?? '', /^sandbox\b/);
+      assert.equal(get.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(get.headers.get('content-disposition'), 'attachment');
+      const media = await fetch(objectUrl(`${grant.prefix}thumb.jpg`));
+      if (media.status === 200) assert.equal(media.headers.get('content-disposition'), null, 'pictures and video are shown');
+    });
+
     test('a streamed body (aws-chunked with a trailing CRC32) is decoded and stored', async () => {
       const { grant } = await grantFor();
       const s3 = client(server, grant);
