@@ -2,7 +2,8 @@
  * Media bench: streamdelta next to nginx-rtmp and node-media-server in one run, with N
  * concurrent RTMP publishers per server and HLS out of each.
  *
- *   npm run bench:media [-- --duration 30 --counts 1,10,20]
+ *   npm run bench:media [-- --duration 20 --counts 1,10,20]
+ *   npm run bench:media -- --full        (counts 1,10,20,40 and 60 s per row)
  *
  * Source: a 720p30 H.264 (2.5 Mbit/s, a keyframe every 2 s) + AAC FLV file of 36 s, made once
  * with ffmpeg from lavfi (testsrc2 + sine) and cached in the OS temp directory. Each publisher is
@@ -14,8 +15,11 @@
  * 50 ms until it lists a segment that can be fetched. Phase 2 (steady state, --duration s,
  * starting once every stream is playable): each second the server's process tree is sampled
  * (CPU, RSS, PSS), and about every second (jittered) each stream's playlist is fetched to
- * place its live edge. Then publishers and server stop. What each column means is printed
- * under the table.
+ * place its live edge. A few probe streams (the first min(N, 4)) are polled every 20 ms
+ * instead, to time each segment from the keyframe that closed it to its first listing in the
+ * live playlist; every server gets the same polling load. Then publishers and server stop.
+ * What each column means is printed under the table, and each of the issue's targets is
+ * judged PASS or FAIL per N under it.
  *
  * Peers:
  * - nginx-rtmp: Debian's `nginx` + `libnginx-mod-rtmp`, run in the foreground from a temp
@@ -28,6 +32,10 @@
  *   hls muxer), so those ffmpeg children are part of its process tree and of its cost. It logs
  *   "ReferenceError: version is not defined" at start (a bug in its trans server's start-up
  *   message, after its handlers are registered); HLS works regardless.
+ * - node-media-server-4: the latest 4.x release, installed the same way into its own cache
+ *   directory. It has no HLS output, so it is measured for ingest only (CPU and memory, as a
+ *   memory peer): no playlist phase (a fixed few seconds of warm-up instead, then each probe
+ *   stream is checked to play as HTTP-FLV), and no playlist columns.
  *
  * --cpu-prof DIR runs the streamdelta servers under node --cpu-prof and prints each row's
  * steady-state window on the profiles' clock, to cut the profiles to it.
@@ -74,30 +82,59 @@ const CLI = fileURLToPath(new URL('../../bin/streamdelta.js', import.meta.url));
 
 /** node-media-server's last release with HLS output (4.x has none). */
 const NMS_VERSION = '2.7.4';
+/** The 4.x line, ingest only; npm picks its latest release when the cache has none. */
+const NMS4_RANGE = '4';
+/** Seconds node-media-server-4's publishers run before the measured window, in place of the playlist phase. */
+const NMS4_WARMUP_SECONDS = 4;
 const SEGMENT_SECONDS = 2;
 const LIVE_WINDOW = 6;
 const FIRST_PLAYLIST_POLL_MS = 50;
 const FIRST_PLAYLIST_TIMEOUT_MS = 30_000;
 const SAMPLE_MS = 1000;
+/** Streams polled every PROBE_POLL_MS to time keyframe -> listed; the others are polled about once a second. */
+const PROBE_STREAMS = 4;
+const PROBE_POLL_MS = 20;
+/**
+ * A listing is timed only when the poll that saw it was sent at most this long after the one
+ * before it was: a slower pair (the bench itself starved of CPU) cannot place the listing to
+ * better than that.
+ */
+const PROBE_MAX_WINDOW_MS = 100;
 
-// Goals of the issue, checked at every N.
+const DEFAULT_COUNTS = '1,10,20';
+const FULL_COUNTS = '1,10,20,40';
+const DEFAULT_DURATION = 20;
+const FULL_DURATION = 60;
+
+// Targets of the issue.
 const CPU_RATIO_GOAL = 1.5;
+const CPU_GOAL_SIZES = [10, 20, 40];
+const PSS_PER_STREAM_GOAL_MIB = 2;
+const PSS_GOAL_SIZES = [20, 40];
+/** Seconds streamdelta's keyframe -> listed may exceed nginx-rtmp's, and grow from the smallest N to the largest. */
+const LISTING_SLACK_SECONDS = 0.05;
 
-const SERVER_KINDS = ['streamdelta', 'nginx-rtmp', 'node-media-server'] as const;
+const SERVER_KINDS = ['streamdelta', 'nginx-rtmp', 'node-media-server', 'node-media-server-4'] as const;
 type ServerKind = (typeof SERVER_KINDS)[number];
+
+/** Servers without HLS output: measured for ingest only. */
+const INGEST_ONLY: readonly ServerKind[] = ['node-media-server-4'];
 
 const USAGE = `Usage: npm run bench:media [-- options]
 
 Options (each also read from its environment variable):
-  --duration SEC      BENCH_DURATION   measured steady-state seconds per server and N (default 30)
-  --counts LIST       BENCH_COUNTS     concurrent publishers, comma-separated (default 1,10,20)
+  --duration SEC      BENCH_DURATION   measured steady-state seconds per server and N
+                                       (default ${DEFAULT_DURATION}; ${FULL_DURATION} with --full)
+  --counts LIST       BENCH_COUNTS     concurrent publishers, comma-separated
+                                       (default ${DEFAULT_COUNTS}; ${FULL_COUNTS} with --full)
+  --full              BENCH_FULL=1     the issue's full sizes: N up to 40, longer rows
   --servers LIST      BENCH_SERVERS    which servers to run (default ${SERVER_KINDS.join(',')})
   --cpu-prof DIR      BENCH_CPU_PROF   run the streamdelta servers with node --cpu-prof,
                                        writing .cpuprofile files to DIR (slows them down)
 
 Needs ffmpeg on PATH. nginx-rtmp rows need Debian's nginx and libnginx-mod-rtmp; the
-node-media-server rows need npm and network access once (the install is cached in
-${CACHE_DIR}, as is the source file).
+node-media-server rows (2.7.4 and the latest 4.x) need npm and network access once (the
+installs are cached in ${CACHE_DIR}, as is the source file).
 `;
 
 interface Settings {
@@ -119,6 +156,7 @@ function readSettings(): Settings {
         counts: { type: 'string' },
         servers: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        full: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -132,10 +170,11 @@ function readSettings(): Settings {
     process.exit(0);
   }
   const env = process.env;
-  const durationText = values.duration ?? env.BENCH_DURATION ?? '30';
+  const full = values.full ?? (env.BENCH_FULL === '1' || env.BENCH_FULL === 'true');
+  const durationText = values.duration ?? env.BENCH_DURATION ?? String(full ? FULL_DURATION : DEFAULT_DURATION);
   const duration = Number(durationText);
   if (!Number.isInteger(duration) || duration < 3) throw new UsageError(`--duration must be a whole number of at least 3 (got ${JSON.stringify(durationText)})`);
-  const countsText = values.counts ?? env.BENCH_COUNTS ?? '1,10,20';
+  const countsText = values.counts ?? env.BENCH_COUNTS ?? (full ? FULL_COUNTS : DEFAULT_COUNTS);
   const counts = countsText.split(',').map((c) => Number(c.trim()));
   if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1 || n > 200)) {
     throw new UsageError(`--counts must be whole numbers from 1 to 200, comma-separated (got ${JSON.stringify(countsText)})`);
@@ -196,28 +235,41 @@ function tempDir(label: string): string {
 
 
 
-/** Installs the pinned node-media-server into the cache (once); its module directory, or why not. */
-function ensureNodeMediaServer(): { dir: string } | string {
-  const prefix = join(CACHE_DIR, 'nms');
+interface NmsInstall {
+  /** The module directory, to require. */
+  dir: string;
+  version: string;
+}
+
+/**
+ * Installs a node-media-server release into its own directory of the cache (once; never into
+ * the project): `spec` is what npm installs, `accept` tells whether a cached install will do.
+ * The install, or why there is none.
+ */
+function ensureNodeMediaServer(cacheName: string, spec: string, accept: (version: string) => boolean): NmsInstall | string {
+  const prefix = join(CACHE_DIR, cacheName);
   const dir = join(prefix, 'node_modules', 'node-media-server');
-  const installed = (): boolean => {
+  const installed = (): NmsInstall | undefined => {
     try {
-      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version === NMS_VERSION;
+      const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: unknown };
+      return typeof version === 'string' && accept(version) ? { dir, version } : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   };
-  if (installed()) return { dir };
+  const cached = installed();
+  if (cached) return cached;
   const npm = which('npm');
   if (!npm) return 'npm is not on PATH';
   mkdirSync(prefix, { recursive: true });
-  process.stderr.write(`bench: installing node-media-server@${NMS_VERSION} into ${prefix} (outside the project)\n`);
-  const out = spawnSync(npm, ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', `node-media-server@${NMS_VERSION}`], {
+  process.stderr.write(`bench: installing node-media-server@${spec} into ${prefix} (outside the project)\n`);
+  const out = spawnSync(npm, ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', `node-media-server@${spec}`], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (out.status !== 0 || !installed()) return `npm install node-media-server@${NMS_VERSION} failed: ${`${out.stderr ?? ''}`.trim().split('\n').slice(-3).join(' ')}`;
-  return { dir };
+  const done = installed();
+  if (out.status !== 0 || !done) return `npm install node-media-server@${spec} failed: ${`${out.stderr ?? ''}`.trim().split('\n').slice(-3).join(' ')}`;
+  return done;
 }
 
 
@@ -259,11 +311,11 @@ function spawnServer(name: string, command: string, args: string[], env: NodeJS.
 
 
 
-/** One stream of a running server: where to publish and where its live playlist is. */
-interface StreamTarget {
-  publishUrl: string;
-  playlistUrl: string;
-}
+/**
+ * One stream of a running server: where to publish, and where to watch it: its live playlist,
+ * or for an ingest-only server (no HLS) its HTTP-FLV URL.
+ */
+type StreamTarget = { publishUrl: string } & ({ playlistUrl: string; flvUrl?: undefined } | { flvUrl: string; playlistUrl?: undefined });
 
 interface RunningServer {
   process: ServerProcess;
@@ -399,6 +451,69 @@ async function startNodeMediaServer(dir: string, module: string, ffmpeg: string)
   };
 }
 
+/**
+ * node-media-server 4.x: RTMP ingest and HTTP-FLV playback, nothing written (no HLS in 4.x,
+ * recording off, no web console, no API). Its stream targets have no playlist.
+ */
+async function startNodeMediaServer4(dir: string, module: string): Promise<RunningServer> {
+  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+  const config = {
+    bind: '127.0.0.1',
+    rtmp: { port: rtmpPort },
+    http: { port: httpPort },
+    webadmin: { enable: false },
+    store: { path: join(dir, 'data') },
+    record: { auto: false, path: join(dir, 'record') },
+  };
+  // Its constructor sets its logger to debug; warnings and errors only, as for the other servers.
+  const launcher =
+    'const NodeMediaServer = require(process.env.BENCH_NMS_MODULE);' +
+    "const logger = require(require('node:path').join(process.env.BENCH_NMS_MODULE, 'src/core/logger.js'));" +
+    'const server = new NodeMediaServer(JSON.parse(process.env.BENCH_NMS_CONFIG));' +
+    "logger.level = 'warn';" +
+    'server.run();';
+  const server = spawnServer('node-media-server-4', process.execPath, ['-e', launcher], childEnv({ BENCH_NMS_MODULE: module, BENCH_NMS_CONFIG: JSON.stringify(config) }));
+  await waitForPorts(server, 'node-media-server-4', [rtmpPort, httpPort]);
+  return {
+    process: server,
+    async streams(count) {
+      return Array.from({ length: count }, (_, i) => ({
+        publishUrl: `rtmp://127.0.0.1:${rtmpPort}/live/bench${i}`,
+        flvUrl: `http://127.0.0.1:${httpPort}/live/bench${i}.flv`,
+      }));
+    },
+  };
+}
+
+/**
+ * Whether a live HTTP-FLV stream plays: the FLV header and at least one video tag arrive
+ * within 5 s. Why not, or undefined when it plays.
+ */
+async function flvPlays(url: string): Promise<string | undefined> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 5000);
+  try {
+    const response = await fetch(url, { signal: controller.signal });
+    if (response.status !== 200 || !response.body) return `answered ${response.status}`;
+    let data = Buffer.alloc(0);
+    for await (const chunk of response.body) {
+      data = Buffer.concat([data, chunk as Uint8Array]);
+      if (data.length < 13) continue;
+      if (data.toString('latin1', 0, 3) !== 'FLV') return 'the answer is not FLV';
+      // Tags follow the 9-byte header and a 4-byte previous-tag size: type, 24-bit size, ...
+      for (let at = 13; at + 11 <= data.length; at += 11 + data.readUIntBE(at + 1, 3) + 4) {
+        if (data[at] === 9) return undefined;
+      }
+    }
+    return 'the stream ended without a video tag';
+  } catch {
+    return 'no video within 5 s';
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Publishers.
 
@@ -496,21 +611,31 @@ async function get(url: string): Promise<{ status: number; body: Buffer }> {
 /**
  * One stream as the bench watches it: when its first playable playlist came, and the
  * duration of every segment it has listed so far (by media sequence), to place the live edge
- * on the publisher's timeline.
+ * and each segment's end on the publisher's timeline. A probe stream is polled every 20 ms
+ * in steady state, to time each new segment's first listing; the others about once a second.
  */
 class StreamWatch {
   firstPlayableSeconds: number | undefined;
   private firstSequence: number | undefined;
   private readonly durations = new Map<number, number>();
   readonly edgeSamples: number[] = [];
+  /** Probe streams: each segment first listed while measuring, and when (this process's clock, ms). */
+  private readonly listings: { sequence: number; seenAt: number }[] = [];
+  /** Probe streams: listings not timed, since the polls around them were too far apart (or a segment went unseen). */
+  untimedListings = 0;
   gaps = 0;
   measuring = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
+  /** When the previous poll that got a playlist was sent: a segment new in a poll was listed after it. */
+  private previousPollSentAt: number | undefined;
+  /** Probe streams sample the edge on the other streams' jittered ~1 s schedule, not every poll. */
+  private nextEdgeSampleAt = 0;
 
   constructor(
-    readonly target: StreamTarget,
+    readonly playlistUrl: string,
     readonly publisher: Publisher,
+    readonly probe: boolean,
   ) {}
 
   /** Resolves once the stream is playable or the first-playlist timeout passed; keeps watching after. */
@@ -529,13 +654,14 @@ class StreamWatch {
     const deadline = this.publisher.startedAt + FIRST_PLAYLIST_TIMEOUT_MS;
     // Phase 1: every 50 ms until the playlist lists a segment that can be fetched.
     while (!this.stopped) {
+      const sentAt = now();
       const entries = await this.fetchPlaylist();
       if (entries && entries.length > 0) {
         const newest = entries[entries.length - 1]!;
-        const segment = await get(new URL(newest.uri, this.target.playlistUrl).href).catch(() => undefined);
+        const segment = await get(new URL(newest.uri, this.playlistUrl).href).catch(() => undefined);
         if (segment && segment.status === 200 && segment.body.length >= 188 && segment.body[0] === 0x47) {
           this.firstPlayableSeconds = (now() - this.publisher.startedAt) / 1000;
-          this.observe(entries, now());
+          this.observe(entries, sentAt, now());
           break;
         }
       }
@@ -546,51 +672,93 @@ class StreamWatch {
       await sleep(FIRST_PLAYLIST_POLL_MS);
     }
     playable();
-    // Phase 2: about every second, to follow the sequence and, while measuring, sample the
-    // edge. The interval is jittered (0.5–1.5 s) so readings do not lock onto one phase of the
-    // 2 s segment cadence.
+    // Phase 2: to follow the sequence and, while measuring, sample the edge and (probes) time
+    // each listing. Other streams' interval is jittered (0.5–1.5 s) so readings do not lock
+    // onto one phase of the 2 s segment cadence.
     while (!this.stopped) {
-      await sleep(SAMPLE_MS * (0.5 + Math.random()));
+      await sleep(this.probe ? PROBE_POLL_MS : SAMPLE_MS * (0.5 + Math.random()));
+      const sentAt = now();
       const entries = await this.fetchPlaylist();
-      if (entries) this.observe(entries, now());
+      if (entries) this.observe(entries, sentAt, now());
     }
   }
 
   private async fetchPlaylist(): Promise<Entry[] | undefined> {
-    const reply = await get(this.target.playlistUrl).catch(() => undefined);
+    const reply = await get(this.playlistUrl).catch(() => undefined);
     if (!reply || reply.status !== 200) return undefined;
     return parsePlaylist(reply.body.toString('utf8'));
   }
 
   /**
-   * Edge age, sampled about once a second in steady state: how many seconds of media the publisher
-   * has sent that are not yet listed in the live playlist, i.e.
+   * Media seconds from the first segment's start (the source's first keyframe, media time 0)
+   * to the end of segment `sequence`, i.e. to the keyframe that closed it: the sum of EXTINF of
+   * every segment listed since the first. Undefined when one was never seen (it left the
+   * playlist between two readings).
+   */
+  private mediaEnd(sequence: number): number | undefined {
+    if (this.firstSequence === undefined) return undefined;
+    let end = 0;
+    for (let s = this.firstSequence; s <= sequence; s++) {
+      const d = this.durations.get(s);
+      if (d === undefined) return undefined;
+      end += d;
+    }
+    return end;
+  }
+
+  /**
+   * A playlist read, sent at `sentAt` and answered at `at`.
+   *
+   * Edge age, sampled about once a second in steady state: how many seconds of media the
+   * publisher has sent that are not yet listed in the live playlist, i.e.
    *
    *   (now − publisher origin) − (media end of the newest listed segment)
    *
-   * where the media end is the sum of EXTINF of every segment listed since the first (the
-   * first segment starts at the source's first keyframe, media time 0; segments are seen
-   * without gaps since a playlist holds 12 s and is read every 0.5–1.5 s). It includes the
-   * server's wait for the keyframe that closes a segment, its packaging and storing, so it
-   * saw-tooths between that delay and that delay plus one segment (2 s); a player starting at
-   * the live edge can be no closer than this.
+   * It includes the server's wait for the keyframe that closes a segment, its packaging and
+   * storing, so it saw-tooths between that delay and that delay plus one segment (2 s); a
+   * player starting at the live edge can be no closer than this.
+   *
+   * Probe streams also note when each segment is first listed; listingDelays() turns that
+   * into seconds after the keyframe that closed the segment.
    */
-  private observe(entries: Entry[], at: number): void {
+  private observe(entries: Entry[], sentAt: number, at: number): void {
     if (entries.length === 0) return;
     this.firstSequence ??= entries[0]!.sequence;
-    for (const e of entries) if (!this.durations.has(e.sequence)) this.durations.set(e.sequence, e.duration);
-    if (!this.measuring) return;
-    const newest = entries[entries.length - 1]!.sequence;
-    let end = 0;
-    for (let s = this.firstSequence; s <= newest; s++) {
-      const d = this.durations.get(s);
-      if (d === undefined) {
-        this.gaps++;
-        return;
+    for (const e of entries) {
+      if (this.durations.has(e.sequence)) continue;
+      this.durations.set(e.sequence, e.duration);
+      if (!this.measuring || !this.probe) continue;
+      // Listed after the previous poll was sent and before this one was answered.
+      if (this.previousPollSentAt !== undefined && at - this.previousPollSentAt <= PROBE_MAX_WINDOW_MS) {
+        this.listings.push({ sequence: e.sequence, seenAt: at });
+      } else {
+        this.untimedListings++;
       }
-      end += d;
+    }
+    this.previousPollSentAt = sentAt;
+    if (!this.measuring || (this.probe && at < this.nextEdgeSampleAt)) return;
+    this.nextEdgeSampleAt = at + SAMPLE_MS * (0.5 + Math.random());
+    const end = this.mediaEnd(entries[entries.length - 1]!.sequence);
+    if (end === undefined) {
+      this.gaps++;
+      return;
     }
     this.edgeSamples.push((at - this.publisher.origin) / 1000 - end);
+  }
+
+  /**
+   * Probe streams: for each segment first listed while measuring, seconds from the keyframe
+   * that closed it leaving the publisher (publisher origin + its media end) to the poll that
+   * first saw it listed. Read after the run, with the publisher's settled origin.
+   */
+  listingDelays(): number[] {
+    const delays: number[] = [];
+    for (const l of this.listings) {
+      const end = this.mediaEnd(l.sequence);
+      if (end === undefined) this.untimedListings++;
+      else delays.push((l.seenAt - this.publisher.origin) / 1000 - end);
+    }
+    return delays;
   }
 }
 
@@ -683,11 +851,21 @@ interface Row {
   rssMax: number;
   pssMax: number | undefined;
   idleRss: number;
+  /** PSS of the tree before publishing (streams created, nothing published yet). */
+  idlePss: number | undefined;
   processes: number;
+  /** No HLS output: no playlist columns. */
+  ingestOnly: boolean;
   firstPlaylist: number | undefined;
   firstPlaylistMissing: number;
   edgeAge: number | undefined;
   edgeGaps: number;
+  /** Keyframe -> segment listed, seconds, over the probe streams' listings in the measured window. */
+  listingMedian: number | undefined;
+  listingP90: number | undefined;
+  listings: number;
+  untimedListings: number;
+  probes: number;
   publishersCpu: number;
   hostBusy: number;
   /** The measured seconds on the monotonic clock of V8's CPU profiles (µs), to cut them to steady state. */
@@ -702,11 +880,30 @@ function median(values: number[]): number | undefined {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The p-th percentile (0–100), nearest rank. */
+function percentile(values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** The tree's PSS, or undefined when a process's could not be read. */
+function treePss(tree: ProcStat[]): number | undefined {
+  let pss = 0;
+  for (const p of tree) {
+    const v = pssBytes(p.pid);
+    if (v === undefined) return undefined;
+    pss += v;
+  }
+  return pss;
+}
+
 interface Tools {
   ffmpeg: string;
   source: string;
   nginx: NginxInstall | undefined;
-  nmsModule: string | undefined;
+  nms: NmsInstall | undefined;
+  nms4: NmsInstall | undefined;
 }
 
 async function measure(kind: ServerKind, n: number, settings: Settings, tools: Tools): Promise<Row> {
@@ -719,14 +916,33 @@ async function measure(kind: ServerKind, n: number, settings: Settings, tools: T
         ? await startStreamdelta(dir, settings)
         : kind === 'nginx-rtmp'
           ? await startNginx(dir, tools.nginx!)
-          : await startNodeMediaServer(dir, tools.nmsModule!, tools.ffmpeg);
+          : kind === 'node-media-server'
+            ? await startNodeMediaServer(dir, tools.nms!.dir, tools.ffmpeg)
+            : await startNodeMediaServer4(dir, tools.nms4!.dir);
     const targets = await server.streams(n);
     await sleep(1000);
-    const idleRss = processTree(server.process.pid).reduce((sum, p) => sum + rssBytes(p.pid), 0);
+    const idleTree = processTree(server.process.pid);
+    const idleRss = idleTree.reduce((sum, p) => sum + rssBytes(p.pid), 0);
+    const idlePss = treePss(idleTree);
 
-    const watches = targets.map((t) => new StreamWatch(t, startPublisher(tools.ffmpeg, tools.source, t.publishUrl)));
+    const problems: string[] = [];
+    const publishersOfRow = targets.map((t) => startPublisher(tools.ffmpeg, tools.source, t.publishUrl));
+    const probes = Math.min(n, PROBE_STREAMS);
+    const watches: StreamWatch[] = [];
+    targets.forEach((t, i) => {
+      if (t.playlistUrl !== undefined) watches.push(new StreamWatch(t.playlistUrl, publishersOfRow[i]!, i < probes));
+    });
     cleanups.push({ what: 'playlist watchers', run: async () => void (await Promise.all(watches.map((w) => w.stop()))) });
-    await Promise.all(watches.map((w) => w.start()));
+    if (INGEST_ONLY.includes(kind)) {
+      // No playlist to wait for: a fixed warm-up, then the probe streams must play back.
+      await sleep(NMS4_WARMUP_SECONDS * 1000);
+      const checks = await Promise.all(targets.slice(0, probes).map((t) => flvPlays(t.flvUrl!)));
+      checks.forEach((why, i) => {
+        if (why !== undefined) problems.push(`stream ${i} does not play as HTTP-FLV after ${NMS4_WARMUP_SECONDS} s: ${why}`);
+      });
+    } else {
+      await Promise.all(watches.map((w) => w.start()));
+    }
 
     // Steady state.
     for (const w of watches) w.measuring = true;
@@ -742,13 +958,9 @@ async function measure(kind: ServerKind, n: number, settings: Settings, tools: T
       if (i > 0) await sleep(Math.max(0, startedAt + i * SAMPLE_MS - now()));
       const tree = processTree(server.process.pid);
       serverCpu.sample(tree);
-      publisherCpu.sample(watches.map((w) => readStat(w.publisher.child.pid ?? -1)).filter((s): s is ProcStat => s !== undefined));
+      publisherCpu.sample(publishersOfRow.map((p) => readStat(p.child.pid ?? -1)).filter((s): s is ProcStat => s !== undefined));
       rssMax = Math.max(rssMax, tree.reduce((sum, p) => sum + rssBytes(p.pid), 0));
-      let pss: number | undefined = 0;
-      for (const p of tree) {
-        const v = pssBytes(p.pid);
-        pss = v === undefined || pss === undefined ? undefined : pss + v;
-      }
+      const pss = treePss(tree);
       pssMax = pss === undefined || pssMax === undefined ? undefined : Math.max(pssMax, pss);
       processes = Math.max(processes, tree.length);
     }
@@ -757,16 +969,18 @@ async function measure(kind: ServerKind, n: number, settings: Settings, tools: T
     const hostBusy = (100 * (hostBusyTicks() - hostBefore)) / CLOCK_TICKS / wall;
     for (const w of watches) w.measuring = false;
 
-    const problems: string[] = [];
-    watches.forEach((w, i) => {
-      if (w.publisher.exitedEarly) problems.push(`publisher ${i} ${w.publisher.exitedEarly}`);
+    publishersOfRow.forEach((p, i) => {
+      if (p.exitedEarly) problems.push(`publisher ${i} ${p.exitedEarly}`);
     });
     if (server.process.child.exitCode !== null || server.process.child.signalCode !== null) {
       problems.push(`the server exited during the run; its output:\n${server.process.output().trim()}`);
     }
+    const ingestOnly = INGEST_ONLY.includes(kind);
     const firstTimes = watches.map((w) => w.firstPlayableSeconds).filter((s): s is number => s !== undefined);
+    if (!ingestOnly && firstTimes.length < n) problems.push(`${n - firstTimes.length} of ${n} streams had no playable playlist within ${FIRST_PLAYLIST_TIMEOUT_MS / 1000} s`);
+    const probeWatches = watches.filter((w) => w.probe);
+    const delays = probeWatches.flatMap((w) => w.listingDelays());
     const gaps = watches.reduce((sum, w) => sum + w.gaps, 0);
-    if (firstTimes.length < n) problems.push(`${n - firstTimes.length} of ${n} streams had no playable playlist within ${FIRST_PLAYLIST_TIMEOUT_MS / 1000} s`);
     return {
       server: kind,
       n,
@@ -774,11 +988,18 @@ async function measure(kind: ServerKind, n: number, settings: Settings, tools: T
       rssMax,
       pssMax,
       idleRss,
+      idlePss,
       processes,
+      ingestOnly,
       firstPlaylist: median(firstTimes),
-      firstPlaylistMissing: n - firstTimes.length,
+      firstPlaylistMissing: ingestOnly ? 0 : n - firstTimes.length,
       edgeAge: median(watches.flatMap((w) => w.edgeSamples)),
       edgeGaps: gaps,
+      listingMedian: median(delays),
+      listingP90: percentile(delays, 90),
+      listings: delays.length,
+      untimedListings: probeWatches.reduce((sum, w) => sum + w.untimedListings, 0),
+      probes: probeWatches.length,
       publishersCpu: (100 * publisherCpu.seconds()) / wall,
       hostBusy,
       windowMicros: [windowStart, windowEnd],
@@ -794,11 +1015,12 @@ async function measure(kind: ServerKind, n: number, settings: Settings, tools: T
 
 function table(rows: Row[]): string {
   const header = [
-    'server', 'N', 'CPU %', 'CPU %/stream', 'RSS MiB', 'RSS MiB/stream', 'PSS MiB/stream', 'idle RSS MiB', 'procs',
-    'first playlist s (median)', 'edge age s (median)', 'publishers CPU %', 'host busy %',
+    'server', 'N', 'CPU %', 'CPU %/stream', 'RSS MiB', 'RSS MiB/stream', 'PSS MiB/stream', 'PSS MiB/added stream', 'idle RSS MiB', 'procs',
+    'first playlist s (median)', 'edge age s (median)', 'keyframe→listed s (median / p90)', 'publishers CPU %', 'host busy %',
   ];
   const right = header.map((_, i) => i > 0);
   const fixed = (v: number | undefined, digits: number) => (v === undefined ? 'n/a' : v.toFixed(digits));
+  const hls = (r: Row, text: () => string) => (r.ingestOnly ? 'no HLS' : text());
   const body = rows.map((r) => [
     r.server,
     String(r.n),
@@ -807,10 +1029,12 @@ function table(rows: Row[]): string {
     fixed(r.rssMax / MiB, 1),
     fixed(r.rssMax / MiB / r.n, 2),
     fixed(r.pssMax === undefined ? undefined : r.pssMax / MiB / r.n, 2),
+    fixed(pssPerAddedStream(r), 2),
     fixed(r.idleRss / MiB, 1),
     String(r.processes),
-    `${fixed(r.firstPlaylist, 2)}${r.firstPlaylistMissing ? ` (${r.firstPlaylistMissing} never)` : ''}`,
-    fixed(r.edgeAge, 2),
+    hls(r, () => `${fixed(r.firstPlaylist, 2)}${r.firstPlaylistMissing ? ` (${r.firstPlaylistMissing} never)` : ''}`),
+    hls(r, () => fixed(r.edgeAge, 2)),
+    hls(r, () => `${fixed(r.listingMedian, 3)} / ${fixed(r.listingP90, 3)} (${r.listings} on ${r.probes})`),
     fixed(r.publishersCpu, 1),
     fixed(r.hostBusy, 0),
   ]);
@@ -820,45 +1044,107 @@ function table(rows: Row[]): string {
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
+/** MiB per stream the tree grew by from before publishing to its largest reading at N streams. */
+function pssPerAddedStream(r: Row): number | undefined {
+  return r.pssMax === undefined || r.idlePss === undefined ? undefined : (r.pssMax - r.idlePss) / MiB / r.n;
+}
+
+/** The issue's targets, judged at every N that was run: one PASS / FAIL line per target and N. */
 function goalChecks(rows: Row[], counts: number[]): string[] {
   const find = (server: ServerKind, n: number) => rows.find((r) => r.server === server && r.n === n);
+  const verdict = (pass: boolean | undefined) => (pass === undefined ? 'NO DATA' : pass ? 'PASS' : 'FAIL');
+  const troubled = (...rs: (Row | undefined)[]) => (rs.some((r) => r !== undefined && r.problems.length > 0) ? ' (a run had problems, see below)' : '');
+  const outside = (n: number, sizes: number[]) => (sizes.includes(n) ? '' : ` [N=${n} is not one of the target's sizes]`);
   const out: string[] = [];
-  const check = (title: string, peer: ServerKind, judge: (sd: Row, other: Row) => [boolean | undefined, string]) => {
-    out.push(title);
-    for (const n of counts) {
-      const sd = find('streamdelta', n);
-      const other = find(peer, n);
-      if (!sd || !other) {
-        out.push(`  N=${n}: SKIPPED (${!sd ? 'streamdelta' : peer} was not run)`);
-        continue;
-      }
-      const [pass, detail] = judge(sd, other);
-      const verdict = pass === undefined ? 'NO DATA' : pass ? 'PASS' : 'FAIL';
-      const invalid = sd.problems.length > 0 || other.problems.length > 0 ? ' (a run had problems, see below)' : '';
-      out.push(`  N=${n}: ${verdict}  ${detail}${invalid}`);
+
+  out.push(`target: CPU per stream <= ${CPU_RATIO_GOAL} × nginx-rtmp's, at N = ${CPU_GOAL_SIZES.join(' / ')}`);
+  for (const n of counts) {
+    const sd = find('streamdelta', n);
+    const ng = find('nginx-rtmp', n);
+    if (!sd || !ng) {
+      out.push(`  N=${n}: SKIPPED (${!sd ? 'streamdelta' : 'nginx-rtmp'} was not run)`);
+      continue;
     }
-  };
-  check(`goal: CPU per stream <= ${CPU_RATIO_GOAL} × nginx-rtmp's`, 'nginx-rtmp', (sd, ng) => {
     const a = sd.cpu / sd.n;
     const b = ng.cpu / ng.n;
-    return [a <= CPU_RATIO_GOAL * b, `streamdelta ${a.toFixed(2)} %/stream vs nginx-rtmp ${b.toFixed(2)} %/stream: ${(a / b).toFixed(2)} ×`];
-  });
-  check("goal: RSS per stream < node-media-server's", 'node-media-server', (sd, nms) => {
-    const a = sd.rssMax / MiB / sd.n;
-    const b = nms.rssMax / MiB / nms.n;
-    const ma = (sd.rssMax - sd.idleRss) / MiB / sd.n;
-    const mb = (nms.rssMax - nms.idleRss) / MiB / nms.n;
-    return [a < b, `streamdelta ${a.toFixed(2)} MiB/stream vs node-media-server ${b.toFixed(2)} MiB/stream (above idle: ${ma.toFixed(2)} vs ${mb.toFixed(2)})`];
-  });
-  check("goal: first playlist no later than nginx-rtmp's", 'nginx-rtmp', (sd, ng) => {
-    if (sd.firstPlaylist === undefined || ng.firstPlaylist === undefined) return [undefined, 'a server never had a playable playlist'];
-    const missing = sd.firstPlaylistMissing > 0 ? false : undefined;
+    out.push(
+      `  N=${n}: ${verdict(a <= CPU_RATIO_GOAL * b)}  streamdelta ${a.toFixed(2)} %/stream vs nginx-rtmp ${b.toFixed(2)} %/stream: ${(a / b).toFixed(2)} ×` +
+        `${outside(n, CPU_GOAL_SIZES)}${troubled(sd, ng)}`,
+    );
+  }
+
+  out.push(
+    `target: memory per added stream (PSS above the idle server, / N) <= ${PSS_PER_STREAM_GOAL_MIB} MiB, at N = ${PSS_GOAL_SIZES.join(' / ')}; ` +
+      'peers nginx-rtmp and node-media-server-4 (ingest only)',
+  );
+  for (const n of counts) {
+    const sd = find('streamdelta', n);
+    if (!sd) {
+      out.push(`  N=${n}: SKIPPED (streamdelta was not run)`);
+      continue;
+    }
+    const mine = pssPerAddedStream(sd);
+    const peers = (['nginx-rtmp', 'node-media-server-4'] as const).map((kind) => {
+      const r = find(kind, n);
+      return `${kind} ${r ? `${pssPerAddedStream(r)?.toFixed(2) ?? 'n/a'} MiB` : 'not run'}`;
+    });
+    out.push(
+      `  N=${n}: ${verdict(mine === undefined ? undefined : mine <= PSS_PER_STREAM_GOAL_MIB)}  streamdelta ${mine?.toFixed(2) ?? 'n/a'} MiB/stream; ` +
+        `${peers.join(', ')}${outside(n, PSS_GOAL_SIZES)}${troubled(sd, find('nginx-rtmp', n), find('node-media-server-4', n))}`,
+    );
+  }
+
+  out.push(`target: keyframe -> segment listed <= nginx-rtmp's + ${LISTING_SLACK_SECONDS} s (medians over the probe streams), flat from N=1 to N=40`);
+  const timed = (r: Row) => `${r.listingMedian!.toFixed(3)} s (p90 ${r.listingP90!.toFixed(3)})`;
+  for (const n of counts) {
+    const sd = find('streamdelta', n);
+    const ng = find('nginx-rtmp', n);
+    if (!sd || !ng) {
+      out.push(`  N=${n}: SKIPPED (${!sd ? 'streamdelta' : 'nginx-rtmp'} was not run)`);
+      continue;
+    }
+    if (sd.listingMedian === undefined || ng.listingMedian === undefined) {
+      out.push(`  N=${n}: NO DATA (${sd.listingMedian === undefined ? 'streamdelta' : 'nginx-rtmp'} had no timed listing)${troubled(sd, ng)}`);
+      continue;
+    }
+    const excess = sd.listingMedian - ng.listingMedian;
+    out.push(
+      `  N=${n}: ${verdict(excess <= LISTING_SLACK_SECONDS)}  streamdelta ${timed(sd)} vs nginx-rtmp ${timed(ng)}: ` +
+        `${excess >= 0 ? '+' : ''}${excess.toFixed(3)} s${troubled(sd, ng)}`,
+    );
+  }
+  // Flat: streamdelta's median at each larger N against its own at the smallest N run.
+  const sdRows = counts.map((n) => find('streamdelta', n)).filter((r): r is Row => r !== undefined && r.listingMedian !== undefined);
+  const base = sdRows[0];
+  if (base && sdRows.length > 1) {
+    for (const r of sdRows.slice(1)) {
+      const growth = r.listingMedian! - base.listingMedian!;
+      const ngBase = find('nginx-rtmp', base.n)?.listingMedian;
+      const ngAt = find('nginx-rtmp', r.n)?.listingMedian;
+      const peer = ngBase !== undefined && ngAt !== undefined ? `; nginx-rtmp's moved ${ngAt - ngBase >= 0 ? '+' : ''}${(ngAt - ngBase).toFixed(3)} s` : '';
+      out.push(
+        `  flat N=${base.n} -> N=${r.n}: ${verdict(growth <= LISTING_SLACK_SECONDS)}  streamdelta's median moved ` +
+          `${growth >= 0 ? '+' : ''}${growth.toFixed(3)} s (at most +${LISTING_SLACK_SECONDS} s)${peer}${troubled(base, r)}`,
+      );
+    }
+  }
+
+  out.push("target: first playlist no later than nginx-rtmp's (medians)");
+  for (const n of counts) {
+    const sd = find('streamdelta', n);
+    const ng = find('nginx-rtmp', n);
+    if (!sd || !ng) {
+      out.push(`  N=${n}: SKIPPED (${!sd ? 'streamdelta' : 'nginx-rtmp'} was not run)`);
+      continue;
+    }
+    if (sd.firstPlaylist === undefined || ng.firstPlaylist === undefined) {
+      out.push(`  N=${n}: NO DATA (a server never had a playable playlist)${troubled(sd, ng)}`);
+      continue;
+    }
     const close = Math.abs(sd.firstPlaylist - ng.firstPlaylist) * 1000 <= FIRST_PLAYLIST_POLL_MS ? `; within one ${FIRST_PLAYLIST_POLL_MS} ms poll step` : '';
-    return [
-      missing ?? sd.firstPlaylist <= ng.firstPlaylist,
-      `streamdelta ${sd.firstPlaylist.toFixed(2)} s vs nginx-rtmp ${ng.firstPlaylist.toFixed(2)} s (medians${close})`,
-    ];
-  });
+    const pass = sd.firstPlaylistMissing > 0 ? false : sd.firstPlaylist <= ng.firstPlaylist;
+    out.push(`  N=${n}: ${verdict(pass)}  streamdelta ${sd.firstPlaylist.toFixed(2)} s vs nginx-rtmp ${ng.firstPlaylist.toFixed(2)} s${close}${troubled(sd, ng)}`);
+  }
   return out;
 }
 
@@ -870,7 +1156,8 @@ async function main(): Promise<number> {
 
   const skipped: string[] = [];
   let nginx: NginxInstall | undefined;
-  let nmsModule: string | undefined;
+  let nms: NmsInstall | undefined;
+  let nms4: NmsInstall | undefined;
   const servers = settings.servers.filter((kind) => {
     if (kind === 'nginx-rtmp') {
       const found = findNginx();
@@ -879,15 +1166,21 @@ async function main(): Promise<number> {
       return typeof found !== 'string';
     }
     if (kind === 'node-media-server') {
-      const installed = ensureNodeMediaServer();
+      const installed = ensureNodeMediaServer('nms', NMS_VERSION, (v) => v === NMS_VERSION);
       if (typeof installed === 'string') skipped.push(`node-media-server skipped: ${installed}`);
-      else nmsModule = installed.dir;
+      else nms = installed;
+      return typeof installed !== 'string';
+    }
+    if (kind === 'node-media-server-4') {
+      const installed = ensureNodeMediaServer('nms4', NMS4_RANGE, (v) => v.startsWith(`${NMS4_RANGE}.`));
+      if (typeof installed === 'string') skipped.push(`node-media-server-4 skipped: ${installed}`);
+      else nms4 = installed;
       return typeof installed !== 'string';
     }
     return true;
   });
   for (const s of skipped) process.stderr.write(`bench: ${s}\n`);
-  const tools: Tools = { ffmpeg, source, nginx, nmsModule };
+  const tools: Tools = { ffmpeg, source, nginx, nms, nms4 };
 
   const rows: Row[] = [];
   for (const n of settings.counts) {
@@ -899,27 +1192,37 @@ async function main(): Promise<number> {
     `node ${process.version}`,
     firstLine(ffmpeg, ['-version']).replace(/ Copyright.*/, ''),
     ...(nginx ? [`${nginx.version} + rtmp module`] : []),
-    ...(nmsModule ? [`node-media-server ${NMS_VERSION} (HLS through its ffmpeg trans task)`] : []),
+    ...(nms ? [`node-media-server ${nms.version} (HLS through its ffmpeg trans task)`] : []),
+    ...(nms4 ? [`node-media-server ${nms4.version} (as node-media-server-4: ingest only, no HLS in 4.x)`] : []),
   ];
   const out: string[] = [
     '',
     `streamdelta media bench: ${cpus().length} × ${cpu}; ${versions.join(', ')}`,
     `source: 1280x720 30 fps H.264 2.5 Mbit/s, keyframe every 2 s, AAC 128 kbit/s, ${SOURCE_SECONDS} s looped; ` +
       `each publisher: ffmpeg -re -stream_loop -1 -c copy -f flv; HLS: ${SEGMENT_SECONDS} s segments, ${LIVE_WINDOW} in the live playlist`,
-    `${settings.duration} s measured per row, after every stream of the row has a playable playlist`,
+    `${settings.duration} s measured per row, after every stream of the row has a playable playlist ` +
+      `(node-media-server-4: after ${NMS4_WARMUP_SECONDS} s of publishing, it has no playlist)`,
     '',
     table(rows),
     '',
     'CPU %: user + system time of the server\'s whole process tree over the measured seconds, 100 % = one core',
-    '  (streamdelta: one node process; nginx-rtmp: master + worker; node-media-server: node + one ffmpeg per stream).',
+    '  (streamdelta: one node process; nginx-rtmp: master + worker; node-media-server: node + one ffmpeg per stream;',
+    '  node-media-server-4: one node process, ingest only, since 4.x has no HLS output: its CPU and memory carry no HLS work).',
     'RSS MiB: the largest sum of the tree\'s resident sets over the once-a-second samples; /stream divides by N.',
     '  PSS splits shared pages (such as the libraries of many ffmpegs) among their processes. idle RSS: the tree before publishing.',
+    '  PSS MiB/added stream: (the largest PSS of the tree while measuring − its PSS before publishing, streams already created) / N.',
     'first playlist: from a publisher\'s spawn to its live playlist listing a segment that fetches (200, MPEG-TS), polled every',
     `  ${FIRST_PLAYLIST_POLL_MS} ms; median over the N streams.`,
     'edge age: seconds of media a publisher has sent that its live playlist does not list yet: (now − the publisher\'s -re pacing',
     '  origin, from ffmpeg -progress) − (sum of EXTINF from the first segment through the newest listed); read every 0.5–1.5 s',
     '  (jittered) per stream, median over all readings. It includes waiting for the keyframe that closes a segment, so it moves between the',
     `  server's delay and that plus one segment (${SEGMENT_SECONDS} s); a player at the live edge is at least this far behind.`,
+    `keyframe→listed: on the first min(N, ${PROBE_STREAMS}) streams (probes; the others keep the ~1 s reading, so every server gets the same`,
+    `  load), the live playlist is read every ${PROBE_POLL_MS} ms while measuring; when a media sequence first appears, its delay is`,
+    '  (time of that reading\'s answer) − (publisher\'s pacing origin + sum of EXTINF from the first segment through it), i.e. from the',
+    '  keyframe that closed the segment leaving the publisher to the segment being listed. Median / p90 over every listing on the probes,',
+    `  (count on probes); its resolution is one reading interval (~${PROBE_POLL_MS} ms plus the request), and a listing whose readings were`,
+    `  more than ${PROBE_MAX_WINDOW_MS} ms apart is not timed. no HLS: the server has no playlist.`,
     'publishers CPU % / host busy %: the N ffmpeg publishers, and the whole machine (100 % per core), over the same seconds.',
     `  This machine has ${cpus().length} cores: when host busy nears ${cpus().length * 100} %, the servers compete with the publishers and this bench,`,
     '  and latencies grow.',
@@ -935,6 +1238,7 @@ async function main(): Promise<number> {
   let ok = true;
   for (const r of rows) {
     if (r.edgeGaps > 0) out.push(`note: ${r.server} N=${r.n}: ${r.edgeGaps} edge readings skipped (a segment left the playlist unseen)`);
+    if (r.untimedListings > 0) out.push(`note: ${r.server} N=${r.n}: ${r.untimedListings} probe listings not timed (readings too far apart, or a segment unseen)`);
     for (const p of r.problems) {
       ok = false;
       out.push(`PROBLEM: ${r.server} N=${r.n}: ${p}`);
