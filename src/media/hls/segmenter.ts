@@ -18,16 +18,10 @@
  */
 import { MediaFormatError } from '../wire/format-error.js';
 import type { AudioTag, VideoTag } from '../wire/flv.js';
-import {
-  parseAvcDecoderConfig,
-  parseSps,
-  splitAvcc,
-  summarizeAccessUnit,
-  type AvcDecoderConfig,
-  type SpsInfo,
-} from '../wire/codecs/h264.js';
-import { adtsFrame, adtsHeader, frameDurationSeconds, parseAudioSpecificConfig, type AudioSpecificConfig } from '../wire/codecs/aac.js';
+import { AvccNalUnits, parseAvcDecoderConfig, parseSps, type AvcDecoderConfig, type SpsInfo } from '../wire/codecs/h264.js';
+import { ADTS_HEADER_SIZE, MAX_ADTS_FRAME_BYTES, adtsHeader, frameDurationSeconds, parseAudioSpecificConfig, writeAdtsHeader, type AudioSpecificConfig } from '../wire/codecs/aac.js';
 import { TsMuxer, type TsTracks } from '../wire/mpegts/muxer.js';
+import { PacketWriter } from '../wire/mpegts/packet-writer.js';
 
 export interface HlsSegment {
   /** Media sequence number: consecutive from firstSequence. */
@@ -81,8 +75,6 @@ const MAX_TRACK_REWIND_MS = 500;
 type Track = 'video' | 'audio';
 
 interface OpenSegment {
-  chunks: Buffer[];
-  bytes: number;
   tracks: TsTracks;
   startMs: number;
   /** The latest end (timestamp plus frame duration) of anything written. */
@@ -92,12 +84,22 @@ interface OpenSegment {
   firstVideoKeyframe: boolean | undefined;
 }
 
+/**
+ * Audio frames waiting for their PES: the raw frames as they came (views of their messages) and,
+ * between them, their ADTS headers, written into one buffer of the segmenter's.
+ */
 interface PendingAudio {
   startMs: number;
   nextMs: number;
-  frames: Buffer[];
+  frames: number;
+  pieces: Uint8Array[];
   bytes: number;
 }
+
+/** Room for the first segment; later ones are sized from the one before. */
+const FIRST_SEGMENT_CAPACITY = 256 * 1024;
+/** What a segment's buffer starts with at most, whatever the last one took: it grows if need be. */
+const MAX_RESERVED_BYTES = 8 * 1024 * 1024;
 
 export class HlsSegmenter {
   private readonly targetMs: number;
@@ -105,6 +107,12 @@ export class HlsSegmenter {
   private readonly maxBytes: number;
   private readonly maxJumpMs: number;
   private readonly muxer = new TsMuxer({ video: false, audio: false });
+  /** The open segment's bytes, written in place by the muxer. */
+  private readonly out = new PacketWriter(FIRST_SEGMENT_CAPACITY);
+  /** Reused for every access unit. */
+  private readonly nalus = new AvccNalUnits();
+  /** The ADTS headers of the pending audio frames. */
+  private readonly adtsHeaders = Buffer.alloc(ADTS_HEADER_SIZE * AUDIO_FRAMES_PER_PES);
 
   private avc: { config: AvcDecoderConfig; sps: SpsInfo | undefined } | undefined;
   private aac: AudioSpecificConfig | undefined;
@@ -173,9 +181,9 @@ export class HlsSegmenter {
       return undefined;
     }
     if (tag.packetType !== 'nalu' || this.avc === undefined) return undefined;
-    const nalus = splitAvcc(tag.payload, this.avc.config.naluLengthSize);
-    if (nalus.length === 0) return undefined;
-    const keyframe = tag.keyframe || summarizeAccessUnit(nalus).idr;
+    const nalus = this.nalus.scan(tag.payload, this.avc.config.naluLengthSize);
+    if (nalus.count === 0) return undefined;
+    const keyframe = tag.keyframe || nalus.idr;
 
     let finished = this.advanceClock(timestampMs, 'video');
     const dtsMs = this.clock!.ms;
@@ -190,11 +198,8 @@ export class HlsSegmenter {
     segment.firstVideoKeyframe ??= keyframe;
     if (this.lastVideoDtsMs !== undefined && dtsMs > this.lastVideoDtsMs) this.videoFrameMs = dtsMs - this.lastVideoDtsMs;
     this.lastVideoDtsMs = dtsMs;
-    this.write(
-      segment,
-      this.muxer.video({ dts: to90k(dtsMs), pts: to90k(dtsMs + tag.compositionTimeMs), keyframe, nalus }),
-      dtsMs + this.videoFrameMs,
-    );
+    this.muxer.writeVideo({ dts: to90k(dtsMs), pts: to90k(dtsMs + tag.compositionTimeMs), keyframe, nalus }, this.out);
+    segment.endMs = Math.max(segment.endMs, dtsMs + this.videoFrameMs);
     return finished;
   }
 
@@ -213,7 +218,9 @@ export class HlsSegmenter {
       return undefined;
     }
     if (this.aac === undefined || tag.payload.length === 0) return undefined;
-    const frame = adtsFrame(this.aac, tag.payload);
+    const raw = tag.payload;
+    // Refused before anything changes, as an ADTS header could not say its length.
+    if (ADTS_HEADER_SIZE + raw.length > MAX_ADTS_FRAME_BYTES) throw new MediaFormatError('aac', `a ${raw.length}-byte frame does not fit in ADTS`);
     const frameMs = frameDurationSeconds(this.aac) * 1000;
 
     let finished = this.advanceClock(timestampMs, 'audio');
@@ -225,16 +232,19 @@ export class HlsSegmenter {
 
     let pending = this.pendingAudio;
     // A PES has one timestamp: a frame that does not follow on starts a new one.
-    if (pending && (pending.frames.length >= AUDIO_FRAMES_PER_PES || Math.abs(ms - pending.nextMs) > frameMs / 2)) {
+    if (pending && (pending.frames >= AUDIO_FRAMES_PER_PES || Math.abs(ms - pending.nextMs) > frameMs / 2)) {
       this.flushAudio(segment);
       pending = undefined;
     }
     if (pending === undefined) {
-      pending = { startMs: ms, nextMs: ms, frames: [], bytes: 0 };
+      pending = { startMs: ms, nextMs: ms, frames: 0, pieces: [], bytes: 0 };
       this.pendingAudio = pending;
     }
-    pending.frames.push(frame);
-    pending.bytes += frame.length;
+    const at = pending.frames * ADTS_HEADER_SIZE;
+    writeAdtsHeader(this.aac, raw.length, this.adtsHeaders, at);
+    pending.pieces.push(this.adtsHeaders.subarray(at, at + ADTS_HEADER_SIZE), raw);
+    pending.frames++;
+    pending.bytes += ADTS_HEADER_SIZE + raw.length;
     pending.nextMs = ms + frameMs;
     segment.endMs = Math.max(segment.endMs, ms + frameMs);
     return finished;
@@ -314,7 +324,7 @@ export class HlsSegmenter {
   }
 
   private overLimits(segment: OpenSegment, ms: number): boolean {
-    return ms - segment.startMs >= this.maxDurationMs || segment.bytes + (this.pendingAudio?.bytes ?? 0) >= this.maxBytes;
+    return ms - segment.startMs >= this.maxDurationMs || this.out.length + (this.pendingAudio?.bytes ?? 0) >= this.maxBytes;
   }
 
   /** The open segment, starting one at ms with the tracks whose configurations are known. */
@@ -322,10 +332,8 @@ export class HlsSegmenter {
     if (this.current) return this.current;
     const tracks = { video: this.avc !== undefined, audio: this.aac !== undefined };
     this.muxer.setTracks(tracks);
-    const tables = this.muxer.tables();
+    this.muxer.writeTables(this.out);
     this.current = {
-      chunks: [tables],
-      bytes: tables.length,
       tracks,
       startMs: ms,
       endMs: ms,
@@ -336,18 +344,12 @@ export class HlsSegmenter {
     return this.current;
   }
 
-  private write(segment: OpenSegment, packets: Buffer, endMs: number): void {
-    segment.chunks.push(packets);
-    segment.bytes += packets.length;
-    segment.endMs = Math.max(segment.endMs, endMs);
-  }
-
   private flushAudio(segment: OpenSegment): void {
     const pending = this.pendingAudio;
     this.pendingAudio = undefined;
     if (pending === undefined || !segment.tracks.audio) return;
-    const adts = pending.frames.length === 1 ? pending.frames[0]! : Buffer.concat(pending.frames, pending.bytes);
-    this.write(segment, this.muxer.audio({ pts: to90k(pending.startMs), adts }), pending.nextMs);
+    this.muxer.writeAudio({ pts: to90k(pending.startMs), adts: pending.pieces }, this.out);
+    segment.endMs = Math.max(segment.endMs, pending.nextMs);
   }
 
   /**
@@ -363,7 +365,8 @@ export class HlsSegmenter {
     this.emittedAny = true;
     return {
       sequence: this.nextSequence++,
-      data: Buffer.concat(segment.chunks, segment.bytes),
+      // The next segment's buffer gets an eighth more room than this one took, so it rarely grows.
+      data: this.out.take(Math.min(MAX_RESERVED_BYTES, Math.ceil((this.out.length * 9) / 8))),
       duration: Math.max(0, endMs - segment.startMs) / 1000,
       startTime: segment.startMs / 1000,
       discontinuity: segment.discontinuity,

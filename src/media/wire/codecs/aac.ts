@@ -92,7 +92,8 @@ export function frameDurationSeconds(config: AudioSpecificConfig): number {
 
 export const ADTS_HEADER_SIZE = 7;
 /** frame_length is 13 bits and counts the header. */
-const MAX_ADTS_FRAME = 0x1fff;
+export const MAX_ADTS_FRAME_BYTES = 0x1fff;
+const MAX_ADTS_FRAME = MAX_ADTS_FRAME_BYTES;
 
 /**
  * The 7-byte ADTS header (no CRC) for one raw frame of rawLength bytes. ADTS can carry only the
@@ -100,6 +101,13 @@ const MAX_ADTS_FRAME = 0x1fff;
  * anything else raises MediaFormatError, since a header that lies makes the audio undecodable.
  */
 export function adtsHeader(config: AudioSpecificConfig, rawLength: number): Buffer {
+  const h = Buffer.alloc(ADTS_HEADER_SIZE);
+  writeAdtsHeader(config, rawLength, h, 0);
+  return h;
+}
+
+/** Writes the ADTS header of adtsHeader into `out` at `at`, without allocating. */
+export function writeAdtsHeader(config: AudioSpecificConfig, rawLength: number, out: Uint8Array, at: number): void {
   if (config.objectType < 1 || config.objectType > 4) {
     throw new MediaFormatError('aac', `audio object type ${config.objectType} cannot be carried in ADTS`);
   }
@@ -118,15 +126,13 @@ export function adtsHeader(config: AudioSpecificConfig, rawLength: number): Buff
   const profile = config.objectType - 1;
   const channels = config.channelConfiguration;
   const fullness = 0x7ff; // variable bit rate
-  const h = Buffer.alloc(ADTS_HEADER_SIZE);
-  h[0] = 0xff; // syncword 0xFFF ...
-  h[1] = 0xf1; // ... MPEG-4, layer 0, protection_absent (no CRC)
-  h[2] = (profile << 6) | (frequencyIndex << 2) | (channels >> 2);
-  h[3] = ((channels & 0x03) << 6) | (frameLength >> 11);
-  h[4] = (frameLength >> 3) & 0xff;
-  h[5] = ((frameLength & 0x07) << 5) | (fullness >> 6);
-  h[6] = (fullness & 0x3f) << 2; // number_of_raw_data_blocks_in_frame: 0 (one block)
-  return h;
+  out[at] = 0xff; // syncword 0xFFF ...
+  out[at + 1] = 0xf1; // ... MPEG-4, layer 0, protection_absent (no CRC)
+  out[at + 2] = (profile << 6) | (frequencyIndex << 2) | (channels >> 2);
+  out[at + 3] = ((channels & 0x03) << 6) | (frameLength >> 11);
+  out[at + 4] = (frameLength >> 3) & 0xff;
+  out[at + 5] = ((frameLength & 0x07) << 5) | (fullness >> 6);
+  out[at + 6] = (fullness & 0x3f) << 2; // number_of_raw_data_blocks_in_frame: 0 (one block)
 }
 
 /** A raw frame behind its ADTS header. */

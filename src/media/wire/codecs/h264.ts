@@ -100,6 +100,64 @@ export function splitAvcc(data: Uint8Array, naluLengthSize: NaluLengthSize): Buf
   return nalus;
 }
 
+/**
+ * The NAL units of one AVCC access unit as offsets into its bytes, found without a view per unit:
+ * what the live path keeps per frame. One instance is reused from frame to frame; a scan that
+ * fails leaves it empty.
+ */
+export class AvccNalUnits {
+  /** The access unit the offsets point into. */
+  data: Uint8Array = new Uint8Array(0);
+  count = 0;
+  /** Where unit i starts (after its length prefix) and ends, in `data`. */
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  /** An IDR slice: decoding can start here. */
+  idr = false;
+  sps = false;
+
+  /**
+   * Reads the units of `data`, skipping empty ones. Throws MediaFormatError, as splitAvcc does,
+   * for a length prefix or unit that runs past the end.
+   */
+  scan(data: Uint8Array, naluLengthSize: NaluLengthSize): this {
+    this.count = 0;
+    this.idr = false;
+    this.sps = false;
+    this.data = data;
+    const length = data.length;
+    let p = 0;
+    while (p < length) {
+      if (p + naluLengthSize > length) {
+        this.count = 0;
+        throw new MediaFormatError('h264', `access unit ends inside a NAL unit length prefix at byte ${p}`);
+      }
+      let size = 0;
+      for (let i = 0; i < naluLengthSize; i++) size = size * 256 + data[p + i]!;
+      p += naluLengthSize;
+      if (p + size > length) {
+        this.count = 0;
+        throw new MediaFormatError('h264', `NAL unit of ${size} bytes at byte ${p} runs past the access unit (${length} bytes)`);
+      }
+      if (size > 0) {
+        const type = data[p]! & 0x1f;
+        if (type === NalUnitType.IdrSlice) this.idr = true;
+        else if (type === NalUnitType.Sps) this.sps = true;
+        this.starts[this.count] = p;
+        this.ends[this.count] = p + size;
+        this.count++;
+      }
+      p += size;
+    }
+    return this;
+  }
+
+  /** nal_unit_type of unit i. */
+  type(i: number): number {
+    return this.data[this.starts[i]!]! & 0x1f;
+  }
+}
+
 const START_CODE = Buffer.from([0, 0, 0, 1]);
 
 /** Joins NAL units into an Annex B byte stream, each behind a 4-byte start code. */

@@ -38,9 +38,11 @@ interface ChunkStreamState {
   /** The last header of this chunk stream carried an extended timestamp. */
   extended: boolean;
   /**
-   * The bytes of the message being received: one buffer grown geometrically up to the message
-   * length, so a message in many small chunks costs neither an object per chunk nor quadratic
-   * copying. Its first `received` bytes are filled.
+   * The bytes of the message being received, copied in straight from the socket's buffers as
+   * they come (a chunk split across reads included). It is allocated at the message length up to
+   * INITIAL_MESSAGE_BYTES and grown geometrically beyond, so a peer that only declares large
+   * messages cannot make the decoder hold more than about twice what it sent. Its first
+   * `received` bytes are filled.
    */
   data: Buffer | undefined;
   received: number;
@@ -48,16 +50,28 @@ interface ChunkStreamState {
   initialised: boolean;
 }
 
+/** The longest chunk header: 3-byte basic header, 11-byte message header, 4-byte extended timestamp. */
+const MAX_HEADER = 18;
+/** A message's buffer is allocated whole up to this size; larger ones grow as their bytes come. */
+const INITIAL_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * Decodes a chunk stream as it arrives, without joining reads: a chunk's body is copied from the
+ * read it came in (or the reads, when it spans several) straight into its message, so every byte
+ * is copied once and the steady state allocates only the messages themselves. Only a header split
+ * across reads (at most 18 bytes) is held back in a small buffer of its own.
+ */
 export class ChunkDecoder {
   private chunkSize = 128;
-  private pending: Buffer = Buffer.alloc(0);
-  /** Bytes received after `pending` and not joined to it yet: the chunk in progress needs more. */
-  private queued: Buffer[] = [];
-  private queuedBytes = 0;
-  /** Bytes from the start of `pending` that the next chunk needs before parsing it can progress. */
-  private needed = 0;
   private readonly streams = new Map<number, ChunkStreamState>();
   private buffered = 0;
+  /** The start of a header that the last read cut off. */
+  private readonly header = Buffer.allocUnsafe(MAX_HEADER);
+  private headerHeld = 0;
+  /** The chunk stream whose chunk body is being received, and how many body bytes are still to come. */
+  private body: ChunkStreamState | undefined;
+  private bodyLeft = 0;
+  private bodyCsid = 0;
   /** All bytes ever pushed, for acknowledgements (32-bit wrapping is the caller's concern). */
   bytesReceived = 0;
 
@@ -68,51 +82,82 @@ export class ChunkDecoder {
     return this.chunkSize;
   }
 
-  /** Parses as many whole messages as `data` completes. Throws ChunkError on a protocol violation. */
+  /**
+   * Parses as many whole messages as `data` completes. Throws ChunkError on a protocol violation.
+   * Payloads are copies: the caller may reuse `data`.
+   */
   push(data: Buffer): RtmpMessage[] {
     this.bytesReceived += data.length;
-    // An incomplete chunk is parsed again only once enough bytes for it are here, so a large
-    // chunk arriving in many small pieces costs linear, not quadratic, copying.
-    if (this.pending.length + this.queuedBytes + data.length < this.needed) {
-      this.queued.push(data);
-      this.queuedBytes += data.length;
-      return [];
-    }
-    if (this.pending.length === 0 && this.queued.length === 0) this.pending = data;
-    else this.pending = Buffer.concat([this.pending, ...this.queued, data]);
-    this.queued = [];
-    this.queuedBytes = 0;
     const out: RtmpMessage[] = [];
-    let offset = 0;
-    for (;;) {
-      const consumed = this.parseChunk(this.pending, offset, out);
-      if (consumed === 0) break;
-      offset += consumed;
+    let p = 0;
+    while (p < data.length) {
+      if (this.bodyLeft > 0) {
+        p = this.receiveBody(data, p, out);
+        continue;
+      }
+      if (this.headerHeld === 0) {
+        const used = this.parseHeader(data, p, data.length, out);
+        if (used > 0) {
+          p += used;
+          continue;
+        }
+        // The header runs past this read: keep its start (less than a header) for the next one.
+        data.copy(this.header, 0, p);
+        this.headerHeld = data.length - p;
+        return out;
+      }
+      // A header began in an earlier read: complete it from this one.
+      const held = this.headerHeld;
+      const add = Math.min(MAX_HEADER - held, data.length - p);
+      data.copy(this.header, held, p, p + add);
+      const used = this.parseHeader(this.header, 0, held + add, out);
+      if (used === 0) {
+        this.headerHeld = held + add;
+        return out;
+      }
+      this.headerHeld = 0;
+      p += used - held;
     }
-    this.pending = offset === this.pending.length ? Buffer.alloc(0) : this.pending.subarray(offset);
-    // A header can be at most 18 bytes; more pending than a header plus one chunk is impossible
-    // unless the parser is stuck, but the chunk itself is bounded by the chunk size.
     return out;
   }
 
-  /** Notes that the chunk at `offset` needs bytes up to `end`; returns 0 for parseChunk. */
-  private short(offset: number, end: number): 0 {
-    this.needed = end - offset;
-    return 0;
+  /** Copies body bytes of the chunk in progress from `data` at `p`; returns where they end. */
+  private receiveBody(data: Buffer, p: number, out: RtmpMessage[]): number {
+    const state = this.body!;
+    const take = Math.min(this.bodyLeft, data.length - p);
+    if (this.buffered + take > this.limits.maxBufferedBytes) throw new ChunkError('too much partial message data');
+    const end = state.received + take;
+    if (state.data!.length < end) {
+      const grown = Buffer.allocUnsafe(Math.min(state.length, Math.max(end, state.data!.length * 2)));
+      state.data!.copy(grown, 0, 0, state.received);
+      state.data = grown;
+    }
+    data.copy(state.data!, state.received, p, p + take);
+    state.received = end;
+    this.buffered += take;
+    this.bodyLeft -= take;
+    if (this.bodyLeft === 0) {
+      this.body = undefined;
+      this.completeIfWhole(this.bodyCsid, state, out);
+    }
+    return p + take;
   }
 
-  /** Parses one chunk at `offset`; returns the bytes it used, or 0 when more data is needed. */
-  private parseChunk(buf: Buffer, offset: number, out: RtmpMessage[]): number {
+  /**
+   * Parses one chunk header in `buf` from `offset` to `end` and commits it; returns its length, or
+   * 0 when the header needs bytes beyond `end` (then nothing changed).
+   */
+  private parseHeader(buf: Buffer, offset: number, end: number, out: RtmpMessage[]): number {
     let p = offset;
-    if (p >= buf.length) return this.short(offset, p + 1);
+    if (p >= end) return 0;
     const first = buf[p++]!;
     const fmt = first >> 6;
     let csid = first & 0x3f;
     if (csid === 0) {
-      if (p + 1 > buf.length) return this.short(offset, p + 1);
+      if (p + 1 > end) return 0;
       csid = buf[p++]! + 64;
     } else if (csid === 1) {
-      if (p + 2 > buf.length) return this.short(offset, p + 2);
+      if (p + 2 > end) return 0;
       csid = buf[p]! + buf[p + 1]! * 256 + 64;
       p += 2;
     }
@@ -121,44 +166,42 @@ export class ChunkDecoder {
     if (!state) {
       if (fmt !== 0) throw new ChunkError(`chunk stream ${csid} starts without a full header`);
       if (this.streams.size >= this.limits.maxChunkStreams) throw new ChunkError('too many chunk streams');
-      state = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, data: undefined, received: 0, initialised: false };
     }
     const headerSize = fmt === 0 ? 11 : fmt === 1 ? 7 : fmt === 2 ? 3 : 0;
-    if (p + headerSize > buf.length) return this.short(offset, p + headerSize);
+    if (p + headerSize > end) return 0;
 
     let timestampField = 0;
-    let length = state.length;
-    let type = state.type;
-    let streamId = state.streamId;
-    if (fmt <= 2) timestampField = buf.readUIntBE(p, 3);
+    let length = state?.length ?? 0;
+    let type = state?.type ?? 0;
+    let streamId = state?.streamId ?? 0;
+    if (fmt <= 2) timestampField = (buf[p]! << 16) | (buf[p + 1]! << 8) | buf[p + 2]!;
     if (fmt <= 1) {
-      length = buf.readUIntBE(p + 3, 3);
+      length = (buf[p + 3]! << 16) | (buf[p + 4]! << 8) | buf[p + 5]!;
       type = buf[p + 6]!;
     }
     if (fmt === 0) streamId = buf.readUInt32LE(p + 7);
     p += headerSize;
 
-    const extended = fmt <= 2 ? timestampField === EXTENDED : state.extended;
+    const extended = fmt <= 2 ? timestampField === EXTENDED : (state?.extended ?? false);
     let extendedValue = 0;
     if (extended) {
-      if (p + 4 > buf.length) return this.short(offset, p + 4);
+      if (p + 4 > end) return 0;
       extendedValue = buf.readUInt32BE(p);
       p += 4;
     }
 
-    const startsMessage = state.received === 0;
+    // The whole header is here: check it, then commit it to the chunk stream state.
+    const startsMessage = state === undefined || state.received === 0;
     if (!startsMessage && fmt !== 3) {
       throw new ChunkError(`chunk stream ${csid}: a new message header arrived before the last message was complete`);
     }
     if (startsMessage && length > this.limits.maxMessageSize) {
       throw new ChunkError(`message of ${length} bytes exceeds the limit of ${this.limits.maxMessageSize}`);
     }
-    const remaining = length - state.received;
-    const take = Math.min(remaining, this.chunkSize);
-    if (p + take > buf.length) return this.short(offset, p + take);
-
-    // The whole chunk is here: commit the header to the chunk stream state.
-    if (!this.streams.has(csid)) this.streams.set(csid, state);
+    if (!state) {
+      state = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, data: undefined, received: 0, initialised: false };
+      this.streams.set(csid, state);
+    }
     if (startsMessage) {
       const value = extended ? extendedValue : timestampField;
       if (fmt === 0) {
@@ -177,33 +220,29 @@ export class ChunkDecoder {
       state.streamId = streamId;
       state.extended = extended;
       state.initialised = true;
+      if (length > 0) state.data = Buffer.allocUnsafe(Math.min(length, INITIAL_MESSAGE_BYTES, this.limits.maxBufferedBytes));
     }
-
+    const take = Math.min(state.length - state.received, this.chunkSize);
     if (take > 0) {
-      if (this.buffered + take > this.limits.maxBufferedBytes) throw new ChunkError('too much partial message data');
-      const end = state.received + take;
-      if (!state.data || state.data.length < end) {
-        const grown = Buffer.allocUnsafe(Math.min(state.length, Math.max(end, (state.data?.length ?? 0) * 2)));
-        state.data?.copy(grown, 0, 0, state.received);
-        state.data = grown;
-      }
-      buf.copy(state.data, state.received, p, p + take);
-      state.received = end;
-      this.buffered += take;
-    }
-    p += take;
-
-    if (state.received === state.length) {
-      // The buffer never grows past the message length, so it is exactly the payload.
-      const payload = state.data ?? Buffer.alloc(0);
-      this.buffered -= state.received;
-      state.data = undefined;
-      state.received = 0;
-      const message: RtmpMessage = { chunkStreamId: csid, timestamp: state.timestamp, type: state.type, streamId: state.streamId, payload };
-      this.control(message);
-      out.push(message);
+      this.body = state;
+      this.bodyCsid = csid;
+      this.bodyLeft = take;
+    } else {
+      this.completeIfWhole(csid, state, out);
     }
     return p - offset;
+  }
+
+  private completeIfWhole(csid: number, state: ChunkStreamState, out: RtmpMessage[]): void {
+    if (state.received !== state.length) return;
+    // The buffer never grows past the message length, so it is exactly the payload.
+    const payload = state.data ?? Buffer.alloc(0);
+    this.buffered -= state.received;
+    state.data = undefined;
+    state.received = 0;
+    const message: RtmpMessage = { chunkStreamId: csid, timestamp: state.timestamp, type: state.type, streamId: state.streamId, payload };
+    this.control(message);
+    out.push(message);
   }
 
   /** Messages that change how the following chunks are read take effect here, at once. */
