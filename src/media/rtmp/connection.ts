@@ -4,6 +4,7 @@ import { ChunkDecoder, ChunkEncoder, ChunkError, type ChunkLimits } from '../wir
 import { CommandError, commandMessage, decodeCommand, metadataOf, onStatus, type Command } from '../wire/rtmp/commands.js';
 import { HANDSHAKE_SIZE, HandshakeError, serverHandshake } from '../wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
+import { sharedChunks } from './shared-chunks.js';
 
 /** Where a publisher's media goes once its publish is authorized. */
 export interface PublishSink {
@@ -342,9 +343,24 @@ export class RtmpConnection {
       this.drop(`viewer not reading: more than ${this.limits.maxViewerBacklog} bytes queued`);
       return false;
     }
-    this.send({ ...message, streamId: STREAM_ID });
+    if (this.socket.destroyed || !this.socket.writable) return true;
+    // The same bytes every other viewer of the stream is written: chunked once, never copied per viewer.
+    const bytes = sharedChunks(message, this.encoder.outChunkSize, message.chunkStreamId, STREAM_ID);
+    if (!this.corked) {
+      // The messages one read of the publisher's socket completes go out in one writev.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.socket.write(bytes);
     return true;
   }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** Answers with an onStatus error, then closes once it is written. */
   private reject(code: string, description: string): void {
