@@ -228,20 +228,9 @@ export class RtmpPublisher {
     const socket = this.socket;
     if (!socket || socket.destroyed) return;
     // Every destination of the stream framed alike is written the same bytes, chunked once.
-    const bytes = sharedChunks(message, this.encoder.outChunkSize, chunkStreamId, this.streamId);
-    if (!this.corked) {
-      // The messages one read of the publisher's socket completes go out in one writev.
-      this.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
-    socket.write(bytes);
+    // Not corked: the backlog (writableLength) must count only what the destination has not read.
+    socket.write(sharedChunks(message, this.encoder.outChunkSize, chunkStreamId, this.streamId));
   }
-
-  private corked = false;
 
   private send(message: RtmpMessage): void {
     const socket = this.socket;

@@ -345,22 +345,11 @@ export class RtmpConnection {
     }
     if (this.socket.destroyed || !this.socket.writable) return true;
     // The same bytes every other viewer of the stream is written: chunked once, never copied per viewer.
-    const bytes = sharedChunks(message, this.encoder.outChunkSize, message.chunkStreamId, STREAM_ID);
-    if (!this.corked) {
-      // The messages one read of the publisher's socket completes go out in one writev.
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(bytes);
+    // Not corked: written at once, the kernel's buffer takes what it can, so writableLength
+    // counts only what the viewer has not read (a burst such as the GOP on joining included).
+    this.socket.write(sharedChunks(message, this.encoder.outChunkSize, message.chunkStreamId, STREAM_ID));
     return true;
   }
-
-  private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
 
   /** Answers with an onStatus error, then closes once it is written. */
   private reject(code: string, description: string): void {
