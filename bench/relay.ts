@@ -1,11 +1,12 @@
 /**
- * Relay bench: one 2.5 Mbit/s ingest restreamed to K local destinations, streamdelta next to
- * nginx-rtmp's `push` to the same kind of receivers, in one run.
+ * Relay bench: one 2.5 Mbit/s ingest restreamed to K local destinations, and S ingests at once
+ * restreamed to K destinations each (10 × 2 by default), streamdelta next to nginx-rtmp's `push`
+ * to the same kind of receivers, in one run.
  *
- *   npm run bench:relay [-- --duration 20 --warmup 5 --counts 0,1,5,10 --rounds 1]
+ *   npm run bench:relay [-- --duration 20 --warmup 5 --counts 0,1,5,10 --streams 10 --stream-counts 0,2 --rounds 1]
  *
  * Source: the media bench's cached 720p30 H.264 (2.5 Mbit/s, a keyframe every 2 s) + AAC FLV
- * file of 36 s, made once with ffmpeg from lavfi and kept in the OS temp directory. The one
+ * file of 36 s, made once with ffmpeg from lavfi and kept in the OS temp directory. Each
  * publisher is `ffmpeg -re -stream_loop -1 -i source.flv -c copy -f flv rtmp://…`.
  *
  * Receivers: one sink process (this file run with --sink) that accepts any number of RTMP
@@ -33,9 +34,9 @@
  *
  * Benches are never run by CI or tests: the numbers depend on the machine.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -46,10 +47,7 @@ import {
   SOURCE_SECONDS,
   CACHE_DIR,
   cleanups,
-  serverGroups,
-  aborted,
   unwindTo,
-  killGroup,
   sleep,
   now,
   which,
@@ -60,18 +58,28 @@ import {
   ensureSource,
   ServerProcess,
   childEnv,
+  startStreamdeltaServer,
+  benchAccount,
+  benchStream,
   waitForPorts,
   freePort,
   api,
   CLOCK_TICKS,
   MiB,
-  ProcStat,
   rssBytes,
   hostBusyTicks,
+  children,
+  signals,
+  installSignalHandlers,
+  tempDir,
+  sourceRate,
+  spawnServer,
+  startPublisher,
+  readStat,
+  processTree,
+  CpuMeter,
 } from './support.js';
 
-// This file runs as dist/bench/relay.js; the CLI is bin/streamdelta.js at the repository root.
-const CLI = fileURLToPath(new URL('../../bin/streamdelta.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
 const SAMPLE_MS = 1000;
@@ -87,7 +95,9 @@ const USAGE = `Usage: npm run bench:relay [-- options]
 Options (each also read from its environment variable):
   --duration SEC      BENCH_DURATION   measured seconds per server and K (default 20)
   --warmup SEC        BENCH_WARMUP     seconds after the publish starts, not measured (default 5)
-  --counts LIST       BENCH_COUNTS     destinations, comma-separated; 0 = ingest only (default 0,1,5,10)
+  --counts LIST       BENCH_COUNTS     destinations of one stream, comma-separated; 0 = ingest only (default 0,1,5,10)
+  --streams N         BENCH_STREAMS    also run N streams at once, 0 = not (default 10), each with
+  --stream-counts LIST BENCH_STREAM_COUNTS  this many destinations, comma-separated (default 0,2)
   --rounds N          BENCH_ROUNDS     repeat every row N times, interleaved, and report medians (default 1)
   --servers LIST      BENCH_SERVERS    which servers to run (default ${SERVER_KINDS.join(',')})
   --cpu-prof DIR      BENCH_CPU_PROF   run the streamdelta servers with node --cpu-prof,
@@ -101,6 +111,8 @@ interface Settings {
   duration: number;
   warmup: number;
   counts: number[];
+  streams: number;
+  streamCounts: number[];
   rounds: number;
   servers: ServerKind[];
   cpuProfDir: string | undefined;
@@ -117,6 +129,8 @@ function readSettings(argv: string[]): Settings {
         duration: { type: 'string' },
         warmup: { type: 'string' },
         counts: { type: 'string' },
+        streams: { type: 'string' },
+        'stream-counts': { type: 'string' },
         rounds: { type: 'string' },
         servers: { type: 'string' },
         'cpu-prof': { type: 'string' },
@@ -140,11 +154,18 @@ function readSettings(argv: string[]): Settings {
   };
   const duration = whole('--duration', values.duration ?? env.BENCH_DURATION ?? '20', 3);
   const warmup = whole('--warmup', values.warmup ?? env.BENCH_WARMUP ?? '5', 2);
-  const countsText = values.counts ?? env.BENCH_COUNTS ?? '0,1,5,10';
-  const counts = countsText.split(',').map((c) => Number(c.trim()));
-  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 0 || n > 100)) {
-    throw new UsageError(`--counts must be whole numbers from 0 to 100, comma-separated (got ${JSON.stringify(countsText)})`);
-  }
+  const list = (flag: string, text: string): number[] => {
+    const values = text.trim() === '' ? [] : text.split(',').map((c) => Number(c.trim()));
+    if (values.some((n) => !Number.isInteger(n) || n < 0 || n > 100)) {
+      throw new UsageError(`${flag} must be whole numbers from 0 to 100, comma-separated (got ${JSON.stringify(text)})`);
+    }
+    return values;
+  };
+  const counts = list('--counts', values.counts ?? env.BENCH_COUNTS ?? '0,1,5,10');
+  const streams = whole('--streams', values.streams ?? env.BENCH_STREAMS ?? '10', 0);
+  const streamCounts = list('--stream-counts', values['stream-counts'] ?? env.BENCH_STREAM_COUNTS ?? '0,2');
+  if (streams > 100) throw new UsageError(`--streams must be at most 100 (got ${streams})`);
+  if (counts.length === 0 && (streams === 0 || streamCounts.length === 0)) throw new UsageError('nothing to run: --counts and --streams/--stream-counts are all empty');
   const serversText = values.servers ?? env.BENCH_SERVERS ?? SERVER_KINDS.join(',');
   const servers = serversText.split(',').map((s) => s.trim());
   for (const s of servers) {
@@ -154,6 +175,8 @@ function readSettings(argv: string[]): Settings {
     duration,
     warmup,
     counts,
+    streams,
+    streamCounts,
     rounds: whole('--rounds', values.rounds ?? env.BENCH_ROUNDS ?? '1', 1),
     servers: SERVER_KINDS.filter((k) => servers.includes(k)),
     cpuProfDir: values['cpu-prof'] ?? (env.BENCH_CPU_PROF || undefined),
@@ -178,7 +201,8 @@ async function runSink(): Promise<void> {
   const server = new RtmpServer(
     {
       publish: async (request): Promise<PublishSink> => {
-        const name = request.name;
+        // Destinations differ by application (nginx-rtmp's push appends the stream's own name).
+        const name = `${request.app}/${request.name}`;
         counts.publishes[name] = (counts.publishes[name] ?? 0) + 1;
         counts.bytes[name] ??= 0;
         return {
@@ -211,37 +235,6 @@ interface Sink {
 // Clean-up: every child process and temp dir is registered as soon as it exists and released
 // in reverse order: at the end of each measured run, on error and on Ctrl-C.
 
-const children = new Set<ChildProcess>();
-
-
-let interrupted = false;
-
-function installSignalHandlers(): void {
-  // Last resort if the process exits before the clean-ups ran: nothing outlives the bench.
-  process.on('exit', () => {
-    for (const child of children) child.kill('SIGKILL');
-    for (const group of serverGroups) killGroup(group, 'SIGKILL');
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      process.stderr.write(`\nbench: ${signal}, cleaning up\n`);
-      aborted.abort();
-      unwindTo(0).finally(() => process.exit(130));
-    });
-  }
-}
-
-
-function tempDir(label: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `streamdelta-bench-relay-${label}-`));
-  cleanups.push({ what: `temp dir ${dir}`, run: () => rmSync(dir, { recursive: true, force: true }) });
-  return dir;
-}
-
-
-
 // ---------------------------------------------------------------------------------------
 // Programs this bench needs.
 
@@ -251,53 +244,8 @@ function tempDir(label: string): string {
 
 
 
-/** Media bytes per second of the source (audio and video payloads), from ffprobe. */
-function sourceRate(file: string): { bitsPerSecond: number; description: string } {
-  const out = spawnSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_entries', 'format=duration,bit_rate:stream=codec_type,width,height,avg_frame_rate', file], {
-    encoding: 'utf8',
-  });
-  const json = JSON.parse(out.stdout || '{}') as { format?: { bit_rate?: string }; streams?: { codec_type: string; width?: number; height?: number; avg_frame_rate?: string }[] };
-  const video = json.streams?.find((s) => s.codec_type === 'video');
-  const bits = Number(json.format?.bit_rate ?? 0);
-  return {
-    bitsPerSecond: bits,
-    description: `${video?.width ?? '?'}x${video?.height ?? '?'} ${video?.avg_frame_rate ?? '?'} fps H.264 + AAC, ${(bits / 1e6).toFixed(2)} Mbit/s overall`,
-  };
-}
-
 // ---------------------------------------------------------------------------------------
 // Child processes.
-
-
-
-function spawnServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
-  if (interrupted) throw new Error('interrupted');
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  if (child.pid === undefined) throw new Error(`${name} could not be started`);
-  const pid = child.pid;
-  serverGroups.add(pid);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  child.on('error', (err) => keep(Buffer.from(`\n${err.message}\n`)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    killGroup(pid, 'SIGKILL');
-    serverGroups.delete(pid);
-  };
-  cleanups.push({ what: `${name} (pid ${pid})`, run: stop });
-  return { pid, child, output: () => output, stop };
-}
-
 
 
 
@@ -348,39 +296,30 @@ async function startSink(): Promise<Sink> {
 
 interface RunningServer {
   process: ServerProcess;
-  /** Where the publisher sends the stream. */
-  publishUrl: string;
+  /** Where the publisher of each stream sends it. */
+  publishUrls: string[];
 }
 
-async function startStreamdelta(dir: string, settings: Settings, destinations: string[]): Promise<RunningServer> {
-  const nodeArgs = settings.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfDir] : [];
-  const server = spawnServer(
-    'streamdelta',
-    process.execPath,
-    [...nodeArgs, CLI, 'serve', '--http-host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--data-dir', dir, '--log-level', 'warn'],
-    childEnv(),
-  );
-  const ready = /streamdelta listening on (http:\/\/\S+) \(HTTP\) and (rtmp:\/\/\S+) \(RTMP\)/;
-  const deadline = now() + 60_000;
-  let match: RegExpExecArray | null = null;
-  while (!(match = ready.exec(server.output()))) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`streamdelta exited; its output:\n${server.output().trim()}`);
-    if (now() > deadline) throw new Error(`streamdelta did not start within 60 s; its output:\n${server.output().trim()}`);
-    await sleep(50);
+/** streamdelta with one stream per entry of `destinations`, each pushed to the URLs of its entry. */
+async function startStreamdelta(dir: string, settings: Settings, destinations: string[][]): Promise<RunningServer> {
+  // The destinations are on this machine, which user-given URLs may not reach unless allowed.
+  const server = await startStreamdeltaServer(dir, settings.cpuProfDir, ['--allow-private-fetch']);
+  const token = await benchAccount(server.http);
+  const publishUrls: string[] = [];
+  for (const urls of destinations) {
+    const { id, streamKey } = await benchStream(server.http, token);
+    for (const url of urls) await api(server.http, 'POST', `/streams/${id}/destination`, { token, body: { service: 'RTMP', streamKey: url } });
+    publishUrls.push(`${server.rtmp}/${streamKey}`);
   }
-  const http = match[1]!;
-  const rtmp = match[2]!;
-  const username = 'bench';
-  const password = 'bench-password-0123';
-  await api(http, 'POST', '/accounts/', { body: { username, password, email: 'bench@example.com' } });
-  const token = (await api(http, 'POST', '/accounts/auth/local', { body: { username, password } })).payload.token as string;
-  const { id, streamKey } = (await api(http, 'POST', '/streams/', { token })).payload as { id: string; streamKey: string };
-  for (const url of destinations) await api(http, 'POST', `/streams/${id}/destination`, { token, body: { service: 'RTMP', streamKey: url } });
-  return { process: server, publishUrl: `${rtmp}/${streamKey}` };
+  return { process: server.process, publishUrls };
 }
 
-
-async function startNginx(dir: string, nginx: NginxInstall, destinations: string[], withHls: boolean): Promise<RunningServer> {
+/**
+ * nginx-rtmp taking `streams` streams (named s1, s2, …) in one application, each pushed to every
+ * URL of `destinations`: push URLs without a stream name, to which nginx-rtmp appends each
+ * stream's own name.
+ */
+async function startNginx(dir: string, nginx: NginxInstall, streams: number, destinations: string[], withHls: boolean): Promise<RunningServer> {
   const rtmpPort = await freePort();
   const hls = join(dir, 'hls');
   if (withHls) {
@@ -410,137 +349,23 @@ ${withHls ? `      hls on;\n      hls_path ${quote(hls)};\n      hls_fragment 2s
   const name = withHls ? 'nginx-rtmp-hls' : 'nginx-rtmp';
   const server = spawnServer(name, nginx.binary, ['-g', 'daemon off;', '-c', config, '-p', `${dir}/`, '-e', 'stderr'], childEnv());
   await waitForPorts(server, name, [rtmpPort]);
-  return { process: server, publishUrl: `rtmp://127.0.0.1:${rtmpPort}/live/bench` };
-}
-
-interface Publisher {
-  child: ChildProcess;
-  exitedEarly: string | undefined;
-  stop(): Promise<void>;
-}
-
-function startPublisher(ffmpeg: string, source: string, url: string): Publisher {
-  const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', source, '-c', 'copy', '-f', 'flv', url], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  let stopping = false;
-  let stderr = '';
-  const publisher: Publisher = {
-    child,
-    exitedEarly: undefined,
-    stop: async () => {
-      stopping = true;
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      children.delete(child);
-    },
-  };
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString('utf8')).slice(-1000);
-  });
-  child.once('exit', (code, signal) => {
-    if (!stopping) publisher.exitedEarly = `exited (${signal ?? `status ${code}`}): ${stderr.trim() || 'no output'}`;
-  });
-  cleanups.push({ what: `publisher (pid ${child.pid})`, run: publisher.stop });
-  return publisher;
+  return { process: server, publishUrls: Array.from({ length: streams }, (_, i) => `rtmp://127.0.0.1:${rtmpPort}/live/s${i + 1}`) };
 }
 
 // ---------------------------------------------------------------------------------------
-// Process measurements, from /proc.
+// One measured run: one server, S streams of K destinations each.
 
-
-
-function readStat(pid: number): ProcStat | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { pid, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), start: f[19] ?? '' };
-  } catch {
-    return undefined;
-  }
-}
-
-/** A process and all its descendants, now. */
-function processTree(root: number): ProcStat[] {
-  const all: ProcStat[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readStat(Number(name));
-    if (stat) all.push(stat);
-  }
-  const inTree = new Set([root]);
-  for (let added = true; added; ) {
-    added = false;
-    for (const p of all) {
-      if (!inTree.has(p.pid) && inTree.has(p.ppid)) {
-        inTree.add(p.pid);
-        added = true;
-      }
-    }
-  }
-  return all.filter((p) => inTree.has(p.pid));
-}
-
-
-/**
- * CPU seconds of every thread of a process, keyed by thread: from /proc/PID/task/TID/schedstat
- * (time on CPU in nanoseconds), since the clock ticks of /proc/PID/stat (10 ms) are too coarse
- * for servers that use 1 % of a core; the ticks are the fallback where schedstat is missing.
- */
-function threadCpu(p: ProcStat): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync(`/proc/${p.pid}/task`)) {
-      try {
-        const ns = Number(readFileSync(`/proc/${p.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-        if (Number.isFinite(ns)) out.set(`${p.pid}:${p.start}:${tid}`, ns / 1e9);
-      } catch {
-        // The thread ended.
-      }
-    }
-  } catch {
-    // The process ended.
-  }
-  if (out.size === 0) out.set(`${p.pid}:${p.start}:ticks`, p.ticks / CLOCK_TICKS);
-  return out;
-}
-
-/** CPU time of a changing set of processes and threads over a window (one born inside it counts from 0). */
-class CpuMeter {
-  private readonly first = new Map<string, number>();
-  private readonly last = new Map<string, number>();
-  private samples = 0;
-
-  sample(procs: ProcStat[]): void {
-    for (const p of procs) {
-      for (const [key, seconds] of threadCpu(p)) {
-        if (!this.first.has(key)) this.first.set(key, this.samples === 0 ? seconds : 0);
-        this.last.set(key, seconds);
-      }
-    }
-    this.samples++;
-  }
-
-  seconds(): number {
-    let total = 0;
-    for (const [key, last] of this.last) total += last - this.first.get(key)!;
-    return total;
-  }
-}
-
-
-// ---------------------------------------------------------------------------------------
-// One measured run: one server, K destinations.
-
-interface Row {
-  server: ServerKind;
+/** S streams at once, each pushed to K destinations. */
+interface Shape {
+  streams: number;
   k: number;
+}
+
+const shapeName = (shape: Shape) => (shape.streams === 1 ? `K=${shape.k}` : `${shape.streams} streams × K=${shape.k}`);
+const sameShape = (a: Shape, b: Shape) => a.streams === b.streams && a.k === b.k;
+
+interface Row extends Shape {
+  server: ServerKind;
   cpu: number;
   /** The least and the most CPU % over the rounds. */
   cpuRange: [number, number];
@@ -565,17 +390,24 @@ interface Tools {
 
 let runNumber = 0;
 
-async function measure(kind: ServerKind, k: number, settings: Settings, tools: Tools): Promise<Row> {
-  process.stderr.write(`bench: ${kind}, ${k} destination${k === 1 ? '' : 's'}: ${settings.warmup} s warm-up, then ${settings.duration} s measured\n`);
+async function measure(kind: ServerKind, shape: Shape, settings: Settings, tools: Tools): Promise<Row> {
+  const { streams, k } = shape;
+  process.stderr.write(
+    `bench: ${kind}, ${streams} stream${streams === 1 ? '' : 's'} × ${k} destination${k === 1 ? '' : 's'}: ${settings.warmup} s warm-up, then ${settings.duration} s measured\n`,
+  );
   const mark = cleanups.length;
   runNumber++;
-  const names = Array.from({ length: k }, (_, i) => `${kind}-r${runNumber}-d${i + 1}`);
-  const urls = names.map((name) => `rtmp://127.0.0.1:${tools.sink.port}/sink/${name}`);
+  // Destination d of every stream is the sink's application `…-d<d>`; the stream's name (s1, s2, …) follows it.
+  const apps = Array.from({ length: k }, (_, d) => `${kind}-r${runNumber}-d${d + 1}`);
+  const streamNames = Array.from({ length: streams }, (_, i) => `s${i + 1}`);
+  const names = streamNames.flatMap((stream) => apps.map((app) => `${app}/${stream}`));
   try {
     const dir = tempDir(kind);
     const server =
-      kind === 'streamdelta' ? await startStreamdelta(dir, settings, urls) : await startNginx(dir, tools.nginx!, urls, kind === 'nginx-rtmp-hls');
-    const publisher = startPublisher(tools.ffmpeg, tools.source, server.publishUrl);
+      kind === 'streamdelta'
+        ? await startStreamdelta(dir, settings, streamNames.map((stream) => apps.map((app) => `rtmp://127.0.0.1:${tools.sink.port}/${app}/${stream}`)))
+        : await startNginx(dir, tools.nginx!, streams, apps.map((app) => `rtmp://127.0.0.1:${tools.sink.port}/${app}`), kind === 'nginx-rtmp-hls');
+    const publishers = server.publishUrls.map((url) => startPublisher(tools.ffmpeg, tools.source, url));
     await sleep(settings.warmup * 1000);
 
     const serverCpu = new CpuMeter();
@@ -590,8 +422,7 @@ async function measure(kind: ServerKind, k: number, settings: Settings, tools: T
       if (i > 0) await sleep(Math.max(0, startedAt + i * SAMPLE_MS - now()));
       const tree = processTree(server.process.pid);
       serverCpu.sample(tree);
-      const pub = readStat(publisher.child.pid ?? -1);
-      if (pub) publisherCpu.sample([pub]);
+      publisherCpu.sample(publishers.map((p) => readStat(p.child.pid ?? -1)).filter((p) => p !== undefined));
       const rss = tree.reduce((sum, p) => sum + rssBytes(p.pid), 0);
       rssMax = Math.max(rssMax, rss);
       rssSum += rss;
@@ -602,20 +433,23 @@ async function measure(kind: ServerKind, k: number, settings: Settings, tools: T
     const after = await tools.sink.counts();
 
     const problems: string[] = [];
-    if (publisher.exitedEarly) problems.push(`the publisher ${publisher.exitedEarly}`);
+    publishers.forEach((p, i) => {
+      if (p.exitedEarly) problems.push(`publisher ${i + 1} ${p.exitedEarly}`);
+    });
     if (server.process.child.exitCode !== null || server.process.child.signalCode !== null) {
       problems.push(`the server exited during the run; its output:\n${server.process.output().trim()}`);
     }
     const rates = names.map((name) => ((after.bytes[name] ?? 0) - (before.bytes[name] ?? 0)) * 8 / wall / 1e6);
     names.forEach((name, i) => {
       const publishes = after.publishes[name] ?? 0;
-      if (publishes !== 1) problems.push(`destination ${i + 1} was published ${publishes} times (reconnects)`);
+      if (publishes !== 1) problems.push(`destination ${name} was published ${publishes} times (reconnects)`);
       if (rates[i]! < (MIN_DELIVERY_SHARE * tools.sourceBits) / 1e6) {
-        problems.push(`destination ${i + 1} got ${rates[i]!.toFixed(2)} Mbit/s of media in the window (the source is ${(tools.sourceBits / 1e6).toFixed(2)} Mbit/s)`);
+        problems.push(`destination ${name} got ${rates[i]!.toFixed(2)} Mbit/s of media in the window (the source is ${(tools.sourceBits / 1e6).toFixed(2)} Mbit/s)`);
       }
     });
     return {
       server: kind,
+      streams,
       k,
       cpu: (100 * serverCpu.seconds()) / wall,
       cpuRange: [(100 * serverCpu.seconds()) / wall, (100 * serverCpu.seconds()) / wall],
@@ -663,6 +497,7 @@ function combine(rounds: Row[]): Row {
 
 /** The slope of CPU % over K by least squares, or undefined with fewer than two K. */
 function slope(rows: Row[]): number | undefined {
+  rows = rows.filter((r) => r.streams === 1);
   if (new Set(rows.map((r) => r.k)).size < 2) return undefined;
   const mk = rows.reduce((a, r) => a + r.k, 0) / rows.length;
   const mc = rows.reduce((a, r) => a + r.cpu, 0) / rows.length;
@@ -671,22 +506,25 @@ function slope(rows: Row[]): number | undefined {
   return num / den;
 }
 
-function baselineOf(rows: Row[], server: ServerKind): Row | undefined {
-  return rows.find((r) => r.server === server && r.k === 0);
+/** The same server and number of streams with no destination. */
+function baselineOf(rows: Row[], of: Row): Row | undefined {
+  return rows.find((r) => r.server === of.server && r.streams === of.streams && r.k === 0);
 }
 
 function table(rows: Row[], rounds: number): string {
-  const header = ['server', 'K', rounds > 1 ? `CPU % (median of ${rounds}; range)` : 'CPU %', 'CPU %/destination', 'CPU % above K=0, /destination', 'RSS MiB (max)', 'RSS MiB (mean)', 'procs', 'Mbit/s per destination (min/mean)', 'publisher CPU %', 'host busy %'];
+  const header = ['server', 'streams', 'K', rounds > 1 ? `CPU % (median of ${rounds}; range)` : 'CPU %', 'CPU %/destination', 'CPU % above K=0, /destination', 'RSS MiB (max)', 'RSS MiB (mean)', 'procs', 'Mbit/s per destination (min/mean)', 'publisher CPU %', 'host busy %'];
   const right = header.map((_, i) => i > 0);
   const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
   const body = rows.map((r) => {
-    const base = baselineOf(rows, r.server);
+    const base = baselineOf(rows, r);
+    const destinations = r.streams * r.k;
     return [
       r.server,
+      String(r.streams),
       r.k === 0 ? '0 (ingest only)' : String(r.k),
       rounds > 1 ? `${fixed(r.cpu, 2)} (${fixed(r.cpuRange[0], 2)}–${fixed(r.cpuRange[1], 2)})` : fixed(r.cpu, 2),
-      r.k === 0 ? '-' : fixed(r.cpu / r.k, 3),
-      r.k === 0 || !base ? '-' : fixed((r.cpu - base.cpu) / r.k, 3),
+      r.k === 0 ? '-' : fixed(r.cpu / destinations, 3),
+      r.k === 0 || !base ? '-' : fixed((r.cpu - base.cpu) / destinations, 3),
       fixed(r.rssMax / MiB, 1),
       fixed(r.rssMean / MiB, 1),
       String(r.processes),
@@ -701,35 +539,35 @@ function table(rows: Row[], rounds: number): string {
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
-function goalChecks(rows: Row[], counts: number[]): { lines: string[]; pass: boolean | undefined } {
-  const find = (server: ServerKind, k: number) => rows.find((r) => r.server === server && r.k === k);
+function goalChecks(rows: Row[], shapes: Shape[]): { lines: string[]; pass: boolean | undefined } {
+  const find = (server: ServerKind, shape: Shape) => rows.find((r) => r.server === server && sameShape(r, shape));
   const problems = (...r: Row[]) => (r.some((x) => x.problems.length > 0) ? ' (a run had problems, see below)' : '');
   const lines: string[] = [];
   let pass: boolean | undefined = true;
 
   const compare = (title: string, peer: ServerKind, metric: (r: Row) => number | undefined, verdict: boolean) => {
     lines.push(title);
-    for (const k of counts.filter((c) => c > 0)) {
-      const sd = find('streamdelta', k);
-      const other = find(peer, k);
+    for (const shape of shapes.filter((c) => c.k > 0)) {
+      const sd = find('streamdelta', shape);
+      const other = find(peer, shape);
       const a = sd && metric(sd);
       const b = other && metric(other);
       if (!sd || !other || a === undefined || b === undefined) {
-        lines.push(`  K=${k}: SKIPPED (${!sd ? 'streamdelta' : peer}${!sd || !other ? ' was not run' : ' has no K=0 row'})`);
+        lines.push(`  ${shapeName(shape)}: SKIPPED (${!sd ? 'streamdelta' : peer}${!sd || !other ? ' was not run' : ' has no K=0 row'})`);
         if (verdict) pass = undefined;
         continue;
       }
       const ok = a <= CPU_RATIO_GOAL * b;
       if (verdict && !ok && pass !== undefined) pass = false;
-      lines.push(`  K=${k}: ${ok ? 'PASS' : 'FAIL'}  streamdelta ${a.toFixed(3)} vs ${peer} ${b.toFixed(3)} %/destination: ${(a / b).toFixed(2)} ×${problems(sd, other)}`);
+      lines.push(`  ${shapeName(shape)}: ${ok ? 'PASS' : 'FAIL'}  streamdelta ${a.toFixed(3)} vs ${peer} ${b.toFixed(3)} %/destination: ${(a / b).toFixed(2)} ×${problems(sd, other)}`);
     }
   };
-  const perDestination = (r: Row) => r.cpu / r.k;
+  const perDestination = (r: Row) => r.cpu / (r.streams * r.k);
   const aboveIngest = (r: Row) => {
-    const base = baselineOf(rows, r.server);
-    return base ? (r.cpu - base.cpu) / r.k : undefined;
+    const base = baselineOf(rows, r);
+    return base ? (r.cpu - base.cpu) / (r.streams * r.k) : undefined;
   };
-  compare(`goal: streamdelta's CPU per destination <= ${CPU_RATIO_GOAL} × nginx-rtmp's (CPU % / K)`, 'nginx-rtmp', perDestination, true);
+  compare(`goal: streamdelta's CPU per destination <= ${CPU_RATIO_GOAL} × nginx-rtmp's (CPU % / (streams × K))`, 'nginx-rtmp', perDestination, true);
   lines.push(pass === undefined ? 'goal: NOT CHECKED (a server was not run)' : pass ? 'goal: PASS' : 'goal: FAIL');
   lines.push('', 'for reading the goal (no verdict of their own):');
   compare(`  same, against nginx-rtmp with HLS on as streamdelta always has (CPU % / K)`, 'nginx-rtmp-hls', perDestination, false);
@@ -738,7 +576,7 @@ function goalChecks(rows: Row[], counts: number[]): { lines: string[]; pass: boo
   // straight line through every K of a server is steadier.
   const slopes = SERVER_KINDS.map((kind) => [kind, slope(rows.filter((r) => r.server === kind))] as const).filter(([, v]) => v !== undefined);
   if (slopes.length > 0) {
-    lines.push(`  CPU % added per destination, least-squares line through every K run: ${slopes.map(([kind, v]) => `${kind} ${v!.toFixed(3)}`).join(', ')}`);
+    lines.push(`  CPU % added per destination, least-squares line through every K run of one stream: ${slopes.map(([kind, v]) => `${kind} ${v!.toFixed(3)}`).join(', ')}`);
   }
   return { lines, pass };
 }
@@ -762,16 +600,20 @@ async function main(): Promise<number> {
   });
   for (const s of skipped) process.stderr.write(`bench: ${s}\n`);
   const sink = await startSink();
+  const shapes: Shape[] = [
+    ...settings.counts.map((k) => ({ streams: 1, k })),
+    ...(settings.streams > 0 ? settings.streamCounts.map((k) => ({ streams: settings.streams, k })) : []),
+  ];
   const tools: Tools = { ffmpeg, source, sourceBits: rate.bitsPerSecond, nginx, sink };
 
   const runs: Row[] = [];
   for (let round = 1; round <= settings.rounds; round++) {
     if (settings.rounds > 1) process.stderr.write(`bench: round ${round} of ${settings.rounds}\n`);
-    for (const k of settings.counts) {
-      for (const kind of servers) runs.push(await measure(kind, k, settings, tools));
+    for (const shape of shapes) {
+      for (const kind of servers) runs.push(await measure(kind, shape, settings, tools));
     }
   }
-  const rows = settings.counts.flatMap((k) => servers.map((kind) => combine(runs.filter((r) => r.server === kind && r.k === k))));
+  const rows = shapes.flatMap((shape) => servers.map((kind) => combine(runs.filter((r) => r.server === kind && sameShape(r, shape)))));
 
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const versions = [`node ${process.version}`, firstLine(ffmpeg, ['-version']).replace(/ Copyright.*/, ''), ...(nginx ? [`${nginx.version} + rtmp module`] : [])];
@@ -787,22 +629,23 @@ async function main(): Promise<number> {
     "CPU %: time on CPU of every thread of the server's process tree over the measured seconds (schedstat, ns), 100 % = one core",
     '  (streamdelta: one node process, which always records HLS of the ingest; nginx-rtmp: master + worker, push only;',
     '  nginx-rtmp-hls: the same with hls on, 2 s fragments).',
-    'CPU %/destination: CPU % / K. Above K=0: (CPU % − the same server with no destination) / K, the cost of the relays alone.',
+    'CPU %/destination: CPU % / (streams × K). Above K=0: (CPU % − the same server and streams with no destination) / (streams × K),',
+    '  the cost of the relays alone.',
     "RSS: the sum of the tree's resident sets, sampled once a second. Mbit/s per destination: media bytes (audio, video, data",
     "  payloads) the sink got from each destination over the window; the source's overall rate includes FLV framing.",
-    `publisher CPU % / host busy %: the ffmpeg publisher, and the whole machine (100 % per core). This machine has ${cpus().length} cores;`,
+    `publisher CPU % / host busy %: the ffmpeg publishers, and the whole machine (100 % per core). This machine has ${cpus().length} cores;`,
     '  the sink and this bench run on it too.',
   ];
   if (settings.cpuProfDir) out.push(`CPU profiles of the streamdelta servers are in ${settings.cpuProfDir}; profiling slows them down.`);
   out.push(...skipped);
-  const goal = goalChecks(rows, settings.counts);
+  const goal = goalChecks(rows, shapes);
   out.push('', ...goal.lines);
 
   let ok = true;
   for (const r of rows) {
     for (const p of r.problems) {
       ok = false;
-      out.push(`PROBLEM: ${r.server} K=${r.k}: ${p}`);
+      out.push(`PROBLEM: ${r.server} ${shapeName(r)}: ${p}`);
     }
   }
   process.stdout.write(`${out.join('\n')}\n`);
@@ -819,11 +662,11 @@ if (process.argv[2] === '--sink') {
     if (err instanceof UsageError) {
       process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
       status = 2;
-    } else if (!interrupted) {
+    } else if (!signals.interrupted) {
       process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
   } finally {
     await unwindTo(0);
   }
-  process.exit(interrupted ? 130 : status);
+  process.exit(signals.interrupted ? 130 : status);
 }

@@ -3,8 +3,8 @@
  * cached source file, finding nginx and its RTMP module, starting and waiting for servers,
  * the rig API calls that set a stream up, and reading CPU and memory from /proc (Linux).
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -233,4 +233,253 @@ export function hostBusyTicks(): number {
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
   return total - (v[3] ?? 0) - (v[4] ?? 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Clean-up of children and temp dirs, shared by the relay, fan-out and HLS delivery benches.
+
+/** Child processes that are not servers (publishers, sinks, load generators), killed on exit. */
+export const children = new Set<ChildProcess>();
+
+
+/** Set once Ctrl-C or SIGTERM asked the bench to stop. */
+export const signals = { interrupted: false };
+
+export function installSignalHandlers(): void {
+  // Last resort if the process exits before the clean-ups ran: nothing outlives the bench.
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const group of serverGroups) killGroup(group, 'SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (signals.interrupted) process.exit(130);
+      signals.interrupted = true;
+      process.stderr.write(`\nbench: ${signal}, cleaning up\n`);
+      aborted.abort();
+      unwindTo(0).finally(() => process.exit(130));
+    });
+  }
+}
+
+
+/** A temp dir removed at the next unwind past this point. */
+export function tempDir(label: string, bench = 'relay'): string {
+  const dir = mkdtempSync(join(tmpdir(), `streamdelta-bench-${bench}-${label}-`));
+  cleanups.push({ what: `temp dir ${dir}`, run: () => rmSync(dir, { recursive: true, force: true }) });
+  return dir;
+}
+
+/** Media bytes per second of the source (audio and video payloads), from ffprobe. */
+export function sourceRate(file: string): { bitsPerSecond: number; description: string } {
+  const out = spawnSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_entries', 'format=duration,bit_rate:stream=codec_type,width,height,avg_frame_rate', file], {
+    encoding: 'utf8',
+  });
+  const json = JSON.parse(out.stdout || '{}') as { format?: { bit_rate?: string }; streams?: { codec_type: string; width?: number; height?: number; avg_frame_rate?: string }[] };
+  const video = json.streams?.find((s) => s.codec_type === 'video');
+  const bits = Number(json.format?.bit_rate ?? 0);
+  return {
+    bitsPerSecond: bits,
+    description: `${video?.width ?? '?'}x${video?.height ?? '?'} ${video?.avg_frame_rate ?? '?'} fps H.264 + AAC, ${(bits / 1e6).toFixed(2)} Mbit/s overall`,
+  };
+}
+
+export function spawnServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
+  if (signals.interrupted) throw new Error('interrupted');
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid === undefined) throw new Error(`${name} could not be started`);
+  const pid = child.pid;
+  serverGroups.add(pid);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.on('error', (err) => keep(Buffer.from(`\n${err.message}\n`)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    killGroup(pid, 'SIGKILL');
+    serverGroups.delete(pid);
+  };
+  cleanups.push({ what: `${name} (pid ${pid})`, run: stop });
+  return { pid, child, output: () => output, stop };
+}
+
+export interface Publisher {
+  child: ChildProcess;
+  exitedEarly: string | undefined;
+  stop(): Promise<void>;
+}
+
+export function startPublisher(ffmpeg: string, source: string, url: string): Publisher {
+  const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', source, '-c', 'copy', '-f', 'flv', url], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(child);
+  let stopping = false;
+  let stderr = '';
+  const publisher: Publisher = {
+    child,
+    exitedEarly: undefined,
+    stop: async () => {
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      children.delete(child);
+    },
+  };
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-1000);
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) publisher.exitedEarly = `exited (${signal ?? `status ${code}`}): ${stderr.trim() || 'no output'}`;
+  });
+  cleanups.push({ what: `publisher (pid ${child.pid})`, run: publisher.stop });
+  return publisher;
+}
+
+// Process measurements, from /proc.
+
+export function readStat(pid: number): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), start: f[19] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and all its descendants, now. */
+export function processTree(root: number): ProcStat[] {
+  const all: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat) all.push(stat);
+  }
+  const inTree = new Set([root]);
+  for (let added = true; added; ) {
+    added = false;
+    for (const p of all) {
+      if (!inTree.has(p.pid) && inTree.has(p.ppid)) {
+        inTree.add(p.pid);
+        added = true;
+      }
+    }
+  }
+  return all.filter((p) => inTree.has(p.pid));
+}
+
+
+/**
+ * CPU seconds of every thread of a process, keyed by thread: from /proc/PID/task/TID/schedstat
+ * (time on CPU in nanoseconds), since the clock ticks of /proc/PID/stat (10 ms) are too coarse
+ * for servers that use 1 % of a core; the ticks are the fallback where schedstat is missing.
+ */
+export function threadCpu(p: ProcStat): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${p.pid}/task`)) {
+      try {
+        const ns = Number(readFileSync(`/proc/${p.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        if (Number.isFinite(ns)) out.set(`${p.pid}:${p.start}:${tid}`, ns / 1e9);
+      } catch {
+        // The thread ended.
+      }
+    }
+  } catch {
+    // The process ended.
+  }
+  if (out.size === 0) out.set(`${p.pid}:${p.start}:ticks`, p.ticks / CLOCK_TICKS);
+  return out;
+}
+
+/** CPU time of a changing set of processes and threads over a window (one born inside it counts from 0). */
+export class CpuMeter {
+  private readonly first = new Map<string, number>();
+  private readonly last = new Map<string, number>();
+  private samples = 0;
+
+  sample(procs: ProcStat[]): void {
+    for (const p of procs) {
+      for (const [key, seconds] of threadCpu(p)) {
+        if (!this.first.has(key)) this.first.set(key, this.samples === 0 ? seconds : 0);
+        this.last.set(key, seconds);
+      }
+    }
+    this.samples++;
+  }
+
+  seconds(): number {
+    let total = 0;
+    for (const [key, last] of this.last) total += last - this.first.get(key)!;
+    return total;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// streamdelta as a bench server.
+
+/** This file runs as dist/bench/support.js; the CLI is bin/streamdelta.js at the repository root. */
+const STREAMDELTA_CLI = new URL('../../bin/streamdelta.js', import.meta.url).pathname;
+
+export interface StreamdeltaServer {
+  process: ServerProcess;
+  /** http://host:port */
+  http: string;
+  /** rtmp://host:port/app */
+  rtmp: string;
+}
+
+/** `streamdelta serve` in its own process group on free ports, optionally under `node --cpu-prof`. */
+export async function startStreamdeltaServer(dir: string, cpuProfDir: string | undefined, extraArgs: string[] = []): Promise<StreamdeltaServer> {
+  const nodeArgs = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  const server = spawnServer(
+    'streamdelta',
+    process.execPath,
+    [...nodeArgs, STREAMDELTA_CLI, 'serve', '--http-host', '127.0.0.1', '--http-port', '0', '--rtmp-port', '0', '--data-dir', dir, '--log-level', 'warn', ...extraArgs],
+    childEnv(),
+  );
+  const ready = /streamdelta listening on (http:\/\/\S+) \(HTTP\) and (rtmp:\/\/\S+) \(RTMP\)/;
+  const deadline = now() + 60_000;
+  let match: RegExpExecArray | null = null;
+  while (!(match = ready.exec(server.output()))) {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`streamdelta exited; its output:\n${server.output().trim()}`);
+    if (now() > deadline) throw new Error(`streamdelta did not start within 60 s; its output:\n${server.output().trim()}`);
+    await sleep(50);
+  }
+  return { process: server, http: match[1]!, rtmp: match[2]! };
+}
+
+/** An account on a fresh bench server, and its API token. */
+export async function benchAccount(http: string): Promise<string> {
+  const username = 'bench';
+  const password = 'bench-password-0123';
+  await api(http, 'POST', '/accounts/', { body: { username, password, email: 'bench@example.com' } });
+  return (await api(http, 'POST', '/accounts/auth/local', { body: { username, password } })).payload.token as string;
+}
+
+export async function benchStream(http: string, token: string): Promise<{ id: string; streamKey: string }> {
+  return (await api(http, 'POST', '/streams/', { token })).payload as { id: string; streamKey: string };
+}
+
+/** A markdown table, numbers (every column but the first) right-aligned. */
+export function renderTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i > 0 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
 }

@@ -8,7 +8,8 @@ import type { ViewingService } from '../core/playback/viewing.js';
 import { DisabledError, InUseError, NotFoundError } from '../core/kernel/errors.js';
 import type { BroadcastId, StreamId } from '../core/kernel/ids.js';
 import type { BlobStore } from '../blob/blob-store.js';
-import { HlsRecorder } from './hls/recorder.js';
+import { HlsRecorder, segmentBlobKey, segmentFileName } from './hls/recorder.js';
+import { RecentSegments } from './hls/recent-segments.js';
 import { LiveStream } from './live/live-stream.js';
 import { LiveStatsRecorder, type LiveStats } from './live/stats.js';
 import { RtmpRejection, type Logger, type PublishSink, type RtmpHooks, type StreamRequest } from './rtmp/connection.js';
@@ -101,6 +102,8 @@ export class MediaPlane {
   private server: RtmpServer | undefined;
   private closing = false;
   private readonly unsubscribe: () => void;
+  /** The newest segments of live streams with HLS players, served without reading the blob store. */
+  private readonly recentSegments = new RecentSegments();
 
   constructor(private readonly options: MediaPlaneOptions) {
     // A destination added, removed, enabled or disabled while its stream is live here takes effect
@@ -165,6 +168,13 @@ export class MediaPlane {
   livePlaylist(streamId: string): string | undefined {
     const session = this.sessions.get(streamId as StreamId);
     return session && !session.ending ? session.recorder.livePlaylist() : undefined;
+  }
+
+  /** A segment of a broadcast live here, from memory when it is one of the newest, else undefined. */
+  recentSegment(streamId: string, broadcastId: string, file: string): Buffer | undefined {
+    const sequence = Number(/^seg-(\d+)\.ts$/.exec(file)?.[1]);
+    if (!Number.isSafeInteger(sequence) || segmentFileName(sequence) !== file) return undefined;
+    return this.recentSegments.get(segmentBlobKey(streamId.toLowerCase(), broadcastId.toLowerCase(), sequence));
   }
 
   /** Counts an HLS player of a stream live here (by address), for viewer statistics. */
@@ -286,6 +296,10 @@ export class MediaPlane {
           segmentDuration: this.options.hlsSegmentDuration,
           liveWindow: this.options.hlsLiveWindow,
           discontinuityFirst: start.resumed,
+          onStored: (key, data) => {
+            // Only streams with HLS players: a segment nobody fetches would only take memory.
+            if ((this.sessions.get(streamId)?.hlsViewers.size ?? 0) > 0) this.recentSegments.add(streamId, key, data);
+          },
         });
         live.addOutput(recorder);
         const broadcastId = start.broadcast.id;
@@ -407,6 +421,7 @@ export class MediaPlane {
     session.stats.stop();
     await session.recorder.close();
     this.sessions.delete(session.streamId);
+    this.recentSegments.forget(session.streamId);
     await core.broadcasts.recordingFinished(session.streamId, session.broadcastId);
     session.live.end(reason);
     log.info({ streamId: session.streamId, broadcastId: session.broadcastId, reason }, 'broadcast ended');

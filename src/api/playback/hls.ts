@@ -158,12 +158,15 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const token = await access(request, broadcastId);
     if (token === false || token === 'busy') return refused(reply, token);
     media.noteHlsViewer(streamId.toLowerCase(), request.ip);
-    const blob = await openSegment(blobs, core.broadcasts, streamId, broadcastId, file);
-    if (!blob) return notFound(reply, 'No such segment');
+    // Players at the live edge all ask for the newest segments: those come from memory, the
+    // rest stream from the blob store.
+    const recent = media.recentSegment(streamId, broadcastId, file);
+    const blob = recent ? undefined : await openSegment(blobs, core.broadcasts, streamId, broadcastId, file);
+    if (!recent && !blob) return notFound(reply, 'No such segment');
     return reply
       .type('video/mp2t')
-      .header('content-length', blob.size)
+      .header('content-length', recent ? recent.length : blob!.size)
       .header('cache-control', 'public, max-age=31536000, immutable')
-      .send(blob.stream);
+      .send(recent ?? blob!.stream);
   });
 };

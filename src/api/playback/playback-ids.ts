@@ -102,13 +102,13 @@ export const playbackIdPlugin: FastifyPluginAsync<PlaybackIdHttpOptions> = async
       const playable = broadcast && (target.kind === 'recording' ? broadcast.id === target.broadcastId : broadcast.endedAt === null);
       if (!broadcast || !playable) return text(reply, 404, 'No such segment');
       if (target.kind === 'stream' && broadcast.endedAt === null) media.noteHlsViewer(target.streamId, request.ip);
+      const cacheControl = resolved.policy === 'signed' ? 'private, max-age=31536000, immutable' : 'public, max-age=31536000, immutable';
+      // Players at the live edge all ask for the newest segments: those come from memory.
+      const recent = broadcast.endedAt === null ? media.recentSegment(target.streamId, broadcast.id, file) : undefined;
+      if (recent) return reply.type('video/mp2t').header('content-length', recent.length).header('cache-control', cacheControl).send(recent);
       const blob = await openSegment(blobs, core.broadcasts, target.streamId, broadcast.id, file);
       if (!blob) return text(reply, 404, 'No such segment');
-      return reply
-        .type('video/mp2t')
-        .header('content-length', blob.size)
-        .header('cache-control', resolved.policy === 'signed' ? 'private, max-age=31536000, immutable' : 'public, max-age=31536000, immutable')
-        .send(blob.stream);
+      return reply.type('video/mp2t').header('content-length', blob.size).header('cache-control', cacheControl).send(blob.stream);
     },
   );
 };

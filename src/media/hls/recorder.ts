@@ -22,6 +22,8 @@ export interface HlsRecorderOptions {
   liveWindow: number;
   /** The first segment continues an earlier recording of this broadcast. */
   discontinuityFirst: boolean;
+  /** Told of each segment once it is stored (before the live playlist lists it), with its blob key. */
+  onStored?: (key: string, data: HlsSegment['data']) => void;
 }
 
 /** The name of a segment file within its broadcast's folder. */
@@ -94,6 +96,7 @@ export class HlsRecorder implements MediaOutput {
     this.writes = this.writes.then(async () => {
       try {
         await blobs.put(segmentBlobKey(streamId, broadcastId, segment.sequence), segment.data);
+        this.options.onStored?.(segmentBlobKey(streamId, broadcastId, segment.sequence), segment.data);
         await recordings.recordSegment(broadcastId, {
           sequence: segment.sequence,
           duration: segment.duration,

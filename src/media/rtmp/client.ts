@@ -6,6 +6,7 @@ import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from '../wire/rtmp/c
 import { commandMessage, decodeCommand } from '../wire/rtmp/commands.js';
 import { clientHandshakeC0C1, HANDSHAKE_SIZE } from '../wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
+import { sharedChunks } from './shared-chunks.js';
 
 export type RtmpTarget = PublishUrl;
 
@@ -224,7 +225,11 @@ export class RtmpPublisher {
   sendMedia(message: RtmpMessage): void {
     const chunkStreamId =
       message.type === MessageType.Audio ? STREAM_CHUNK.audio : message.type === MessageType.Video ? STREAM_CHUNK.video : STREAM_CHUNK.data;
-    this.send({ ...message, chunkStreamId, streamId: this.streamId });
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return;
+    // Every destination of the stream framed alike is written the same bytes, chunked once.
+    // Not corked: the backlog (writableLength) must count only what the destination has not read.
+    socket.write(sharedChunks(message, this.encoder.outChunkSize, chunkStreamId, this.streamId));
   }
 
   private send(message: RtmpMessage): void {

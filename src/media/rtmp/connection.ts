@@ -4,6 +4,7 @@ import { ChunkDecoder, ChunkEncoder, ChunkError, type ChunkLimits } from '../wir
 import { CommandError, commandMessage, decodeCommand, metadataOf, onStatus, type Command } from '../wire/rtmp/commands.js';
 import { HANDSHAKE_SIZE, HandshakeError, serverHandshake } from '../wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
+import { sharedChunks } from './shared-chunks.js';
 
 /** Where a publisher's media goes once its publish is authorized. */
 export interface PublishSink {
@@ -342,7 +343,11 @@ export class RtmpConnection {
       this.drop(`viewer not reading: more than ${this.limits.maxViewerBacklog} bytes queued`);
       return false;
     }
-    this.send({ ...message, streamId: STREAM_ID });
+    if (this.socket.destroyed || !this.socket.writable) return true;
+    // The same bytes every other viewer of the stream is written: chunked once, never copied per viewer.
+    // Not corked: written at once, the kernel's buffer takes what it can, so writableLength
+    // counts only what the viewer has not read (a burst such as the GOP on joining included).
+    this.socket.write(sharedChunks(message, this.encoder.outChunkSize, message.chunkStreamId, STREAM_ID));
     return true;
   }
 

@@ -110,6 +110,8 @@ export class LivePlaylist {
   private discontinuitySequence = 0;
   private targetDuration = 1;
   private ended = false;
+  /** The text as last rendered: every player polls it, and it changes only when a segment is added. */
+  private rendered: string | undefined;
 
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError('a live playlist window holds at least one segment');
@@ -125,19 +127,21 @@ export class LivePlaylist {
     this.targetDuration = Math.max(this.targetDuration, targetDurationOf([entry]));
     const removed = this.entries.splice(0, Math.max(0, this.entries.length - this.size));
     for (const gone of removed) if (gone.discontinuity) this.discontinuitySequence++;
+    this.rendered = undefined;
     return removed;
   }
 
   /** Marks the broadcast over: the playlist gets #EXT-X-ENDLIST. */
   end(): void {
     this.ended = true;
+    this.rendered = undefined;
   }
 
   render(): string {
-    return renderLivePlaylist(this.entries, {
+    return (this.rendered ??= renderLivePlaylist(this.entries, {
       discontinuitySequence: this.discontinuitySequence,
       targetDuration: this.targetDuration,
       ended: this.ended,
-    });
+    }));
   }
 }

@@ -279,26 +279,34 @@ export class ChunkEncoder {
 
   /** The chunks of one message: a full (fmt 0) header, then fmt 3 continuations. */
   encode(message: RtmpMessage): Buffer {
-    const { chunkStreamId: csid, payload } = message;
+    return this.encodeAs(message, message.chunkStreamId, message.streamId);
+  }
+
+  /**
+   * The chunks of `message` sent on another chunk stream and message stream than its own (a
+   * viewer's or a destination's), without making a copy of the message to say so.
+   */
+  encodeAs(message: RtmpMessage, chunkStreamId: number, streamId: number): Buffer {
+    const { payload } = message;
+    const csid = chunkStreamId;
     if (payload.length > 0xffffff) throw new ChunkError('message too large for RTMP');
+    const basicSize = basicHeaderSize(csid);
     const timestamp = message.timestamp >>> 0;
     const extended = timestamp >= EXTENDED;
-    const basic = basicHeader(0, csid);
-    const continuation = basicHeader(3, csid);
     const chunks = Math.max(1, Math.ceil(payload.length / this.chunkSize));
     const extSize = extended ? 4 : 0;
-    const size = basic.length + 11 + extSize + payload.length + (chunks - 1) * (continuation.length + extSize);
+    const size = basicSize + 11 + extSize + payload.length + (chunks - 1) * (basicSize + extSize);
     const out = Buffer.allocUnsafe(size);
-    let p = basic.copy(out, 0);
+    let p = writeBasicHeader(out, 0, 0, csid);
     out.writeUIntBE(extended ? EXTENDED : timestamp, p, 3);
     out.writeUIntBE(payload.length, p + 3, 3);
     out[p + 6] = message.type;
-    out.writeUInt32LE(message.streamId >>> 0, p + 7);
+    out.writeUInt32LE(streamId >>> 0, p + 7);
     p += 11;
     if (extended) p = out.writeUInt32BE(timestamp, p);
     for (let i = 0; i < chunks; i++) {
       if (i > 0) {
-        p += continuation.copy(out, p);
+        p = writeBasicHeader(out, p, 3, csid);
         if (extended) p = out.writeUInt32BE(timestamp, p);
       }
       const start = i * this.chunkSize;
@@ -308,10 +316,25 @@ export class ChunkEncoder {
   }
 }
 
-function basicHeader(fmt: number, csid: number): Buffer {
+function basicHeaderSize(csid: number): number {
   if (csid < 2 || csid > 65599) throw new ChunkError(`invalid chunk stream id ${csid}`);
-  if (csid < 64) return Buffer.from([(fmt << 6) | csid]);
-  if (csid < 320) return Buffer.from([fmt << 6, csid - 64]);
+  return csid < 64 ? 1 : csid < 320 ? 2 : 3;
+}
+
+/** Writes a chunk basic header at `p` (the chunk stream id already checked); returns the offset after it. */
+function writeBasicHeader(out: Buffer, p: number, fmt: number, csid: number): number {
+  if (csid < 64) {
+    out[p] = (fmt << 6) | csid;
+    return p + 1;
+  }
+  if (csid < 320) {
+    out[p] = fmt << 6;
+    out[p + 1] = csid - 64;
+    return p + 2;
+  }
   const rest = csid - 64;
-  return Buffer.from([(fmt << 6) | 1, rest & 0xff, rest >> 8]);
+  out[p] = (fmt << 6) | 1;
+  out[p + 1] = rest & 0xff;
+  out[p + 2] = rest >> 8;
+  return p + 3;
 }

@@ -1,0 +1,71 @@
+/**
+ * How live HLS segments are served: the newest segments of a stream that players are watching
+ * come from memory (the bytes stored, nothing else), older ones stream from the blob store, and
+ * both carry a Content-Length.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { databaseKinds } from '../../helpers/databases.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { assertPublished, ffmpegMissing, getText, parsePlaylist, publish, rtmpUrl, userWithStream, waitFor } from './support.js';
+
+const kind = databaseKinds()[0]!;
+
+describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer(kind, { reconnectWindow: '0', hlsSegmentDuration: '1' });
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  test('the newest segments come from memory, equal to the stored ones; every segment has its Content-Length', async () => {
+    const f = await userWithStream(server);
+    const streamId = f.stream.id;
+    const publisher = publish(rtmpUrl(server, f.stream.streamKey), 9);
+    // The first playlist fetch makes this address an HLS player of the stream.
+    const first = await waitFor('the live playlist to list a segment', async () => {
+      const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
+      return reply.status === 200 && parsePlaylist(reply.text).entries.length > 0 ? parsePlaylist(reply.text) : undefined;
+    }, 10_000);
+    const firstUri = first.entries[0]!.uri;
+    // The newest segments of a watched stream are kept in memory; a few segments on, the first is not.
+    const later = await waitFor('four more segments', async () => {
+      const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
+      const entries = reply.status === 200 ? parsePlaylist(reply.text).entries : [];
+      const index = entries.findIndex((e) => e.uri === firstUri);
+      return index >= 0 && entries.length - index > 4 ? entries.at(-1)!.uri : undefined;
+    }, 12_000);
+    const [broadcastId, file] = later.split('/') as [string, string];
+    const inMemory = server.running.media.recentSegment(streamId, broadcastId, file);
+    assert.ok(inMemory, 'the newest segment of a watched stream is held in memory');
+    const response = await fetch(`${server.url}/hls/${streamId}/${later}`);
+    assert.equal(response.status, 200);
+    const body = Buffer.from(await response.arrayBuffer());
+    const stored = readFileSync(join(server.running.config.dataDir, 'media', 'hls', streamId, broadcastId, file));
+    assert.equal(response.headers.get('content-length'), String(stored.length));
+    assert.equal(response.headers.get('content-type'), 'video/mp2t');
+    assert.ok(body.equals(stored), 'the segment served from memory is the stored segment');
+    assert.ok(inMemory.equals(stored));
+
+    // An older one streams from the blob store, with its length too.
+    const [firstBroadcast, firstFile] = firstUri.split('/') as [string, string];
+    assert.equal(server.running.media.recentSegment(streamId, firstBroadcast, firstFile), undefined, 'an older segment is no longer in memory');
+    const old = await fetch(`${server.url}/hls/${streamId}/${firstUri}`);
+    const oldBody = Buffer.from(await old.arrayBuffer());
+    const oldStored = readFileSync(join(server.running.config.dataDir, 'media', 'hls', streamId, firstBroadcast, firstFile));
+    assert.equal(old.status, 200);
+    assert.equal(old.headers.get('content-length'), String(oldStored.length));
+    assert.ok(oldBody.equals(oldStored));
+
+    // Not a segment of this broadcast: not found, whatever is in memory.
+    assert.equal((await fetch(`${server.url}/hls/${streamId}/${broadcastId}/seg-99999.ts`)).status, 404);
+    assert.equal(server.running.media.recentSegment(streamId, broadcastId, `x${file}`), undefined);
+    await assertPublished('publisher', publisher);
+  });
+});

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RecentSegments } from '../../../src/media/hls/recent-segments.js';
+
+describe('RecentSegments', () => {
+  it('keeps a copy of each segment, not the buffer the packager may reuse', () => {
+    const cache = new RecentSegments(1024, 3);
+    const data = Buffer.from('segment one');
+    cache.add('s', 'hls/s/b/seg-00001.ts', data);
+    data.fill(0);
+    assert.equal(cache.get('hls/s/b/seg-00001.ts')?.toString(), 'segment one');
+    cache.add('s', 'hls/s/b/seg-00002.ts', [Buffer.from('two '), Buffer.from('parts')]);
+    assert.equal(cache.get('hls/s/b/seg-00002.ts')?.toString(), 'two parts');
+  });
+
+  it('holds only the newest few segments of each stream', () => {
+    const cache = new RecentSegments(1024, 2);
+    for (let i = 1; i <= 4; i++) cache.add('a', `a/${i}`, Buffer.alloc(10, i));
+    cache.add('b', 'b/1', Buffer.alloc(10));
+    assert.deepEqual([1, 2, 3, 4].map((i) => cache.get(`a/${i}`) !== undefined), [false, false, true, true]);
+    assert.ok(cache.get('b/1'));
+    assert.equal(cache.size, 30);
+  });
+
+  it('stays within its byte budget, the oldest segments going first', () => {
+    const cache = new RecentSegments(100, 10);
+    cache.add('a', 'a/1', Buffer.alloc(40));
+    cache.add('b', 'b/1', Buffer.alloc(40));
+    cache.add('c', 'c/1', Buffer.alloc(40));
+    assert.equal(cache.get('a/1'), undefined);
+    assert.ok(cache.get('b/1') && cache.get('c/1'));
+    assert.ok(cache.size <= 100);
+    // A segment larger than the whole budget is not kept at all.
+    cache.add('d', 'd/1', Buffer.alloc(101));
+    assert.equal(cache.get('d/1'), undefined);
+    assert.ok(cache.get('c/1'));
+  });
+
+  it('forgets a stream that is no longer live', () => {
+    const cache = new RecentSegments(1024, 3);
+    cache.add('a', 'a/1', Buffer.alloc(10));
+    cache.add('b', 'b/1', Buffer.alloc(10));
+    cache.forget('a');
+    assert.equal(cache.get('a/1'), undefined);
+    assert.ok(cache.get('b/1'));
+    assert.equal(cache.size, 10);
+  });
+});
