@@ -15,8 +15,8 @@
  * 50 ms until it lists a segment that can be fetched. Phase 2 (steady state, --duration s,
  * starting once every stream is playable): each second the server's process tree is sampled
  * (CPU, RSS, PSS), and about every second (jittered) each stream's playlist is fetched to
- * place its live edge. A few probe streams (the first min(N, 4)) are polled every 20 ms
- * instead, to time each segment from the keyframe that closed it to its first listing in the
+ * place its live edge. A few probe streams (the first min(N, 4)) are polled every 20 ms around
+ * the time each segment is due, to time it from the keyframe that closed it to its first listing in the
  * live playlist; every server gets the same polling load. Then publishers and server stop.
  * What each column means is printed under the table, and each of the issue's targets is
  * judged PASS or FAIL per N under it.
@@ -94,6 +94,8 @@ const SAMPLE_MS = 1000;
 /** Streams polled every PROBE_POLL_MS to time keyframe -> listed; the others are polled about once a second. */
 const PROBE_STREAMS = 4;
 const PROBE_POLL_MS = 20;
+/** How long before a probe's next segment is due its 20 ms readings start. */
+const PROBE_LEAD_MS = 200;
 /**
  * A listing is timed only when the poll that saw it was sent at most this long after the one
  * before it was: a slower pair (the bench itself starved of CPU) cannot place the listing to
@@ -611,12 +613,14 @@ async function get(url: string): Promise<{ status: number; body: Buffer }> {
 /**
  * One stream as the bench watches it: when its first playable playlist came, and the
  * duration of every segment it has listed so far (by media sequence), to place the live edge
- * and each segment's end on the publisher's timeline. A probe stream is polled every 20 ms
- * in steady state, to time each new segment's first listing; the others about once a second.
+ * and each segment's end on the publisher's timeline. A probe stream is polled every 20 ms around
+ * each segment's due time in steady state, to time its first listing; the others about once a second.
  */
 class StreamWatch {
   firstPlayableSeconds: number | undefined;
   private firstSequence: number | undefined;
+  /** The newest media sequence any reading has listed. */
+  private newestSequence: number | undefined;
   private readonly durations = new Map<number, number>();
   readonly edgeSamples: number[] = [];
   /** Probe streams: each segment first listed while measuring, and when (this process's clock, ms). */
@@ -676,11 +680,27 @@ class StreamWatch {
     // each listing. Other streams' interval is jittered (0.5–1.5 s) so readings do not lock
     // onto one phase of the 2 s segment cadence.
     while (!this.stopped) {
-      await sleep(this.probe ? PROBE_POLL_MS : SAMPLE_MS * (0.5 + Math.random()));
+      await sleep(this.probe ? this.probeWait() : SAMPLE_MS * (0.5 + Math.random()));
       const sentAt = now();
       const entries = await this.fetchPlaylist();
       if (entries) this.observe(entries, sentAt, now());
     }
+  }
+
+  /**
+   * A probe reads its playlist every PROBE_POLL_MS only around the moment its next segment is
+   * due (from PROBE_LEAD_MS before the keyframe that will close it, on the publisher's
+   * timeline), and sleeps in between: the timing stays that fine while the probes add only a few
+   * requests per segment to the load, so the servers' CPU is measured under nearly the same
+   * light polling on every server.
+   */
+  private probeWait(): number {
+    if (!this.measuring || this.newestSequence === undefined) return PROBE_POLL_MS;
+    const end = this.mediaEnd(this.newestSequence);
+    const last = this.durations.get(this.newestSequence);
+    if (end === undefined || last === undefined) return PROBE_POLL_MS;
+    const due = this.publisher.origin + (end + last) * 1000 - PROBE_LEAD_MS;
+    return Math.max(PROBE_POLL_MS, Math.min(SAMPLE_MS * 2, due - now()));
   }
 
   private async fetchPlaylist(): Promise<Entry[] | undefined> {
@@ -724,6 +744,7 @@ class StreamWatch {
   private observe(entries: Entry[], sentAt: number, at: number): void {
     if (entries.length === 0) return;
     this.firstSequence ??= entries[0]!.sequence;
+    this.newestSequence = Math.max(this.newestSequence ?? -1, entries[entries.length - 1]!.sequence);
     for (const e of entries) {
       if (this.durations.has(e.sequence)) continue;
       this.durations.set(e.sequence, e.duration);
@@ -1218,7 +1239,7 @@ async function main(): Promise<number> {
     '  (jittered) per stream, median over all readings. It includes waiting for the keyframe that closes a segment, so it moves between the',
     `  server's delay and that plus one segment (${SEGMENT_SECONDS} s); a player at the live edge is at least this far behind.`,
     `keyframe→listed: on the first min(N, ${PROBE_STREAMS}) streams (probes; the others keep the ~1 s reading, so every server gets the same`,
-    `  load), the live playlist is read every ${PROBE_POLL_MS} ms while measuring; when a media sequence first appears, its delay is`,
+    `  load), the live playlist is read every ${PROBE_POLL_MS} ms from ${PROBE_LEAD_MS} ms before each segment is due until it is listed; when a media sequence first appears, its delay is`,
     '  (time of that reading\'s answer) − (publisher\'s pacing origin + sum of EXTINF from the first segment through it), i.e. from the',
     '  keyframe that closed the segment leaving the publisher to the segment being listed. Median / p90 over every listing on the probes,',
     `  (count on probes); its resolution is one reading interval (~${PROBE_POLL_MS} ms plus the request), and a listing whose readings were`,

@@ -22,11 +22,11 @@ export class RecentSegments {
   }
 
   /**
-   * Keeps a copy of a segment just stored under `key`: a copy, since the packager may reuse its
-   * buffers for the next segment once the store has written them.
+   * Keeps a segment just stored under `key`. The packager hands each segment's buffer over and
+   * never writes it again, so it is kept as it is, without a copy.
    */
   add(streamId: string, key: string, data: Buffer | readonly Uint8Array[]): void {
-    const copy = Buffer.isBuffer(data) ? Buffer.from(data) : Buffer.concat(data as Uint8Array[]);
+    const copy = Buffer.isBuffer(data) ? data : Buffer.concat(data as Uint8Array[]);
     if (copy.length > this.maxBytes) return;
     this.delete(key);
     this.segments.set(key, copy);

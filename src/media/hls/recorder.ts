@@ -95,20 +95,23 @@ export class HlsRecorder implements MediaOutput {
     const { blobs, recordings, streamId, broadcastId, log } = this.options;
     this.writes = this.writes.then(async () => {
       try {
-        await blobs.put(segmentBlobKey(streamId, broadcastId, segment.sequence), segment.data);
-        this.options.onStored?.(segmentBlobKey(streamId, broadcastId, segment.sequence), segment.data);
-        await recordings.recordSegment(broadcastId, {
-          sequence: segment.sequence,
-          duration: segment.duration,
-          discontinuity: segment.discontinuity,
-          blobKey: segmentBlobKey(streamId, broadcastId, segment.sequence),
-          size: segment.data.length,
-        });
+        const key = segmentBlobKey(streamId, broadcastId, segment.sequence);
+        await blobs.put(key, segment.data);
+        this.options.onStored?.(key, segment.data);
+        // Listed as soon as it can be fetched: players need the stored bytes, not the database row,
+        // so the row (and the events it raises) comes after, off the live edge's path.
         this.playlist.add({
           sequence: segment.sequence,
           uri: `${broadcastId}/${segmentFileName(segment.sequence)}`,
           duration: segment.duration,
           discontinuity: segment.discontinuity,
+        });
+        await recordings.recordSegment(broadcastId, {
+          sequence: segment.sequence,
+          duration: segment.duration,
+          discontinuity: segment.discontinuity,
+          blobKey: key,
+          size: segment.data.length,
         });
       } catch (err) {
         log.error({ err, streamId, broadcastId, sequence: segment.sequence }, 'storing a segment failed');
