@@ -191,6 +191,7 @@ export class AccountService {
     if (!(await verifyPassword(oldPassword, row.password_hash))) throw new AuthenticationError('Invalid credentials');
     await attempt.succeeded();
     await this.ctx.store.accounts.updatePassword(id, await hashPassword(newPassword), this.ctx.now());
+    await emit(this.ctx, { type: 'account.updated', accountId: id });
     return toAccount({ ...row, credential_version: Number(row.credential_version) + 1 });
   }
 
