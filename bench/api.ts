@@ -53,6 +53,8 @@ Options (each also read from its environment variable):
   --connections N     BENCH_CONNECTIONS   concurrent connections, pipelining 1 (default 50)
   --cpu-prof DIR      BENCH_CPU_PROF      run the streamdelta servers with node --cpu-prof,
                                           writing .cpuprofile files to DIR (slows them down)
+  --only TEXT         BENCH_ONLY          measure only the streamdelta rows whose name contains
+                                          TEXT (the peers are always measured)
 
 PostgreSQL rows run when BENCH_DATABASE_URL or TEST_DATABASE_URL is set (postgres://…).
 `;
@@ -62,6 +64,7 @@ interface Settings {
   warmup: number;
   connections: number;
   cpuProfDir: string | undefined;
+  only: string | undefined;
   postgresUrl: string | undefined;
 }
 
@@ -77,6 +80,7 @@ function readSettings(): Settings {
         warmup: { type: 'string' },
         connections: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        only: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -105,6 +109,7 @@ function readSettings(): Settings {
     warmup: number('--warmup', values.warmup ?? env.BENCH_WARMUP, 2, 0),
     connections: number('--connections', values.connections ?? env.BENCH_CONNECTIONS, 50, 1),
     cpuProfDir: values['cpu-prof'] ?? (env.BENCH_CPU_PROF || undefined),
+    only: values.only ?? (env.BENCH_ONLY || undefined),
     postgresUrl,
   };
 }
@@ -529,7 +534,7 @@ async function main(): Promise<number> {
   // Targets apply to the SQLite rows (the issue's measures); PostgreSQL rows are shown beside them.
   const benchTargets = (database: string, server: Server, fixture: Fixture): Target[] => {
     const goal = (g: Goal) => (database === 'sqlite' ? { goal: g } : {});
-    return [
+    const all: Target[] = [
       { label: 'rig GET /agents/config/{key}', database, server, path: `/agents/config/${fixture.streamKey}`, ...goal(GOALS.agentConfig) },
       {
         label: 'rig GET /streams/{id} (JWT)',
@@ -548,6 +553,7 @@ async function main(): Promise<number> {
         ...goal(GOALS.muxLiveStream),
       },
     ];
+    return settings.only === undefined ? all : all.filter((t) => t.label.includes(settings.only!));
   };
 
   // SQLite, and the peers serving the body SQLite's server answered the agent config lookup with.

@@ -43,8 +43,17 @@ export interface UserClaims {
   credentialVersion: number;
 }
 
+/** Verified tokens remembered: enough for every client of a busy server. */
+const VERIFIED_TOKENS = 10_000;
+
 export class RigTokens {
   private readonly key: Uint8Array;
+  /**
+   * Tokens whose signature and claims were found valid, by their exact text: a signature checked
+   * once stays checked (the key does not change while the server runs), so a token seen again
+   * skips the HMAC and the decoding; its times (`exp`, `nbf`) are checked again on every use.
+   */
+  private readonly verified = new Map<string, Record<string, unknown>>();
 
   constructor(secret: string) {
     this.key = new TextEncoder().encode(secret);
@@ -119,8 +128,20 @@ export class RigTokens {
   }
 
   private verify(token: string, kind: 'user' | 'invite'): { iss: string; sub: string; ver: unknown } | undefined {
-    const payload = this.verifyClaims(token, Math.floor(Date.now() / 1000));
-    if (!payload || payload.ist !== kind || typeof payload.iss !== 'string' || typeof payload.sub !== 'string') return undefined;
+    const now = Math.floor(Date.now() / 1000);
+    let payload = this.verified.get(token);
+    if (payload !== undefined) {
+      if ((payload.exp as number) <= now || (typeof payload.nbf === 'number' && payload.nbf > now)) {
+        this.verified.delete(token);
+        return undefined;
+      }
+    } else {
+      payload = this.verifyClaims(token, now);
+      if (payload === undefined) return undefined;
+      if (this.verified.size >= VERIFIED_TOKENS) this.verified.clear();
+      this.verified.set(token, payload);
+    }
+    if (payload.ist !== kind || typeof payload.iss !== 'string' || typeof payload.sub !== 'string') return undefined;
     return { iss: payload.iss, sub: payload.sub, ver: payload.ver };
   }
 }
