@@ -16,6 +16,12 @@ export type DatabaseLocation =
 export interface OpenedDatabase {
   db: Kysely<Database>;
   kind: DatabaseLocation['kind'];
+  /**
+   * A number that changes whenever another connection (another process: the CLI) commits a
+   * write, read without a query where the database tells it cheaply (SQLite's data version);
+   * undefined where it cannot be told so (PostgreSQL).
+   */
+  foreignWriteMark: () => number | undefined;
 }
 
 /** The modes of the server's private folders and files (as blob/private-files.ts, which store/ may not import). */
@@ -45,14 +51,21 @@ export function openDatabase(location: DatabaseLocation): OpenedDatabase {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // Its own statement, prepared before the cache below shares statements by SQL text.
+    const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
     cacheStatements(sqlite);
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), kind: 'sqlite' };
+    return {
+      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+      kind: 'sqlite',
+      // SQLite's data version changes when a commit of another connection is seen, never for this one's own.
+      foreignWriteMark: () => (sqlite.open ? (dataVersion.get() as number) : undefined),
+    };
   }
   const pool = new pg.Pool({ connectionString: location.url, max: 10 });
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next query reconnects.
   pool.on('error', () => {});
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres' };
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres', foreignWriteMark: () => undefined };
 }
 
 /** Most distinct statements kept prepared; the program has a few hundred at most. */

@@ -113,13 +113,18 @@ export class Store extends Repositories {
   private constructor(
     readonly db: Kysely<Database>,
     readonly kind: DatabaseLocation['kind'],
+    /**
+     * Changes whenever another process commits to the database, where that can be told without
+     * a query (SQLite); undefined on PostgreSQL. Caches of reads look at it on every lookup.
+     */
+    readonly foreignWriteMark: () => number | undefined,
   ) {
     super(db);
   }
 
   static open(location: DatabaseLocation): Store {
-    const { db, kind } = openDatabase(location);
-    return new Store(db, kind);
+    const { db, kind, foreignWriteMark } = openDatabase(location);
+    return new Store(db, kind, foreignWriteMark);
   }
 
   /** Runs `work` in one transaction: every write in it lands, or none does. */

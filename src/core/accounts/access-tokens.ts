@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { CoreContext } from '../kernel/context.js';
+import { ChangeCache } from '../kernel/change-cache.js';
+import { emit, type CoreContext } from '../kernel/context.js';
 import { NotFoundError, ValidationError } from '../kernel/errors.js';
 import { secretDigest, secretsEqual, type AccountId } from '../kernel/ids.js';
 import type { AccessTokenRow } from '../../store/repositories/access-tokens.js';
@@ -32,6 +33,17 @@ export interface TokenGrant {
 
 export const TOKEN_NAME_MAX_LENGTH = 255;
 
+/** Tokens whose verified grant is kept: enough for every client of a busy server. */
+const VERIFIED_CACHE_ENTRIES = 10_000;
+/** The longest a verified grant is trusted without a look at the database (see ChangeCache). */
+const VERIFIED_CACHE_MAX_AGE_MS = 5_000;
+
+/** A grant found valid, and the digest of the secret that opened it. */
+interface Verified {
+  secretDigest: string;
+  grant: TokenGrant;
+}
+
 function toToken(row: AccessTokenRow): AccessToken {
   return { id: row.id, accountId: row.account_id as AccountId, name: row.name, permission: row.permission === 'read' ? 'read' : 'full', createdAt: row.created_at };
 }
@@ -42,10 +54,19 @@ function toToken(row: AccessTokenRow): AccessToken {
  * stored as its SHA-256 only, so a copy of the database grants nothing.
  */
 export class AccessTokenService {
+  /**
+   * Credentials verified by id: a request with the same id and secret is answered without the
+   * two reads of the database. A revoke, an account change, or any write of another process
+   * empties it (ChangeCache), so a revoked token is refused on the very next request.
+   */
+  private readonly verified: ChangeCache<string, Verified>;
+
   constructor(
     private readonly ctx: CoreContext,
     private readonly accounts: AccountService,
-  ) {}
+  ) {
+    this.verified = new ChangeCache(ctx, { maxEntries: VERIFIED_CACHE_ENTRIES, maxAgeMs: VERIFIED_CACHE_MAX_AGE_MS });
+  }
 
   async create(accountId: AccountId, options: { name?: string | null; readOnly?: boolean } = {}): Promise<IssuedAccessToken> {
     const name = options.name ?? null;
@@ -79,7 +100,11 @@ export class AccessTokenService {
 
   /** Revokes a token: requests with it are refused from now on. NotFoundError when there is no such token. */
   async revoke(id: string): Promise<void> {
-    if (!(await this.ctx.store.accessTokens.revoke(id, this.ctx.now()))) throw new NotFoundError('No such access token');
+    const row = id.length <= 64 ? await this.ctx.store.accessTokens.findActive(id) : undefined;
+    if (!row || !(await this.ctx.store.accessTokens.revoke(id, this.ctx.now()))) throw new NotFoundError('No such access token');
+    // This node refuses it before the revoke is answered; the event tells the other nodes.
+    this.verified.clear();
+    await emit(this.ctx, { type: 'access_token.revoked', accountId: row.account_id as AccountId });
   }
 
   /**
@@ -87,13 +112,20 @@ export class AccessTokenService {
    * token whose account is gone or switched off). The secret is compared in constant time.
    */
   async authenticate(id: string, secret: string): Promise<TokenGrant | undefined> {
+    const digest = secretDigest(secret);
+    const known = this.verified.get(id);
+    if (known !== undefined && secretsEqual(known.secretDigest, digest)) return known.grant;
+    const ticket = this.verified.ticket();
     const row = id.length > 0 && id.length <= 64 ? await this.ctx.store.accessTokens.findActive(id) : undefined;
     // Compared even for an unknown id, so the answer's timing says nothing about which ids exist.
-    const matches = secretsEqual(row?.secret_digest ?? '', secretDigest(secret));
+    const matches = secretsEqual(row?.secret_digest ?? '', digest);
     if (!row || !matches) return undefined;
     const account = await this.accounts.get(row.account_id);
     if (!account || !account.isActive) return undefined;
-    const token = toToken(row);
-    return { token, scope: { accountId: account.id, all: account.isAdmin }, permission: token.permission };
+    const token = Object.freeze(toToken(row));
+    // Shared by every request the cache answers: frozen, so none can change another's.
+    const grant: TokenGrant = Object.freeze({ token, scope: Object.freeze({ accountId: account.id, all: account.isAdmin }), permission: token.permission });
+    this.verified.set(id, { secretDigest: row.secret_digest, grant }, ticket);
+    return grant;
   }
 }

@@ -1,4 +1,5 @@
 import { ConflictError, AuthenticationError, NotFoundError, ValidationError, type FieldErrors } from '../kernel/errors.js';
+import { ChangeCache } from '../kernel/change-cache.js';
 import { emit, type CoreContext } from '../kernel/context.js';
 import { newId, isUuid, type AccountId } from '../kernel/ids.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
@@ -109,12 +110,26 @@ export interface LoginContext {
   address?: string | undefined;
 }
 
+/** Accounts kept by id: those that make requests now (a token is checked against its account on every request). */
+const ACCOUNT_CACHE_ENTRIES = 10_000;
+/** The longest an account is trusted without a look at the database (see ChangeCache). */
+const ACCOUNT_CACHE_MAX_AGE_MS = 5_000;
+
 export class AccountService {
+  /**
+   * Accounts by id, for the checks every authenticated request makes. A change of an account
+   * (`account.updated`: a password or a name), any other relevant event, and any write of
+   * another process empty it (ChangeCache).
+   */
+  private readonly known: ChangeCache<string, Account>;
+
   constructor(
     private readonly ctx: CoreContext,
     /** Every password tried here counts against its account name and address (ThrottledError when they must wait). */
     private readonly throttle: LoginThrottle = new LoginThrottle(ctx),
-  ) {}
+  ) {
+    this.known = new ChangeCache(ctx, { maxEntries: ACCOUNT_CACHE_ENTRIES, maxAgeMs: ACCOUNT_CACHE_MAX_AGE_MS });
+  }
 
   /**
    * A new account. A sign-up from a client (`from.address`: rig's open sign-up) counts against
@@ -191,13 +206,23 @@ export class AccountService {
     if (!(await verifyPassword(oldPassword, row.password_hash))) throw new AuthenticationError('Invalid credentials');
     await attempt.succeeded();
     await this.ctx.store.accounts.updatePassword(id, await hashPassword(newPassword), this.ctx.now());
+    // This node forgets the old account before answering; the event tells the other nodes.
+    this.known.clear();
+    await emit(this.ctx, { type: 'account.updated', accountId: id });
     return toAccount({ ...row, credential_version: Number(row.credential_version) + 1 });
   }
 
   async get(id: string): Promise<Account | undefined> {
     if (!isUuid(id)) return undefined;
+    const known = this.known.get(id);
+    if (known !== undefined) return known;
+    const ticket = this.known.ticket();
     const row = await this.ctx.store.accounts.findById(id);
-    return row ? toAccount(row) : undefined;
+    if (!row) return undefined;
+    // Shared by every caller the cache answers: frozen, so none can change another's.
+    const account = Object.freeze(toAccount(row));
+    this.known.set(id, account, ticket);
+    return account;
   }
 
   /**

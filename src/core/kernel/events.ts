@@ -89,6 +89,10 @@ export type DomainEvent =
   | { type: 'stream.pull_stopped'; streamId: StreamId; at: string }
   | { type: 'segment.written'; streamId: StreamId; broadcastId: BroadcastId; sequence: number; duration: number }
   | { type: 'api_token.issued'; accountId: AccountId; rotated: boolean }
+  /** A live API access token was revoked: every node refuses it from now on (caches of verified credentials drop it). */
+  | { type: 'access_token.revoked'; accountId: AccountId }
+  /** An account's credentials or name changed (a password change ends the tokens issued before it). */
+  | { type: 'account.updated'; accountId: AccountId }
   | { type: 'app.created'; appId: AppId; ownerId: AccountId }
   | { type: 'app.updated'; appId: AppId }
   | { type: 'app.deleted'; appId: AppId; ownerId: AccountId }

@@ -1,4 +1,5 @@
 import type { EgressPolicy } from '../egress/policy.js';
+import { ChangeCache } from '../kernel/change-cache.js';
 import { emit, type CoreContext } from '../kernel/context.js';
 import {
   destinationKeyProblem,
@@ -123,14 +124,27 @@ function toStream(row: StreamRow, isLive: boolean): Stream {
   };
 }
 
+/** Stream keys whose relay plan is kept: every stream of a busy server. */
+const RELAY_PLAN_CACHE_ENTRIES = 10_000;
+/** The longest a relay plan is trusted without a look at the database (see ChangeCache). */
+const RELAY_PLAN_CACHE_MAX_AGE_MS = 5_000;
+
 export class StreamService {
+  /**
+   * Relay plans by the digest of their key: agents ask for them on every publish, and often.
+   * Any change to a stream, its key, its destinations or its broadcasts empties it (ChangeCache).
+   */
+  private readonly relayPlans: ChangeCache<string, StreamWithDestinations>;
+
   constructor(
     private readonly ctx: CoreContext,
     private readonly ingestServers: IngestServers,
     private readonly quotas: AccountQuotas,
     /** Where relays may connect: a destination's own RTMP URL is checked when saved and at each connection. */
     private readonly egress: EgressPolicy,
-  ) {}
+  ) {
+    this.relayPlans = new ChangeCache(ctx, { maxEntries: RELAY_PLAN_CACHE_ENTRIES, maxAgeMs: RELAY_PLAN_CACHE_MAX_AGE_MS });
+  }
 
   async create(ownerId: AccountId): Promise<Stream> {
     const now = this.ctx.now();
@@ -250,6 +264,11 @@ export class StreamService {
    * with metadata level 2) must not read it; the server's own relays push to it.
    */
   async relayPlan(key: string): Promise<StreamWithDestinations> {
+    // Found by the key's digest, as in the database: equal digests are equal keys.
+    const digest = secretDigest(key);
+    const known = this.relayPlans.get(digest);
+    if (known !== undefined) return known;
+    const ticket = this.relayPlans.ticket();
     const row = await this.rowByKey(key);
     if (!row) throw new NotFoundError('No stream with that key');
     if (row.enabled !== 1) throw new DisabledError('The stream is disabled');
@@ -259,7 +278,10 @@ export class StreamService {
     ]);
     if (open) throw new InUseError('The stream is already live');
     const own = destinations.map((d) => toDestination(d, this.ingestServers)).filter((d) => !keyBelongsToAnother(d, row.owner_id as AccountId));
-    return { ...toStream(row, false), destinations: own };
+    // Shared by every caller the cache answers: frozen, so none can change another's.
+    const plan: StreamWithDestinations = Object.freeze({ ...toStream(row, false), destinations: Object.freeze(own.map((d) => Object.freeze(d))) as Destination[] });
+    this.relayPlans.set(digest, plan, ticket);
+    return plan;
   }
 
   /** The stream a publisher's key opens, or undefined. */

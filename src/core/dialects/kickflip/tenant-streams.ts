@@ -229,7 +229,11 @@ export class TenantStreamService {
     } else if (Object.keys(changes).length > 0) {
       await this.ctx.store.streamMetadata.update(stream.id, changes, this.ctx.now());
     }
-    if (changes.deleted_at) await this.broadcasts.end(stream.id);
+    if (changes.deleted_at) {
+      await this.broadcasts.end(stream.id);
+      // Its key opens nothing from now on: whoever keeps what it opened (a relay plan) forgets it.
+      await emit(this.ctx, { type: 'stream.deleted', streamId: stream.id, ownerId: user.id });
+    }
     return this.owned(client, user, stream.id);
   }
 

@@ -284,6 +284,8 @@ export class TenantUserService {
       if (isUniqueViolation(err)) throw new ConflictError('Email already registered', { email: 'is already registered' });
       throw err;
     }
+    // Whoever keeps what the account was (a cache of accounts) forgets it.
+    await emit(this.ctx, { type: 'account.updated', accountId: user.id });
     const updated = await this.byId(client, user.id);
     if (!updated) throw new NotFoundError('No such user');
     if (passwordHash !== undefined) await this.ctx.store.oauthTokens.bindAccount(holder.tokenDigest, updated.id, updated.credentialVersion);

@@ -267,6 +267,8 @@ export class MultistreamService {
       for (const share of await tx.streamShares.listByStream(row.stream_id)) await tx.streamShares.delete(row.stream_id, share.user_id);
       await tx.msStreams.delete(row.stream_id);
       await tx.msStreams.markStreamDeleted(row.stream_id, now);
+      // Its key opens nothing from now on: whoever keeps what it opened (a relay plan) forgets it.
+      events.push({ type: 'stream.deleted', streamId: row.stream_id as StreamId, ownerId: row.owner_id as AccountId });
       return events;
     });
     // A puller would go on feeding a stream that is gone (a looping or live source never ends).

@@ -112,6 +112,7 @@ export class SiteSessionService {
     try {
       // The event of a new stream goes out once its rows have committed (its observers read them).
       let created: { streamId: StreamId; ownerId: AccountId } | undefined;
+      let renamed: AccountId | undefined;
       const session = await this.ctx.store.transaction(async (tx) => {
         let owner = input.siteUserId !== undefined ? await tx.accounts.findByExternalId(site.id, input.siteUserId) : undefined;
         if (owner) {
@@ -127,6 +128,7 @@ export class SiteSessionService {
             );
             if (input.username !== undefined && input.username !== owner.username) {
               await tx.accounts.updateUsername(owner.id, input.username, now);
+              renamed = owner.id as AccountId;
               owner = { ...owner, username: input.username };
             }
             return this.toSession(
@@ -181,6 +183,7 @@ export class SiteSessionService {
         return this.toSession(stream, owner);
       });
       if (created) await emit(this.ctx, { type: 'stream.created', ...created });
+      if (renamed) await emit(this.ctx, { type: 'account.updated', accountId: renamed });
       return session;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('That host id is taken', { site_user_id: 'is already a public host id' });
