@@ -1,10 +1,10 @@
 /**
- * What the media and relay benches share: clean-up of every child process and temp dir, the
+ * What the media, relay and idle benches share: clean-up of every child process and temp dir, the
  * cached source file, finding nginx and its RTMP module, starting and waiting for servers,
  * the rig API calls that set a stream up, and reading CPU and memory from /proc (Linux).
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -233,4 +233,147 @@ export function hostBusyTicks(): number {
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
   return total - (v[3] ?? 0) - (v[4] ?? 0);
+}
+
+/**
+ * A server as a child process leading its own process group, so its children (nginx's worker)
+ * are measured with it and stopped with it; registered for clean-up.
+ */
+export function spawnServer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
+  if (aborted.signal.aborted) throw new Error('interrupted');
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid === undefined) throw new Error(`${name} could not be started`);
+  const pid = child.pid;
+  serverGroups.add(pid);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.on('error', (err) => keep(Buffer.from(`\n${err.message}\n`)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    killGroup(pid, 'SIGKILL');
+    serverGroups.delete(pid);
+  };
+  cleanups.push({ what: `${name} (pid ${pid})`, run: stop });
+  return { pid, child, output: () => output, stop };
+}
+
+/** A process's parent, CPU ticks and start time from /proc/PID/stat; undefined once it is gone. */
+export function readStat(pid: number): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name (in parentheses, may contain spaces): ppid is field 4, utime 14,
+    // stime 15, starttime 22.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), start: f[19] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and all its descendants, now. */
+export function processTree(root: number): ProcStat[] {
+  const all: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat) all.push(stat);
+  }
+  const inTree = new Set([root]);
+  // Parents may have higher pids than children after wrap-around: repeat until nothing is added.
+  for (let added = true; added; ) {
+    added = false;
+    for (const p of all) {
+      if (!inTree.has(p.pid) && inTree.has(p.ppid)) {
+        inTree.add(p.pid);
+        added = true;
+      }
+    }
+  }
+  return all.filter((p) => inTree.has(p.pid));
+}
+
+/** What the threads of one process have done so far, keyed by thread id. */
+export interface ThreadCounters {
+  /** Nanoseconds on a CPU (/proc/PID/task/TID/schedstat, exact, unlike the tick-sampled utime). */
+  runNs: number;
+  /** Voluntary + involuntary context switches: each one is the thread going to sleep or being preempted, so about one wake-up each. */
+  switches: number;
+}
+
+/** The counters of each live thread of `pid` (thread id → counters); empty once it is gone. */
+export function threadCounters(pid: number): Map<number, ThreadCounters> {
+  const threads = new Map<number, ThreadCounters>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const runNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const voluntary = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      const involuntary = Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      threads.set(Number(tid), { runNs, switches: voluntary + involuntary });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return threads;
+}
+
+/** An nginx config with the RTMP module: one worker, `hls on` into `hlsDir`, served over HTTP from it. */
+export function nginxRtmpConfig(
+  nginx: NginxInstall,
+  dir: string,
+  hlsDir: string,
+  ports: { rtmp: number; http: number },
+  hls: { segmentSeconds: number; liveWindow: number },
+): string {
+  return `${nginx.loadModule}
+worker_processes 1;
+pid ${quote(join(dir, 'nginx.pid'))};
+error_log stderr warn;
+events { worker_connections 1024; }
+rtmp {
+  server {
+    listen 127.0.0.1:${ports.rtmp};
+    application live {
+      live on;
+      record off;
+      hls on;
+      hls_path ${quote(hlsDir)};
+      hls_fragment ${hls.segmentSeconds}s;
+      hls_playlist_length ${hls.segmentSeconds * hls.liveWindow}s;
+    }
+  }
+}
+http {
+  access_log off;
+  client_body_temp_path ${quote(join(dir, 'client_body'))};
+  proxy_temp_path ${quote(join(dir, 'proxy'))};
+  fastcgi_temp_path ${quote(join(dir, 'fastcgi'))};
+  uwsgi_temp_path ${quote(join(dir, 'uwsgi'))};
+  scgi_temp_path ${quote(join(dir, 'scgi'))};
+  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+  server {
+    listen 127.0.0.1:${ports.http};
+    location / {
+      root ${quote(hlsDir)};
+      add_header Cache-Control no-cache;
+    }
+  }
+}
+`;
 }
