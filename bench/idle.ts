@@ -343,8 +343,8 @@ async function main(): Promise<number> {
     '  preemption: about one wake-up each).',
     'V8 GCs: the garbage collections node reported (--trace-gc) inside the window, with their main-thread pause; the pause',
     '  is only part of their CPU (marking steps and helper threads are the rest). A "Mark-Compact (reduce)" is V8\'s memory',
-    '  reducer giving back the start-up heap once, a minute or two after start: a window that holds it costs a few tenths of',
-    '  a percent, once, not a loop; run a longer --settle to leave it out.',
+    '  reducer giving back the start-up heap once, a minute or two after start (it looks every 8 s until then): a window',
+    '  that holds it costs a few tenths of a percent, once, not a loop; a longer --settle leaves it out.',
     'Short runs are coarse: others\' work on the same cores and the first timers after start-up show in them.',
     ...notes,
   ];

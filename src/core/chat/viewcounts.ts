@@ -16,7 +16,9 @@ export interface ChatViewcountOptions {
  *
  * The timer runs only while this node may hold a broadcast: a publisher connecting (heard on
  * the bus, from any node: the event does not say which) starts it, and the first round that
- * finds no open broadcast on this node stops it. An idle node has no timer.
+ * finds no open broadcast on this node stops it. An idle node has no timer. Start it before the
+ * node takes publishers: it hears of broadcasts as they start, not of those opened before (a
+ * node ends those it left open when it starts again).
  */
 export class ChatViewcounts {
   private timer: NodeJS.Timeout | undefined;
@@ -35,8 +37,6 @@ export class ChatViewcounts {
     this.unsubscribe = this.ctx.bus.subscribe((event) => {
       if (event.type === 'publish.started' || event.type === 'broadcast.started') this.resume();
     });
-    // Broadcasts this node may already hold (the first round finds out, and stops if none).
-    this.resume();
   }
 
   /** Sends one round of counts now; returns how many broadcasts are open on this node. */
