@@ -1,5 +1,5 @@
 /**
- * What the media and relay benches share: clean-up of every child process and temp dir, the
+ * What the media, relay and idle benches share: clean-up of every child process and temp dir, the
  * cached source file, finding nginx and its RTMP module, starting and waiting for servers,
  * the rig API calls that set a stream up, and reading CPU and memory from /proc (Linux).
  */
@@ -371,6 +371,7 @@ export function processTree(root: number): ProcStat[] {
     if (stat) all.push(stat);
   }
   const inTree = new Set([root]);
+  // Parents may have higher pids than children after wrap-around: repeat until nothing is added.
   for (let added = true; added; ) {
     added = false;
     for (const p of all) {
@@ -482,4 +483,78 @@ export function renderTable(header: string[], body: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i > 0 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
+/** What the threads of one process have done so far, keyed by thread id. */
+export interface ThreadCounters {
+  /** Nanoseconds on a CPU (/proc/PID/task/TID/schedstat, exact, unlike the tick-sampled utime). */
+  runNs: number;
+  /** Voluntary + involuntary context switches: each one is the thread going to sleep or being preempted, so about one wake-up each. */
+  switches: number;
+}
+
+/** The counters of each live thread of `pid` (thread id → counters); empty once it is gone. */
+export function threadCounters(pid: number): Map<number, ThreadCounters> {
+  const threads = new Map<number, ThreadCounters>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const runNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const voluntary = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      const involuntary = Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      threads.set(Number(tid), { runNs, switches: voluntary + involuntary });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return threads;
+}
+
+/** An nginx config with the RTMP module: one worker, `hls on` into `hlsDir`, served over HTTP from it. */
+export function nginxRtmpConfig(
+  nginx: NginxInstall,
+  dir: string,
+  hlsDir: string,
+  ports: { rtmp: number; http: number },
+  hls: { segmentSeconds: number; liveWindow: number },
+): string {
+  return `${nginx.loadModule}
+worker_processes 1;
+pid ${quote(join(dir, 'nginx.pid'))};
+error_log stderr warn;
+events { worker_connections 1024; }
+rtmp {
+  server {
+    listen 127.0.0.1:${ports.rtmp};
+    application live {
+      live on;
+      record off;
+      hls on;
+      hls_path ${quote(hlsDir)};
+      hls_fragment ${hls.segmentSeconds}s;
+      hls_playlist_length ${hls.segmentSeconds * hls.liveWindow}s;
+    }
+  }
+}
+http {
+  access_log off;
+  client_body_temp_path ${quote(join(dir, 'client_body'))};
+  proxy_temp_path ${quote(join(dir, 'proxy'))};
+  fastcgi_temp_path ${quote(join(dir, 'fastcgi'))};
+  uwsgi_temp_path ${quote(join(dir, 'uwsgi'))};
+  scgi_temp_path ${quote(join(dir, 'scgi'))};
+  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+  server {
+    listen 127.0.0.1:${ports.http};
+    location / {
+      root ${quote(hlsDir)};
+      add_header Cache-Control no-cache;
+    }
+  }
+}
+`;
 }

@@ -216,6 +216,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
 
+    // Counts start with the first publisher this node takes, so they listen before media starts.
+    const viewcounts = new ChatViewcounts(core.ctx, {
+      nodeId: config.nodeId,
+      intervalSeconds: config.chat.viewcountInterval,
+      viewers: (streamId) => media.viewerStats(streamId).current,
+    });
+    viewcounts.start();
+    closers.push(() => viewcounts.stop());
+
     // Media stops first on shutdown: publishers are cut, broadcasts end and recordings are written
     // while the database is still open.
     const rtmpPort = await media.start(config.rtmpPort, config.httpHost);
@@ -235,13 +244,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     await pullers.start();
     closers.push(() => pullers.close());
-    const viewcounts = new ChatViewcounts(core.ctx, {
-      nodeId: config.nodeId,
-      intervalSeconds: config.chat.viewcountInterval,
-      viewers: (streamId) => media.viewerStats(streamId).current,
-    });
-    viewcounts.start();
-    closers.push(() => viewcounts.stop());
 
     let closing: Promise<void> | undefined;
     return {

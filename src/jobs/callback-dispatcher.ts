@@ -1,7 +1,7 @@
 import type { EgressPolicy } from '../core/egress/policy.js';
 import type { CallbackOutbox, OutgoingCallback } from '../core/webhooks/outbox.js';
 import { signatureHeaders } from '../core/webhooks/signature.js';
-import { Poller } from './poller.js';
+import { Poller, type NextRun } from './poller.js';
 import { post } from './post.js';
 
 export interface DispatcherLogger {
@@ -11,6 +11,33 @@ export interface DispatcherLogger {
 
 /** Deliveries in flight at once on a node: each holds a connection and its bounded answer. */
 export const MAX_CONCURRENT_DELIVERIES = 8;
+
+/**
+ * How often a dispatcher looks at the outbox when nothing it knows of is due. A callback is
+ * queued by the node where its event happened, which kicks its own dispatcher, and every retry
+ * is a due time the dispatchers read from the outbox, so this is only for what neither covers:
+ * callbacks queued by a node that stopped before delivering them (no event announces a queued
+ * callback to the other nodes). Five minutes is the longest retry backoff: such a callback is
+ * at most one backoff late.
+ */
+export const CALLBACK_SWEEP_MS = 5 * 60_000;
+
+/**
+ * The shortest sleep between two runs that found nothing to deliver, in ms: the due time is read
+ * after the due callbacks, and a callback the two reads disagree on must not make a busy loop.
+ */
+const MIN_SLEEP_MS = 100;
+
+export interface DispatcherOptions {
+  /** The first run comes this long after start(), in ms (the node's adapters are up by then). */
+  startDelayMs: number;
+  /** See CALLBACK_SWEEP_MS. */
+  sweepMs: number;
+  /** How long one delivery may take, in ms. */
+  timeoutMs: number;
+}
+
+const DEFAULT_OPTIONS: DispatcherOptions = { startDelayMs: 1000, sweepMs: CALLBACK_SWEEP_MS, timeoutMs: 5000 };
 
 /**
  * Delivers the callback outbox: every due callback is POSTed; a 2xx answer delivers it, any
@@ -27,23 +54,27 @@ export class CallbackDispatcher {
     /** Where deliveries may go: every callback URL is a user's, checked at connect time. */
     private readonly egress: EgressPolicy,
     private readonly log: DispatcherLogger,
-    private readonly options: { pollMs: number; timeoutMs: number } = { pollMs: 1000, timeoutMs: 5000 },
+    private readonly options: DispatcherOptions = DEFAULT_OPTIONS,
   ) {
-    this.poller = new Poller(() => this.deliverDue(), { intervalMs: options.pollMs, onError: (err) => log.error({ err }, 'delivering callbacks failed') });
+    this.poller = new Poller(() => this.deliverDue(), { sweepMs: options.sweepMs, onError: (err) => log.error({ err }, 'delivering callbacks failed') });
     this.stopWaking = outbox.onEnqueue(() => this.poller.kick());
   }
 
-  /** Delivers what is due from one interval after the start (the node's adapters are up by then), then as callbacks come due. */
+  /** Delivers what is due from a moment after the start, then whenever a callback is queued here or comes due. */
   start(): void {
-    this.poller.start(this.options.pollMs);
+    this.poller.start(this.options.startDelayMs);
   }
 
-  private async deliverDue(): Promise<void> {
+  /** Delivers every callback due now; returns when the next one comes due. */
+  private async deliverDue(): Promise<NextRun> {
     for (;;) {
       const due = await this.outbox.due(MAX_CONCURRENT_DELIVERIES);
-      if (due.length === 0 || this.poller.isStopped) return;
+      if (this.poller.isStopped) return undefined;
+      if (due.length === 0) break;
       await Promise.all(due.map((callback) => this.deliver(callback)));
     }
+    const next = await this.outbox.msUntilNextDue();
+    return next === undefined ? undefined : Math.max(MIN_SLEEP_MS, next);
   }
 
   private async deliver(callback: OutgoingCallback): Promise<void> {

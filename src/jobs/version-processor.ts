@@ -26,16 +26,23 @@ export interface VersionProcessorOptions {
   fetch: FetchLimits;
   /** Versions processed at once on this node. */
   concurrency?: number;
-  /** How often pending versions queued on other nodes are looked for, in ms. */
-  pollMs?: number;
+  /** See VERSION_SWEEP_MS (tests shorten it). */
+  sweepMs?: number;
   zipLimits?: ZipLimits;
   bundleLimits?: BundleLimits;
 }
 
 /** Versions processed at once: downloads are I/O-bound, and each holds a temporary file. */
 export const DEFAULT_CONCURRENCY = 2;
-const DEFAULT_POLL_MS = 2000;
-/** How often claims abandoned by dead nodes are looked for. */
+/**
+ * How often the queue is looked at when nothing announced work. A version queued on any node is
+ * announced on the bus (`version.created`, or `version.state_changed` to pending), which kicks
+ * every node's processor, so this is only for what no event says: a claim left by a node that
+ * died (taken over once its lease, at least ten minutes, has run out) and an event the bus
+ * lost (Redis pub/sub delivers at most once). Five minutes against a lease of ten or more.
+ */
+export const VERSION_SWEEP_MS = 5 * 60_000;
+/** The least time between two looks for claims abandoned by dead nodes. */
 const RECOVERY_INTERVAL_MS = 60_000;
 /** A claim older than the download deadline plus this is taken to belong to a dead node. */
 const LEASE_MARGIN_MS = 10 * 60_000;
@@ -92,12 +99,12 @@ export class VersionProcessor {
   private readonly concurrency: number;
   private readonly poller: Poller;
   private lastRecovery = 0;
-  private unsubscribe: (() => void) | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly options: VersionProcessorOptions) {
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.poller = new Poller(() => this.fill(), {
-      intervalMs: options.pollMs ?? DEFAULT_POLL_MS,
+      sweepMs: options.sweepMs ?? VERSION_SWEEP_MS,
       onError: (err) => options.log.error({ err }, 'claiming versions to process failed'),
     });
   }
@@ -108,12 +115,19 @@ export class VersionProcessor {
     // Downloads are the users' bundles: private, like every file of the server.
     await mkdir(this.options.tempDir, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
     await this.recover();
-    this.unsubscribe = this.options.core.apps.onQueued(() => this.poller.kick());
+    const kick = () => this.poller.kick();
+    // This node's queueing rings at once; every node's (this one's too) is heard on the bus.
+    this.unsubscribe.push(this.options.core.apps.onQueued(kick));
+    this.unsubscribe.push(
+      this.options.core.events.subscribe((event) => {
+        if (event.type === 'version.created' || (event.type === 'version.state_changed' && event.state === 'pending')) kick();
+      }),
+    );
     this.poller.start();
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     const filling = this.poller.stop();
     for (const { controller } of this.running.values()) controller.abort(new Stopping('the node is stopping'));
     await filling;
@@ -127,15 +141,19 @@ export class VersionProcessor {
     if (requeued > 0) this.options.log.info({ requeued }, 'resuming interrupted version processing');
   }
 
-  /** Claims pending versions until every slot is busy; run by the poller on a timer, when a version is queued and when a job ends. */
-  private async fill(): Promise<void> {
+  /**
+   * Claims pending versions until every slot is busy; run by the poller when a version is
+   * queued, when a job ends and at the sweep. A pending version is due at once: there is no due
+   * time to wait for.
+   */
+  private async fill(): Promise<undefined> {
     if (Date.now() - this.lastRecovery > RECOVERY_INTERVAL_MS) await this.recover();
     while (!this.poller.isStopped && this.running.size < this.concurrency) {
       const job = await this.options.core.versionQueue.claimNext(this.options.nodeId);
-      if (!job) return;
+      if (!job) return undefined;
       if (this.poller.isStopped) {
         await this.options.core.versionQueue.release(job);
-        return;
+        return undefined;
       }
       const controller = new AbortController();
       const done = this.process(job, controller.signal)
@@ -146,6 +164,7 @@ export class VersionProcessor {
         });
       this.running.set(job.versionId, { controller, done });
     }
+    return undefined;
   }
 
   /**

@@ -159,6 +159,15 @@ export class CallbackOutbox {
     return due;
   }
 
+  /**
+   * In how many ms the next callback `due` would hand out comes due (0 or less: now, e.g. the
+   * next of an ordering key once the one before it is done), or undefined when none waits.
+   */
+  async msUntilNextDue(): Promise<number | undefined> {
+    const at = await this.ctx.store.callbacks.nextDueAt();
+    return at === undefined ? undefined : Date.parse(at) - Date.parse(this.ctx.now());
+  }
+
   private toCallback(r: CallbackRow): OutgoingCallback {
     return {
       id: r.id,

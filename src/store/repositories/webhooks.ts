@@ -20,12 +20,34 @@ export class CallbackRepository {
    * with one ordering key only the first still pending, so a later one waits for the earlier.
    */
   due(now: string, limit: number): Promise<CallbackRow[]> {
+    return this.waiting()
+      .selectAll('c')
+      .where('c.next_attempt_at', '<=', now)
+      .orderBy('c.next_attempt_at')
+      .orderBy('c.created_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * When the next of the callbacks `due` would return comes due (it may be past), or undefined
+   * when none is waiting: how long a delivery worker may sleep.
+   */
+  async nextDueAt(): Promise<string | undefined> {
+    const row = await this.waiting()
+      .select('c.next_attempt_at')
+      .orderBy('c.next_attempt_at')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.next_attempt_at;
+  }
+
+  /** Callbacks neither delivered nor given up on; of those with one ordering key, only the first. */
+  private waiting() {
     return this.db
       .selectFrom('callbacks as c')
-      .selectAll('c')
       .where('c.delivered_at', 'is', null)
       .where('c.failed_at', 'is', null)
-      .where('c.next_attempt_at', '<=', now)
       .where((eb) =>
         eb.or([
           eb('c.ordering_key', 'is', null),
@@ -41,11 +63,7 @@ export class CallbackRepository {
             ),
           ),
         ]),
-      )
-      .orderBy('c.next_attempt_at')
-      .orderBy('c.created_at')
-      .limit(limit)
-      .execute();
+      );
   }
 
   async delivered(id: string, at: string, attempts: number): Promise<void> {

@@ -3,7 +3,7 @@
  * mid-download hands its job back and the next server on the same database finishes it; a
  * version left `processing` by a crashed server is resumed, and given up after three
  * interrupted attempts; a claim abandoned by a dead node is taken over after its lease, a live
- * node's claim is not; a version queued by another node is picked up by polling.
+ * node's claim is not; a version queued by another node is picked up when the bus announces it.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../../src/config.js';
 import { Store } from '../../../src/store/store.js';
 import type { VersionRow } from '../../../src/store/repositories/dialects/kickfolio.js';
+import type { AppId, VersionId } from '../../../src/core/kernel/ids.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { appZip } from '../../bundles/support.js';
@@ -132,9 +133,11 @@ for (const kind of databaseKinds()) {
       });
       after(() => server.close());
 
-      it('picks up a pending version another node queued, by polling', async () => {
+      it('picks up a pending version another node queued, when the bus announces it', async () => {
         const row = versionRow(user.id, appId, bundleUrl, {});
         await server.running.store.versions.insert(row);
+        // What the queueing node publishes after its insert; every node's processor hears it.
+        await server.running.core.events.publish({ type: 'version.created', versionId: row.id as VersionId, appId: appId as AppId });
         assert.equal((await waitForState(server, user, row.id)).state, 'ready');
       });
 
