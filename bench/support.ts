@@ -1,5 +1,5 @@
 /**
- * What the media, relay and idle benches share: clean-up of every child process and temp dir, the
+ * What the media, relay, fan-out, HLS delivery and idle benches share: clean-up of every child process and temp dir, the
  * cached source file, finding nginx and its RTMP module, starting and waiting for servers,
  * the rig API calls that set a stream up, and reading CPU and memory from /proc (Linux).
  */
@@ -371,7 +371,6 @@ export function processTree(root: number): ProcStat[] {
     if (stat) all.push(stat);
   }
   const inTree = new Set([root]);
-  // Parents may have higher pids than children after wrap-around: repeat until nothing is added.
   for (let added = true; added; ) {
     added = false;
     for (const p of all) {
@@ -483,6 +482,8 @@ export function renderTable(header: string[], body: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i > 0 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
+}
+
 /** What the threads of one process have done so far, keyed by thread id. */
 export interface ThreadCounters {
   /** Nanoseconds on a CPU (/proc/PID/task/TID/schedstat, exact, unlike the tick-sampled utime). */
