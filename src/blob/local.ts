@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { checkBlobKey, type BlobStore } from './blob-store.js';
+import { checkBlobKey, type BlobStore, type BlobWriter } from './blob-store.js';
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 
 /**
@@ -21,6 +21,17 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async put(key: string, data: Buffer | readonly Uint8Array[]): Promise<void> {
+    const writer = await this.createWriter(key);
+    try {
+      await writer.write(Buffer.isBuffer(data) ? [data] : data);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    await writer.commit();
+  }
+
+  async createWriter(key: string): Promise<BlobWriter> {
     const path = this.path(key);
     const folder = dirname(path);
     if (!this.folders.has(folder)) {
@@ -30,13 +41,26 @@ export class LocalBlobStore implements BlobStore {
     }
     const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     const file = await open(temporary, 'w', PRIVATE_FILE_MODE);
-    try {
-      if (Buffer.isBuffer(data)) await file.write(data);
-      else await file.writev(data as Uint8Array[]);
-    } finally {
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
       await file.close();
-    }
-    await rename(temporary, path);
+    };
+    return {
+      async write(parts) {
+        if (parts.length === 1) await file.write(parts[0]!);
+        else if (parts.length > 1) await file.writev(parts as Uint8Array[]);
+      },
+      async commit() {
+        await close();
+        await rename(temporary, path);
+      },
+      async abort() {
+        await close().catch(() => undefined);
+        await rm(temporary, { force: true });
+      },
+    };
   }
 
   async open(key: string) {

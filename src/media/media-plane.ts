@@ -10,6 +10,7 @@ import type { BroadcastId, StreamId } from '../core/kernel/ids.js';
 import type { BlobStore } from '../blob/blob-store.js';
 import { HlsRecorder, segmentBlobKey, segmentFileName } from './hls/recorder.js';
 import { RecentSegments } from './hls/recent-segments.js';
+import { BlockPool } from './wire/mpegts/packet-writer.js';
 import { LiveStream } from './live/live-stream.js';
 import { LiveStatsRecorder, type LiveStats } from './live/stats.js';
 import { RtmpRejection, type Logger, type PublishSink, type RtmpHooks, type StreamRequest } from './rtmp/connection.js';
@@ -104,6 +105,8 @@ export class MediaPlane {
   private readonly unsubscribe: () => void;
   /** The newest segments of live streams with HLS players, served without reading the blob store. */
   private readonly recentSegments = new RecentSegments();
+  /** The blocks every live stream's segments are cut into and written from, reused. */
+  private readonly segmentBlocks = new BlockPool();
 
   constructor(private readonly options: MediaPlaneOptions) {
     // A destination added, removed, enabled or disabled while its stream is live here takes effect
@@ -296,10 +299,11 @@ export class MediaPlane {
           segmentDuration: this.options.hlsSegmentDuration,
           liveWindow: this.options.hlsLiveWindow,
           discontinuityFirst: start.resumed,
-          onStored: (key, data) => {
-            // Only streams with HLS players: a segment nobody fetches would only take memory.
-            if ((this.sessions.get(streamId)?.hlsViewers.size ?? 0) > 0) this.recentSegments.add(streamId, key, data);
-          },
+          // Only streams with HLS players keep their newest segments in memory: a segment nobody
+          // fetches would only take memory.
+          wantsSegments: () => (this.sessions.get(streamId)?.hlsViewers.size ?? 0) > 0,
+          onStored: (key, data) => this.recentSegments.add(streamId, key, data),
+          blocks: this.segmentBlocks,
         });
         live.addOutput(recorder);
         const broadcastId = start.broadcast.id;

@@ -22,8 +22,8 @@ export class RecentSegments {
   }
 
   /**
-   * Keeps a segment just stored under `key`. The packager hands each segment's buffer over and
-   * never writes it again, so it is kept as it is, without a copy.
+   * Keeps a segment just stored under `key`. The recorder hands over a buffer of its own (its
+   * blocks go back to their pool, so it joins them into one), which is kept as it is.
    */
   add(streamId: string, key: string, data: Buffer | readonly Uint8Array[]): void {
     const copy = Buffer.isBuffer(data) ? data : Buffer.concat(data as Uint8Array[]);

@@ -21,21 +21,34 @@ import type { AudioTag, VideoTag } from '../wire/flv.js';
 import { AvccNalUnits, parseAvcDecoderConfig, parseSps, type AvcDecoderConfig, type SpsInfo } from '../wire/codecs/h264.js';
 import { ADTS_HEADER_SIZE, MAX_ADTS_FRAME_BYTES, adtsHeader, frameDurationSeconds, parseAudioSpecificConfig, writeAdtsHeader, type AudioSpecificConfig } from '../wire/codecs/aac.js';
 import { TsMuxer, type TsTracks } from '../wire/mpegts/muxer.js';
-import { PacketWriter } from '../wire/mpegts/packet-writer.js';
+import { BlockWriter, PacketWriter, type BlockPool } from '../wire/mpegts/packet-writer.js';
 
-export interface HlsSegment {
-  /** Media sequence number: consecutive from firstSequence. */
-  sequence: number;
-  /** The whole MPEG-TS segment. */
-  data: Buffer;
-  /** Seconds. */
-  duration: number;
-  /** Seconds on the broadcast timeline (0 at the first frame, continuous across discontinuities). */
-  startTime: number;
-  /** The first segment after markDiscontinuity() or a timestamp jump: #EXT-X-DISCONTINUITY before it. */
-  discontinuity: boolean;
-  /** Decoding can start here: the first video frame is a keyframe, or there is no video. */
-  independent: boolean;
+/** One finished segment. */
+export class HlsSegment {
+  constructor(
+    /** Media sequence number: consecutive from firstSequence. */
+    readonly sequence: number,
+    /**
+     * The segment's bytes in order, as the segmenter wrote them: with a block pool, only the
+     * blocks not already handed out by takeFilledBlocks() (the live path writes those as they fill).
+     */
+    readonly chunks: readonly Buffer[],
+    /** Bytes in the whole segment. */
+    readonly size: number,
+    /** Seconds. */
+    readonly duration: number,
+    /** Seconds on the broadcast timeline (0 at the first frame, continuous across discontinuities). */
+    readonly startTime: number,
+    /** The first segment after markDiscontinuity() or a timestamp jump: #EXT-X-DISCONTINUITY before it. */
+    readonly discontinuity: boolean,
+    /** Decoding can start here: the first video frame is a keyframe, or there is no video. */
+    readonly independent: boolean,
+  ) {}
+
+  /** The chunks in one buffer (joined on demand). */
+  get data(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks as Buffer[]);
+  }
 }
 
 export interface SegmenterOptions {
@@ -52,6 +65,12 @@ export interface SegmenterOptions {
   maxTimestampJumpSeconds?: number;
   /** Sequence number of the first segment. Default 0. */
   firstSequence?: number;
+  /**
+   * Blocks to write segments into, shared by every stream: the caller then takes each block as it
+   * fills (takeFilledBlocks) instead of holding whole segments. Without it, each segment is one
+   * buffer.
+   */
+  blocks?: BlockPool;
 }
 
 /**
@@ -108,7 +127,7 @@ export class HlsSegmenter {
   private readonly maxJumpMs: number;
   private readonly muxer = new TsMuxer({ video: false, audio: false });
   /** The open segment's bytes, written in place by the muxer. */
-  private readonly out = new PacketWriter(FIRST_SEGMENT_CAPACITY);
+  private readonly out: PacketWriter | BlockWriter;
   /** Reused for every access unit. */
   private readonly nalus = new AvccNalUnits();
   /** The ADTS headers of the pending audio frames. */
@@ -147,6 +166,20 @@ export class HlsSegmenter {
     this.maxBytes = maxBytes;
     this.maxJumpMs = maxJump * 1000;
     this.nextSequence = options.firstSequence ?? 0;
+    this.out = options.blocks ? new BlockWriter(options.blocks) : new PacketWriter(FIRST_SEGMENT_CAPACITY);
+  }
+
+  /**
+   * With a block pool: the blocks of the open segment filled since the last call, handed over in
+   * order (the segment that finishes next holds only the rest).
+   */
+  /** The sequence number the open (or next) segment will have. */
+  get nextSequenceNumber(): number {
+    return this.nextSequence;
+  }
+
+  takeFilledBlocks(): Buffer[] {
+    return this.out instanceof BlockWriter ? this.out.takeFilled() : [];
   }
 
   /** The current H.264 configuration and what its SPS says (size, profile, level), for logs and metadata. */
@@ -363,15 +396,21 @@ export class HlsSegmenter {
     const endMs = cutAtMs ?? segment.endMs;
     this.resumeAtMs = Math.max(this.resumeAtMs, endMs, segment.endMs);
     this.emittedAny = true;
-    return {
-      sequence: this.nextSequence++,
-      // The next segment's buffer gets an eighth more room than this one took, so it rarely grows.
-      data: this.out.take(Math.min(MAX_RESERVED_BYTES, Math.ceil((this.out.length * 9) / 8))),
-      duration: Math.max(0, endMs - segment.startMs) / 1000,
-      startTime: segment.startMs / 1000,
-      discontinuity: segment.discontinuity,
-      independent: segment.firstVideoKeyframe ?? true,
-    };
+    const size = this.out.length;
+    const chunks =
+      this.out instanceof BlockWriter
+        ? this.out.takeAll()
+        : // The next segment's buffer gets an eighth more room than this one took, so it rarely grows.
+          [this.out.take(Math.min(MAX_RESERVED_BYTES, Math.ceil((size * 9) / 8)))];
+    return new HlsSegment(
+      this.nextSequence++,
+      chunks,
+      size,
+      Math.max(0, endMs - segment.startMs) / 1000,
+      segment.startMs / 1000,
+      segment.discontinuity,
+      segment.firstVideoKeyframe ?? true,
+    );
   }
 }
 

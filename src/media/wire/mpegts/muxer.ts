@@ -9,7 +9,7 @@
 import { MediaFormatError } from '../format-error.js';
 import { AvccNalUnits, NalUnitType, nalUnitType } from '../codecs/h264.js';
 import { crc32Mpeg2 } from './crc.js';
-import { PacketWriter } from './packet-writer.js';
+import { PacketWriter, type PacketSink } from './packet-writer.js';
 
 export const TS_PACKET_SIZE = 188;
 const SYNC_BYTE = 0x47;
@@ -261,7 +261,7 @@ export class TsMuxer {
   }
 
   /** Writes the PAT and PMT. */
-  writeTables(out: PacketWriter): void {
+  writeTables(out: PacketSink): void {
     const pat = this.section(0x00, TRANSPORT_STREAM_ID, 0, (() => {
       const body = Buffer.alloc(4);
       body.writeUInt16BE(PROGRAM_NUMBER, 0);
@@ -293,7 +293,7 @@ export class TsMuxer {
     return section;
   }
 
-  private psiPacket(out: PacketWriter, pid: number, section: Buffer): void {
+  private psiPacket(out: PacketSink, pid: number, section: Buffer): void {
     if (section.length + 1 > PAYLOAD_SIZE) throw new MediaFormatError('mpegts', 'PSI section does not fit one packet');
     const packet = out.reserve(TS_PACKET_SIZE);
     const at = out.offset;
@@ -318,7 +318,7 @@ export class TsMuxer {
    * parameter sets (unless the access unit has its own SPS), then the access unit's NAL units,
    * each behind a start code, copied straight into the packets.
    */
-  writeVideo(au: VideoAccessUnit, out: PacketWriter): void {
+  writeVideo(au: VideoAccessUnit, out: PacketSink): void {
     if (!this.tracks.video) throw new MediaFormatError('mpegts', 'video written to a program without a video stream');
     const gather = this.gather;
     gather.clear();
@@ -362,7 +362,7 @@ export class TsMuxer {
   }
 
   /** Writes one audio PES. */
-  writeAudio(pes: AudioPes, out: PacketWriter): void {
+  writeAudio(pes: AudioPes, out: PacketSink): void {
     if (!this.tracks.audio) throw new MediaFormatError('mpegts', 'audio written to a program without an audio stream');
     const gather = this.gather;
     gather.clear();
@@ -388,7 +388,7 @@ export class TsMuxer {
    * PCR; the last is padded with adaptation field stuffing, since a PES must end exactly at a
    * packet end.
    */
-  private packetize(out: PacketWriter, pid: number, randomAccess: boolean, pcr: number | undefined): void {
+  private packetize(out: PacketSink, pid: number, randomAccess: boolean, pcr: number | undefined): void {
     const total = this.gather.bytes;
     let offset = 0;
     while (offset < total) {

@@ -5,7 +5,7 @@
  * handful of large, short-lived objects to track instead of tens of thousands of small ones that
  * live for a whole segment and get promoted to the old generation.
  */
-export class PacketWriter {
+export class PacketWriter implements PacketSink {
   private buffer: Buffer;
   private used = 0;
 
@@ -61,3 +61,97 @@ export class PacketWriter {
     return out;
   }
 }
+
+/** Where the muxer's packets go: a PacketWriter, or a BlockWriter for the live path. */
+export interface PacketSink {
+  reserve(bytes: number): Buffer;
+  readonly offset: number;
+  commit(bytes: number): void;
+}
+
+/**
+ * Fixed-size buffers handed out and taken back, shared by every stream of a process: a live
+ * segment is cut into blocks from here, each written out as soon as it is full and then given
+ * back, so a stream holds about one block of its segment in memory instead of the whole segment,
+ * and the steady state allocates nothing. Keeps at most `maxFree` blocks for reuse.
+ */
+export class BlockPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    /** Bytes per block: a whole number of TS packets, so no packet straddles two blocks. */
+    readonly blockBytes: number = 512 * 188,
+    private readonly maxFree = 128,
+  ) {
+    if (blockBytes < 188 || blockBytes % 188 !== 0) throw new RangeError('blockBytes must be a multiple of 188');
+  }
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.blockBytes);
+  }
+
+  /** Takes a block back once nothing reads it any more. */
+  give(block: Buffer): void {
+    if (block.buffer.byteLength === this.blockBytes && block.byteOffset === 0 && this.free.length < this.maxFree) {
+      this.free.push(Buffer.from(block.buffer, 0, this.blockBytes));
+    }
+  }
+}
+
+/**
+ * TS packets written into blocks from a BlockPool: full blocks wait in `filled` to be taken (and
+ * written out) by the caller, the block being filled stays here.
+ */
+export class BlockWriter implements PacketSink {
+  private block: Buffer | undefined;
+  private used = 0;
+  private readonly filled: Buffer[] = [];
+  /** Bytes written since the last takeAll(). */
+  private bytes = 0;
+
+  constructor(readonly pool: BlockPool) {}
+
+  get length(): number {
+    return this.bytes;
+  }
+
+  reserve(bytes: number): Buffer {
+    if (bytes > this.pool.blockBytes) throw new RangeError(`${bytes} bytes do not fit a block`);
+    if (this.block === undefined) {
+      this.block = this.pool.take();
+      this.used = 0;
+    } else if (this.used + bytes > this.block.length) {
+      this.filled.push(this.block.subarray(0, this.used));
+      this.block = this.pool.take();
+      this.used = 0;
+    }
+    return this.block;
+  }
+
+  get offset(): number {
+    return this.used;
+  }
+
+  commit(bytes: number): void {
+    this.used += bytes;
+    this.bytes += bytes;
+  }
+
+  /** The full blocks so far, handed over (to be written out, then given back to the pool). */
+  takeFilled(): Buffer[] {
+    return this.filled.length === 0 ? NONE : this.filled.splice(0);
+  }
+
+  /** Everything written and not yet taken, the block in progress included; starts over empty. */
+  takeAll(): Buffer[] {
+    const out = this.filled.splice(0);
+    if (this.block !== undefined && this.used > 0) out.push(this.block.subarray(0, this.used));
+    else if (this.block !== undefined) this.pool.give(this.block);
+    this.block = undefined;
+    this.used = 0;
+    this.bytes = 0;
+    return out;
+  }
+}
+
+const NONE: Buffer[] = [];
