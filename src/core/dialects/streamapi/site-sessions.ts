@@ -181,6 +181,8 @@ export class SiteSessionService {
         return this.toSession(stream, owner);
       });
       if (created) await emit(this.ctx, { type: 'stream.created', ...created });
+      // An existing session's stream made private or public: viewers' next requests see it.
+      else if (input.isPrivate !== undefined) await emit(this.ctx, { type: 'playback.access_changed', streamId: session.streamId, broadcastId: null });
       return session;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('That host id is taken', { site_user_id: 'is already a public host id' });
