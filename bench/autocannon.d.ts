@@ -13,6 +13,16 @@ declare module 'autocannon' {
       timeout?: number;
       method?: string;
       headers?: Record<string, string>;
+      /** Each connection sends these in turn, over and over, instead of one request to `url`. */
+      requests?: Request[];
+    }
+
+    /** One request of a sequence; `setupRequest` may change it (its path) before each sending. */
+    interface Request {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
     }
 
     /** An hdr-histogram-percentiles-obj summary. */

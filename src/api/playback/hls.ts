@@ -35,16 +35,20 @@ function notFound(reply: FastifyReply, what: string) {
  *   /hls/<streamId>/<broadcastId>/seg-NNNNN.ts   a segment
  */
 export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core, blobs, media, liveWindow, admissions }) => {
-  // Players on other origins (hls.js in a web page) fetch playlists and segments directly.
-  app.addHook('onSend', async (_request, reply) => {
+  // Players on other origins (hls.js in a web page) fetch playlists and segments directly. Set
+  // as the request comes in (a synchronous hook: no promise per request), so every answer has it.
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('access-control-allow-origin', '*');
+    done();
   });
 
   app.setNotFoundHandler((_request, reply) => notFound(reply, 'Not found'));
 
   /**
    * Private streams play only with a viewer token (`?token=`), or a viewer key (`?key=`) the
-   * stream's site admits; the token then rides on every segment URI of the playlist. Resolves
+   * stream's site admits; the token then rides on every segment URI of the playlist. What is
+   * private is kept in memory by the core until an event changes it, so a public stream's
+   * requests ask the database nothing. Resolves
    * with the token to pass on (undefined for public streams), false when refused, or 'busy'
    * when the site is being asked too much at once to be asked now.
    */

@@ -96,16 +96,21 @@ export const playbackIdPlugin: FastifyPluginAsync<PlaybackIdHttpOptions> = async
       const resolved = await authorize(request, reply, playbackId);
       if (!resolved) return reply;
       const target = resolved.target;
-      // A stream's id plays the broadcast on the air (its recordings have ids of their own); a
+      const cacheControl = resolved.policy === 'signed' ? 'private, max-age=31536000, immutable' : 'public, max-age=31536000, immutable';
+      // Players at the live edge all ask for the newest segments: those come from memory, which
+      // holds segments of broadcasts on the air here only, so no database is asked for them. A
+      // stream's id plays the broadcast on the air (its recordings have ids of their own); a
       // recording's id its own segments only.
+      const mayBeRecent = target.kind === 'stream' || target.broadcastId === broadcastId.toLowerCase();
+      const recent = mayBeRecent ? media.recentSegment(target.streamId, broadcastId, file) : undefined;
+      if (recent) {
+        if (target.kind === 'stream') media.noteHlsViewer(target.streamId, request.ip);
+        return reply.type('video/mp2t').header('content-length', recent.length).header('cache-control', cacheControl).send(recent);
+      }
       const broadcast = await core.broadcasts.get(target.streamId, broadcastId);
       const playable = broadcast && (target.kind === 'recording' ? broadcast.id === target.broadcastId : broadcast.endedAt === null);
       if (!broadcast || !playable) return text(reply, 404, 'No such segment');
       if (target.kind === 'stream' && broadcast.endedAt === null) media.noteHlsViewer(target.streamId, request.ip);
-      const cacheControl = resolved.policy === 'signed' ? 'private, max-age=31536000, immutable' : 'public, max-age=31536000, immutable';
-      // Players at the live edge all ask for the newest segments: those come from memory.
-      const recent = broadcast.endedAt === null ? media.recentSegment(target.streamId, broadcast.id, file) : undefined;
-      if (recent) return reply.type('video/mp2t').header('content-length', recent.length).header('cache-control', cacheControl).send(recent);
       const blob = await openSegment(blobs, core.broadcasts, target.streamId, broadcast.id, file);
       if (!blob) return text(reply, 404, 'No such segment');
       return reply.type('video/mp2t').header('content-length', blob.size).header('cache-control', cacheControl).send(blob.stream);

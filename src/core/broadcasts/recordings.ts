@@ -69,6 +69,7 @@ export class RecordingService {
     await this.ctx.store.transaction(async (tx) => {
       for (const policy of policies) await this.playbackIds.add(tx, { broadcastId: event.broadcastId }, policy);
     });
+    await emit(this.ctx, { type: 'playback.access_changed', streamId: event.streamId, broadcastId: event.broadcastId });
   }
 
   async list(scope: AccountScope, filter: { streamId?: string }, limit: number, offset: number): Promise<RecordingView[]> {
@@ -119,7 +120,9 @@ export class RecordingService {
 
   async addPlaybackId(scope: AccountScope, id: string, policy: PlaybackPolicy): Promise<PlaybackId> {
     const row = await this.row(scope, id);
-    return this.ctx.store.transaction((tx) => this.playbackIds.add(tx, { broadcastId: row.id as BroadcastId }, policy));
+    const added = await this.ctx.store.transaction((tx) => this.playbackIds.add(tx, { broadcastId: row.id as BroadcastId }, policy));
+    await emit(this.ctx, { type: 'playback.access_changed', streamId: row.stream_id as StreamId, broadcastId: row.id as BroadcastId });
+    return added;
   }
 
   async playbackId(scope: AccountScope, id: string, playbackId: string): Promise<PlaybackId> {
@@ -130,6 +133,7 @@ export class RecordingService {
   async removePlaybackId(scope: AccountScope, id: string, playbackId: string): Promise<void> {
     const row = await this.row(scope, id);
     await this.playbackIds.remove({ broadcastId: row.id as BroadcastId }, playbackId);
+    await emit(this.ctx, { type: 'playback.access_changed', streamId: row.stream_id as StreamId, broadcastId: row.id as BroadcastId });
   }
 
   /** A recording's segments in order, where the blob store keeps each and its size (for a download of the whole). */

@@ -87,6 +87,11 @@ export type DomainEvent =
   | { type: 'stream.pull_started'; streamId: StreamId; nodeId: string; at: string }
   /** A puller was switched off (by a user, or after it failed too often); the node running it stops it. */
   | { type: 'stream.pull_stopped'; streamId: StreamId; at: string }
+  /**
+   * Who may watch a stream, or one broadcast's recording when `broadcastId` is set, may have
+   * changed (its privacy, its playback ids, it was deleted): every node drops what it keeps of it.
+   */
+  | { type: 'playback.access_changed'; streamId: StreamId; broadcastId: BroadcastId | null }
   | { type: 'segment.written'; streamId: StreamId; broadcastId: BroadcastId; sequence: number; duration: number }
   | { type: 'api_token.issued'; accountId: AccountId; rotated: boolean }
   /** A live API access token was revoked: every node refuses it from now on (caches of verified credentials drop it). */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreContext } from '../kernel/context.js';
 import { NotFoundError, ValidationError } from '../kernel/errors.js';
 import type { BroadcastId, StreamId } from '../kernel/ids.js';
+import { KeptAnswers, onEveryEvent } from './kept-answers.js';
 import type { PlaybackIdRow } from '../../store/repositories/playback.js';
 import type { Repositories } from '../../store/store.js';
 
@@ -63,7 +64,17 @@ export function toPlaybackId(row: PlaybackIdRow): PlaybackId {
  * or added later; a stream's or recording's ids go with it.
  */
 export class PlaybackIdService {
-  constructor(private readonly ctx: CoreContext) {}
+  /** What each playback id plays, kept until an event changes its stream or recording. */
+  private readonly resolved = new KeptAnswers<ResolvedPlaybackId>();
+
+  constructor(private readonly ctx: CoreContext) {
+    onEveryEvent(ctx, (event) => {
+      if (event.type === 'playback.access_changed' || event.type === 'stream.updated' || event.type === 'stream.deleted' || event.type === 'recording.deleted') {
+        const streamId = event.streamId;
+        this.resolved.forgetWhere((r) => r.target.streamId === streamId);
+      }
+    });
+  }
 
   /** Adds a playback id in `tx` (the caller checked the stream or broadcast is the caller's). */
   async add(tx: Repositories, target: { streamId: StreamId } | { broadcastId: BroadcastId }, policy: PlaybackPolicy): Promise<PlaybackId> {
@@ -107,6 +118,10 @@ export class PlaybackIdService {
    */
   async resolve(id: string): Promise<ResolvedPlaybackId | undefined> {
     if (!looksLikePlaybackId(id)) return undefined;
+    return this.resolved.get(id, () => this.lookUp(id));
+  }
+
+  private async lookUp(id: string): Promise<ResolvedPlaybackId | undefined> {
     const row = await this.ctx.store.playbackIds.find(id);
     if (!row) return undefined;
     if (row.stream_id !== null) {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreContext } from '../kernel/context.js';
+import type { DomainEvent } from '../kernel/events.js';
 import { isUuid } from '../kernel/ids.js';
+import { KeptAnswers, onEveryEvent } from './kept-answers.js';
 import { signViewerToken, verifyViewerToken } from './viewer-tokens.js';
 
 /** How long a token minted by the server after an admission stays valid. */
@@ -13,10 +15,48 @@ export const ADMISSION_TOKEN_TTL_MS = 6 * 60 * 60 * 1000;
  * is private on every other path too (the HLS paths by id, RTMP play, the watch page): a
  * signed playback id is only worth its token if nothing else plays the same media.
  */
+/** What viewing asks of a stream on every playlist and segment request. */
+interface StreamFacts {
+  id: string;
+  tenant: string;
+  /** Private, or every playback id of it is signed. */
+  isPrivate: boolean;
+}
+
 export class ViewingService {
   private serverSecret: Promise<string> | undefined;
+  /** By stream id: kept until the stream's privacy, playback ids or existence change. */
+  private readonly streams = new KeptAnswers<StreamFacts>();
+  /** By broadcast id: whether its recording plays by signed playback ids only. */
+  private readonly recordings = new KeptAnswers<boolean>();
 
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(private readonly ctx: CoreContext) {
+    onEveryEvent(ctx, (event) => this.forget(event));
+  }
+
+  private forget(event: DomainEvent): void {
+    switch (event.type) {
+      case 'playback.access_changed':
+        this.streams.forget(event.streamId);
+        if (event.broadcastId !== null) this.recordings.forget(event.broadcastId);
+        break;
+      case 'stream.updated':
+      case 'stream.deleted':
+        this.streams.forget(event.streamId);
+        break;
+      case 'recording.deleted':
+        this.recordings.forget(event.broadcastId);
+        break;
+    }
+  }
+
+  private facts(streamId: string): Promise<StreamFacts | undefined> {
+    const id = streamId.toLowerCase();
+    return this.streams.get(id, async () => {
+      const stream = await this.ctx.store.streams.findById(id);
+      return stream ? { id: stream.id, tenant: stream.tenant, isPrivate: stream.is_private === 1 || (await this.onlySigned({ streamId: stream.id })) } : undefined;
+    });
+  }
 
   private async secretFor(tenant: string): Promise<string> {
     if (tenant !== '') {
@@ -30,13 +70,14 @@ export class ViewingService {
   /** Whether the stream is private; undefined when there is no such stream. */
   async isPrivate(streamId: string): Promise<boolean | undefined> {
     if (!isUuid(streamId)) return undefined;
-    const stream = await this.ctx.store.streams.findById(streamId.toLowerCase());
-    return stream ? stream.is_private === 1 || (await this.onlySigned({ streamId: stream.id })) : undefined;
+    return (await this.facts(streamId))?.isPrivate;
   }
 
   /** Whether a broadcast's recording plays only by signed playback ids (it has ids, none public). */
   async recordingIsPrivate(broadcastId: string): Promise<boolean> {
-    return isUuid(broadcastId) && this.onlySigned({ broadcastId: broadcastId.toLowerCase() });
+    if (!isUuid(broadcastId)) return false;
+    const id = broadcastId.toLowerCase();
+    return (await this.recordings.get(id, () => this.onlySigned({ broadcastId: id }))) === true;
   }
 
   private async onlySigned(target: { streamId: string } | { broadcastId: string }): Promise<boolean> {
@@ -46,9 +87,9 @@ export class ViewingService {
 
   async mayWatch(streamId: string, token: string | undefined): Promise<boolean> {
     if (!isUuid(streamId)) return false;
-    const stream = await this.ctx.store.streams.findById(streamId.toLowerCase());
+    const stream = await this.facts(streamId);
     if (!stream) return false;
-    if (stream.is_private !== 1 && !(await this.onlySigned({ streamId: stream.id }))) return true;
+    if (!stream.isPrivate) return true;
     if (token === undefined) return false;
     return verifyViewerToken(await this.secretFor(stream.tenant), stream.id, token, Date.parse(this.ctx.now()));
   }

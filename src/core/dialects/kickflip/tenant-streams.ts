@@ -229,6 +229,9 @@ export class TenantStreamService {
     } else if (Object.keys(changes).length > 0) {
       await this.ctx.store.streamMetadata.update(stream.id, changes, this.ctx.now());
     }
+    if (input.isPrivate !== undefined || changes.deleted_at !== undefined) {
+      await emit(this.ctx, { type: 'playback.access_changed', streamId: stream.id as StreamId, broadcastId: null });
+    }
     if (changes.deleted_at) {
       await this.broadcasts.end(stream.id);
       // Its key opens nothing from now on: whoever keeps what it opened (a relay plan) forgets it.

@@ -183,6 +183,8 @@ export class SiteSessionService {
         return this.toSession(stream, owner);
       });
       if (created) await emit(this.ctx, { type: 'stream.created', ...created });
+      // An existing session's stream made private or public: viewers' next requests see it.
+      else if (input.isPrivate !== undefined) await emit(this.ctx, { type: 'playback.access_changed', streamId: session.streamId, broadcastId: null });
       if (renamed) await emit(this.ctx, { type: 'account.updated', accountId: renamed });
       return session;
     } catch (err) {
