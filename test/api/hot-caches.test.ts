@@ -12,6 +12,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { Store } from '../../src/store/store.js';
 import type { AccountId, DestinationId, StreamId } from '../../src/core/kernel/ids.js';
 import { addDestination, assertRigError, newStream, newUser, PASSWORD, type User } from './rig/support.js';
+import { call, newClient, newDevice, ok, startStream } from './kickflip/support.js';
 
 for (const kind of databaseKinds()) {
   describe(`caches of hot reads on ${kind}`, () => {
@@ -172,6 +173,188 @@ for (const kind of databaseKinds()) {
           assert.equal((await liveStreamsWith(token.authorization)).status, 200);
           await other.accessTokens.revoke(token.id, new Date().toISOString());
           assert.equal((await liveStreamsWith(token.authorization)).status, 401);
+        });
+      }
+    });
+    describe('stream detail (rig) and live stream (Mux)', () => {
+      /** The rig user's stream, readable through both APIs (a rig stream is a live stream too). */
+      const both = async () => {
+        const user = await newUser(server);
+        const stream = await newStream(server, user);
+        const issued = await server.running.core.liveApiTokens.create(user.id as AccountId);
+        const basic = `Basic ${Buffer.from(`${issued.id}:${issued.secret}`).toString('base64')}`;
+        const rig = async () => {
+          const r = await server.request('GET', `/streams/${stream.id}`, { token: user.token });
+          assert.equal(r.status, 200, r.text);
+          return r.json.payload as { streamKey: string; isStreaming: boolean; isActive: boolean; destinations: { id: number; isActive: boolean; status: { state: string } }[] };
+        };
+        const mux = async () => {
+          const r = await server.request('GET', `/video/v1/live-streams/${stream.id}`, { headers: { authorization: basic } });
+          assert.equal(r.status, 200, r.text);
+          return r.json.data as Record<string, any>;
+        };
+        // Each test's first reads fill both caches.
+        await rig();
+        await mux();
+        return { user, stream, streamId: stream.id as StreamId, rig, mux, basic };
+      };
+      const segment = (sequence: number) => ({ sequence, duration: 2, discontinuity: false, blobKey: `cache-test/${sequence}.ts`, size: 1000 });
+
+      it('a title, settings and a new key (Mux), and a new key (rig)', async () => {
+        const s = await both();
+        await server.running.core.liveStreams.update(scopeOf(s.user), s.stream.id, { title: 'Now titled', reconnectWindow: 30 });
+        assert.deepEqual((await s.mux()).meta, { title: 'Now titled' });
+        assert.equal((await s.mux()).reconnect_window, 30);
+        const reset = await server.request('POST', `/video/v1/live-streams/${s.stream.id}/reset-stream-key`, { headers: { authorization: s.basic } });
+        assert.equal(reset.status, 201, reset.text);
+        assert.equal((await s.mux()).stream_key, reset.json.data.stream_key);
+        assert.equal((await s.rig()).streamKey, reset.json.data.stream_key);
+        const changed = await server.request('POST', `/streams/${s.stream.id}/changeKey`, { token: s.user.token });
+        assert.equal((await s.rig()).streamKey, changed.json.payload.key);
+        assert.equal((await s.mux()).stream_key, changed.json.payload.key);
+      });
+
+      it('disabled, enabled, deleted', async () => {
+        const s = await both();
+        await server.running.core.liveStreams.disable(scopeOf(s.user), s.stream.id);
+        assert.equal((await s.rig()).isActive, false);
+        assert.equal((await s.mux()).status, 'disabled');
+        await server.running.core.liveStreams.enable(scopeOf(s.user), s.stream.id);
+        assert.equal((await s.rig()).isActive, true);
+        assert.equal((await s.mux()).status, 'idle');
+        await server.running.core.liveStreams.delete(scopeOf(s.user), s.stream.id);
+        assertRigError(await server.request('GET', `/streams/${s.stream.id}`, { token: s.user.token }), 400, 1005);
+        assert.equal((await server.request('GET', `/video/v1/live-streams/${s.stream.id}`, { headers: { authorization: s.basic } })).status, 404);
+      });
+
+      it('playback ids added and removed', async () => {
+        const s = await both();
+        const added = await server.running.core.liveStreams.addPlaybackId(scopeOf(s.user), s.stream.id, 'public');
+        assert.deepEqual((await s.mux()).playback_ids.map((p: { id: string }) => p.id), [added.id]);
+        await server.running.core.liveStreams.removePlaybackId(scopeOf(s.user), s.stream.id, added.id);
+        assert.deepEqual((await s.mux()).playback_ids, []);
+      });
+
+      it('publish started, first segment, publisher gone, broadcast ended, recording deleted', async () => {
+        const s = await both();
+        const started = await server.running.core.broadcasts.beginPublish(s.stream.streamKey, 'cache-test-node');
+        const broadcastId = started.broadcast.id;
+        assert.equal((await s.rig()).isStreaming, true);
+        let live = await s.mux();
+        assert.equal(live.status, 'idle', 'live but nothing to play yet');
+        assert.equal(live.active_asset_id, broadcastId);
+        assert.equal(live.active_ingest_protocol, 'rtmp');
+        // The first segment makes it active; later ones change nothing shown.
+        await server.running.core.broadcasts.recordSegment(broadcastId, segment(0));
+        assert.equal((await s.mux()).status, 'active');
+        await server.running.core.broadcasts.recordSegment(broadcastId, segment(1));
+        assert.equal((await s.mux()).status, 'active');
+        await server.running.core.broadcasts.endPublish(broadcastId);
+        live = await s.mux();
+        assert.equal(live.active_ingest_protocol, undefined, 'no publisher during the reconnect window');
+        assert.equal(live.active_asset_id, broadcastId);
+        await server.running.core.broadcasts.endIfIdle(broadcastId);
+        assert.equal((await s.rig()).isStreaming, false);
+        live = await s.mux();
+        assert.equal(live.status, 'idle');
+        assert.equal(live.active_asset_id, undefined);
+        assert.deepEqual(live.recent_asset_ids, [broadcastId]);
+        await server.running.core.recordings.delete(scopeOf(s.user), broadcastId);
+        assert.deepEqual((await s.mux()).recent_asset_ids, []);
+      });
+
+      it('a broadcast started and ended without a publisher (segment uploads)', async () => {
+        const s = await both();
+        const broadcast = await server.running.core.broadcasts.start(s.streamId);
+        assert.equal((await s.rig()).isStreaming, true);
+        assert.equal((await s.mux()).active_asset_id, broadcast.id);
+        await server.running.core.broadcasts.end(s.streamId);
+        assert.equal((await s.rig()).isStreaming, false);
+        assert.deepEqual((await s.mux()).recent_asset_ids, [broadcast.id]);
+      });
+
+      it('destinations added, switched off and removed; their relay states as they are now', async () => {
+        const s = await both();
+        const added = await addDestination(server, s.user, s.stream.id, 'YouTube', 'abcd-efgh-ijkl-mnop-qrst');
+        assert.deepEqual((await s.rig()).destinations.map((d) => [d.id, d.isActive]), [[added.id, true]]);
+        assert.equal((await s.mux()).simulcast_targets.length, 1);
+        const id = await destinationId(s.stream.id, added.id);
+        await server.running.core.streams.setDestinationEnabled(s.user.id as AccountId, id, false);
+        assert.deepEqual((await s.rig()).destinations.map((d) => d.isActive), [false]);
+        // A relay's state comes from the media plane on every read.
+        await server.running.core.relays.report({ destinationId: id, streamId: s.streamId, state: 'error', lastError: 'refused', bytesSent: 0, reconnects: 0, since: new Date().toISOString() });
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal((await s.rig()).destinations[0]!.status.state, 'error');
+        assert.equal((await s.mux()).simulcast_targets[0].status, 'errored');
+        await server.running.core.streams.removeDestination(s.user.id as AccountId, id);
+        assert.deepEqual((await s.rig()).destinations, []);
+        assert.deepEqual((await s.mux()).simulcast_targets, []);
+        const target = await server.running.core.liveStreams.addTarget(scopeOf(s.user), s.stream.id, { url: 'rtmps://live.example.com:443/app', streamKey: 'abc' });
+        assert.deepEqual((await s.mux()).simulcast_targets.map((t: { id: string }) => t.id), [target.id]);
+        assert.equal((await s.rig()).destinations.length, 1);
+        await server.running.core.liveStreams.setTargetEnabled(scopeOf(s.user), s.stream.id, target.id, false);
+        assert.deepEqual((await s.rig()).destinations.map((d) => d.isActive), [false]);
+        await server.running.core.liveStreams.removeTarget(scopeOf(s.user), s.stream.id, target.id);
+        assert.deepEqual((await s.mux()).simulcast_targets, []);
+        assert.deepEqual((await s.rig()).destinations, []);
+      });
+
+      it("another account's token gets nothing, however often the owner read it", async () => {
+        const s = await both();
+        const stranger = await newUser(server);
+        assertRigError(await server.request('GET', `/streams/${s.stream.id}`, { token: stranger.token }), 400, 1005);
+        const issued = await server.running.core.liveApiTokens.create(stranger.id as AccountId);
+        const strangerBasic = `Basic ${Buffer.from(`${issued.id}:${issued.secret}`).toString('base64')}`;
+        assert.equal((await server.request('GET', `/video/v1/live-streams/${s.stream.id}`, { headers: { authorization: strangerBasic } })).status, 404);
+        // Found by the id in capitals too, and still the owner's only.
+        assert.equal((await server.request('GET', `/video/v1/live-streams/${s.stream.id.toUpperCase()}`, { headers: { authorization: strangerBasic } })).status, 404);
+        assert.equal((await server.request('GET', `/video/v1/live-streams/${s.stream.id.toUpperCase()}`, { headers: { authorization: s.basic } })).status, 200);
+      });
+
+      it('a Multistreamer title change shows in the live API', async () => {
+        const owner = await server.running.core.accounts.create({ username: `mscache${process.pid}x${Date.now() % 100000}`, password: 'correct horse battery' });
+        const view = await server.running.core.multistreams.create(owner.id, { name: 'Cache test', accounts: [] });
+        const issued = await server.running.core.liveApiTokens.create(owner.id);
+        const basic = `Basic ${Buffer.from(`${issued.id}:${issued.secret}`).toString('base64')}`;
+        const mux = async () => (await server.request('GET', `/video/v1/live-streams/${view.streamId}`, { headers: { authorization: basic } })).json.data;
+        assert.deepEqual((await mux()).meta, {});
+        await server.running.core.multistreams.update(owner.id, view.id, { title: 'Multistreamer title' });
+        assert.deepEqual((await mux()).meta, { title: 'Multistreamer title' });
+      });
+
+      it('a Kickflip title change and privacy change show in the other APIs', async () => {
+        const device = await newDevice(server, await newClient(server));
+        const made = await startStream(server, device);
+        const ownerId = (await server.running.core.liveStreams.describe(made.stream_id))!.ownerId;
+        const issued = await server.running.core.liveApiTokens.create(ownerId);
+        const basic = `Basic ${Buffer.from(`${issued.id}:${issued.secret}`).toString('base64')}`;
+        const mux = async () => (await server.request('GET', `/video/v1/live-streams/${made.stream_id}`, { headers: { authorization: basic } })).json.data;
+        assert.deepEqual((await mux()).meta, {});
+        assert.equal((await server.running.core.streams.getOwned(ownerId, made.stream_id)).isPrivate, false);
+        ok(await call(server, device.token, 'stream/change', { stream_id: made.stream_id, uuid: device.user.uuid, title: 'Kickflip title', private: true }));
+        assert.deepEqual((await mux()).meta, { title: 'Kickflip title' });
+        assert.equal((await server.running.core.streams.getOwned(ownerId, made.stream_id)).isPrivate, true);
+      });
+
+      it('a change another node made: its event on the bus empties the views', async () => {
+        const s = await both();
+        const added = await addDestination(server, s.user, s.stream.id, 'YouTube', 'abcd-efgh-ijkl-mnop-qrst');
+        assert.equal((await s.rig()).destinations.length, 1);
+        assert.equal((await s.mux()).simulcast_targets.length, 1);
+        const id = await destinationId(s.stream.id, added.id);
+        await other.destinations.delete(id);
+        await server.running.core.events.publish({ type: 'destination.removed', streamId: s.streamId, destinationId: id as DestinationId });
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual((await s.rig()).destinations, []);
+        assert.deepEqual((await s.mux()).simulcast_targets, []);
+      });
+
+      if (kind === 'sqlite') {
+        it('a write of another process (no event reaches this one): seen on the next read', async () => {
+          const s = await both();
+          await other.streams.setEnabled(s.stream.id, false, new Date().toISOString());
+          assert.equal((await s.rig()).isActive, false);
+          assert.equal((await s.mux()).status, 'disabled');
         });
       }
     });

@@ -19,7 +19,7 @@ export const NEVER_INVALIDATING: ReadonlySet<DomainEventType> = new Set<DomainEv
   'version.state_changed',
 ]);
 
-export interface ChangeCacheOptions {
+export interface ChangeCacheOptions<K = unknown, V = unknown> {
   /** Entries kept at most; a full cache is emptied (a tiny cache of hot reads, not an LRU). */
   maxEntries: number;
   /**
@@ -30,6 +30,13 @@ export interface ChangeCacheOptions {
   maxAgeMs: number;
   /** Events that leave every entry true; NEVER_INVALIDATING unless told. */
   ignores?: ReadonlySet<DomainEventType>;
+  /**
+   * For an event among `ignores` that can still make one entry stale (a stream's first segment
+   * makes it active): the key of that entry, or undefined when the event changes nothing kept.
+   * `peek` shows the entry as kept (undefined when none is). The entry is dropped, and reads in
+   * flight are not stored, as for any change.
+   */
+  staleKeyOf?: (event: DomainEvent, peek: (key: K) => V | undefined) => K | undefined;
 }
 
 interface Entry<V> {
@@ -57,11 +64,17 @@ export class ChangeCache<K, V> {
 
   constructor(
     private readonly ctx: CoreContext,
-    private readonly options: ChangeCacheOptions,
+    private readonly options: ChangeCacheOptions<K, V>,
   ) {
     this.ignores = options.ignores ?? NEVER_INVALIDATING;
+    const staleKeyOf = options.staleKeyOf;
+    const peek = (key: K) => this.entries.get(key)?.value;
     this.observer = (event) => {
       if (!this.ignores.has(event.type)) this.clear();
+      else if (staleKeyOf !== undefined) {
+        const key = staleKeyOf(event, peek);
+        if (key !== undefined) this.forget(key);
+      }
     };
     this.unsubscribe = ctx.bus.subscribe(this.observer);
     ctx.observers?.add(this.observer);
@@ -91,6 +104,12 @@ export class ChangeCache<K, V> {
     if (ticket !== this.generation) return;
     if (this.entries.size >= this.options.maxEntries) this.entries.clear();
     this.entries.set(key, { value, expires: Date.now() + this.options.maxAgeMs });
+  }
+
+  /** Forgets one entry, and any read in flight (which may have read what the change replaced). */
+  forget(key: K): void {
+    this.generation++;
+    this.entries.delete(key);
   }
 
   /** Forgets everything, and any read in flight. */

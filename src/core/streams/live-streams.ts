@@ -1,6 +1,7 @@
 import type { AccountQuotas } from '../accounts/quotas.js';
 import { inScope, ownerFilter, type AccountScope } from '../accounts/scope.js';
 import type { EgressPolicy } from '../egress/policy.js';
+import { ChangeCache } from '../kernel/change-cache.js';
 import { emit, type CoreContext } from '../kernel/context.js';
 import { NotFoundError, ValidationError, type FieldErrors } from '../kernel/errors.js';
 import type { RelayState } from '../kernel/events.js';
@@ -94,7 +95,38 @@ export const MAX_SIMULCAST_TARGETS = 10;
  * playback ids and simulcast targets (destinations). Every call is within an account scope:
  * another account's stream is as absent as one that never was.
  */
+/** What the database says of a stream for its live API view; the targets' relay states are added on each read. */
+interface ViewParts {
+  view: Omit<LiveStreamView, 'targets'>;
+  destinations: readonly DestinationRow[];
+  /** Its open broadcast has a segment stored (the stream is active). */
+  playing: boolean;
+}
+
+/** Freezes a value of plain objects and arrays all the way down, and returns it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/** Streams whose live API view is kept: every stream of a busy server. */
+const VIEW_CACHE_ENTRIES = 10_000;
+/** The longest a kept view is trusted without a look at the database (see ChangeCache). */
+const VIEW_CACHE_MAX_AGE_MS = 5_000;
+
 export class LiveStreamService {
+  /**
+   * What `get` read of each stream, by its id in lower case: clients poll a live stream. Any
+   * change to a stream, its key, playback ids, broadcasts, recordings or targets empties it
+   * (ChangeCache); a segment stored drops its stream's view until one shows the stream active
+   * (the first segment of a broadcast is what makes it so). The relay states of its targets are
+   * the media plane's, read on each request; who may see it is checked on every read.
+   */
+  private readonly kept: ChangeCache<string, ViewParts>;
+
   constructor(
     private readonly ctx: CoreContext,
     private readonly broadcasts: BroadcastEnding,
@@ -104,7 +136,18 @@ export class LiveStreamService {
     private readonly egress: EgressPolicy,
     /** Seconds of the server's reconnect window, what a stream no live API call has set waits. */
     private readonly defaultReconnectWindow: number = RECONNECT_WINDOW.default,
-  ) {}
+  ) {
+    this.kept = new ChangeCache(ctx, {
+      maxEntries: VIEW_CACHE_ENTRIES,
+      maxAgeMs: VIEW_CACHE_MAX_AGE_MS,
+      staleKeyOf: (event, peek) => {
+        if (event.type !== 'segment.written') return undefined;
+        const parts = peek(event.streamId);
+        // Once active with this broadcast, further segments change nothing shown.
+        return parts?.playing === true && parts.view.activeBroadcastId === event.broadcastId ? undefined : event.streamId;
+      },
+    });
+  }
 
   async create(scope: AccountScope, input: NewLiveStream): Promise<LiveStreamView> {
     const errors = liveSettingsProblems(input);
@@ -133,8 +176,17 @@ export class LiveStreamService {
   }
 
   async get(scope: AccountScope, id: string): Promise<LiveStreamView> {
-    const [view] = await this.views([await this.row(scope, id)]);
-    return view!;
+    const key = id.toLowerCase();
+    const known = this.kept.get(key);
+    if (known !== undefined) {
+      // Who may see it is asked on every read: another account's stream is as absent as below.
+      if (!inScope(scope, known.view.ownerId)) throw new NotFoundError('No such live stream');
+      return this.withTargets(known);
+    }
+    const ticket = this.kept.ticket();
+    const [parts] = await this.readParts([await this.row(scope, id)]);
+    this.kept.set(key, parts!, ticket);
+    return this.withTargets(parts!);
   }
 
   /** One page of the scope's streams, newest first; only the one with this key, or in this status, when asked. */
@@ -370,10 +422,20 @@ export class LiveStreamService {
   }
 
   private async views(rows: StreamRow[]): Promise<LiveStreamView[]> {
+    return (await this.readParts(rows)).map((parts) => this.withTargets(parts));
+  }
+
+  /** The view with its targets, each with its relay's state now (the media plane's, never kept). */
+  private withTargets(parts: ViewParts): LiveStreamView {
+    return { ...parts.view, targets: parts.destinations.map((d) => this.toTarget(d, parts.view.ownerId)) };
+  }
+
+  /** What the database says of each stream: its view but the targets' relay states. */
+  private async readParts(rows: StreamRow[]): Promise<ViewParts[]> {
     const ids = rows.map((r) => r.id as StreamId);
     const playback = await this.playbackIds.ofStreams(ids);
     return Promise.all(
-      rows.map(async (row) => {
+      rows.map(async (row): Promise<ViewParts> => {
         const streamId = row.id as StreamId;
         const [open, recent, destinations] = await Promise.all([
           this.ctx.store.broadcasts.findOpen(streamId),
@@ -383,20 +445,25 @@ export class LiveStreamService {
         const live = open !== undefined && row.deleted_at === null;
         // Active once the broadcast plays (its first segment stored), as Mux's streams are.
         const playing = live && ((await this.ctx.store.segments.totals([open.id])).get(open.id)?.segments ?? 0) > 0;
-        return {
-          id: streamId,
-          ownerId: row.owner_id as AccountId,
-          key: row.stream_key as StreamKey,
-          title: row.title,
-          createdAt: row.created_at,
-          settings: { ...liveSettingsOf(row), reconnectWindow: liveSettingsOf(row).reconnectWindow ?? this.defaultReconnectWindow },
-          status: liveStatus(row.enabled === 1, playing),
-          connected: live && open.publishing === 1,
-          playbackIds: playback.get(streamId) ?? [],
-          activeBroadcastId: live ? (open.id as BroadcastId) : null,
-          recentBroadcastIds: recent.map((b) => b.id as BroadcastId).reverse(),
-          targets: destinations.map((d) => this.toTarget(d, row.owner_id)),
-        };
+        const settings = liveSettingsOf(row);
+        // Kept by the cache and shared by the reads it answers: frozen, so none can change another's.
+        return deepFreeze({
+          view: {
+            id: streamId,
+            ownerId: row.owner_id as AccountId,
+            key: row.stream_key as StreamKey,
+            title: row.title,
+            createdAt: row.created_at,
+            settings: { ...settings, reconnectWindow: settings.reconnectWindow ?? this.defaultReconnectWindow },
+            status: liveStatus(row.enabled === 1, playing),
+            connected: live && open.publishing === 1,
+            playbackIds: playback.get(streamId) ?? [],
+            activeBroadcastId: live ? (open.id as BroadcastId) : null,
+            recentBroadcastIds: recent.map((b) => b.id as BroadcastId).reverse(),
+          },
+          destinations,
+          playing,
+        });
       }),
     );
   }

@@ -124,6 +124,11 @@ function toStream(row: StreamRow, isLive: boolean): Stream {
   };
 }
 
+/** Streams whose owner's view is kept (stream detail): every stream of a busy server. */
+const OWNED_VIEW_CACHE_ENTRIES = 10_000;
+/** The longest an owner's view of a stream is trusted without a look at the database (see ChangeCache). */
+const OWNED_VIEW_CACHE_MAX_AGE_MS = 5_000;
+
 /** Stream keys whose relay plan is kept: every stream of a busy server. */
 const RELAY_PLAN_CACHE_ENTRIES = 10_000;
 /** The longest a relay plan is trusted without a look at the database (see ChangeCache). */
@@ -135,6 +140,13 @@ export class StreamService {
    * Any change to a stream, its key, its destinations or its broadcasts empties it (ChangeCache).
    */
   private readonly relayPlans: ChangeCache<string, StreamWithDestinations>;
+  /**
+   * Each stream as its owner sees it (its row, whether a broadcast is open, its destinations),
+   * by its id in lower case: clients poll stream detail. Any change to a stream, its key, its
+   * destinations or its broadcasts empties it (ChangeCache); who may see it is checked on every
+   * read.
+   */
+  private readonly ownedViews: ChangeCache<string, StreamWithDestinations>;
 
   constructor(
     private readonly ctx: CoreContext,
@@ -144,6 +156,7 @@ export class StreamService {
     private readonly egress: EgressPolicy,
   ) {
     this.relayPlans = new ChangeCache(ctx, { maxEntries: RELAY_PLAN_CACHE_ENTRIES, maxAgeMs: RELAY_PLAN_CACHE_MAX_AGE_MS });
+    this.ownedViews = new ChangeCache(ctx, { maxEntries: OWNED_VIEW_CACHE_ENTRIES, maxAgeMs: OWNED_VIEW_CACHE_MAX_AGE_MS });
   }
 
   async create(ownerId: AccountId): Promise<Stream> {
@@ -169,15 +182,26 @@ export class StreamService {
    * Its destinations show the owner's own keys, and hide those of others (shared accounts).
    */
   async getOwned(ownerId: AccountId, streamId: string): Promise<StreamWithDestinations> {
+    const id = streamId.toLowerCase();
+    const known = this.ownedViews.get(id);
+    if (known !== undefined) {
+      // The view is its owner's: anyone else is told the stream is not there, as below.
+      if (known.ownerId !== ownerId) throw new NotFoundError('No such stream');
+      return known;
+    }
+    const ticket = this.ownedViews.ticket();
     const row = await this.ownedRow(ownerId, streamId);
     const [open, destinations] = await Promise.all([
       this.ctx.store.broadcasts.findOpen(row.id),
       this.ctx.store.destinations.listByStream(row.id),
     ]);
-    return {
+    // Shared by every read the cache answers: frozen, so none can change another's.
+    const view: StreamWithDestinations = Object.freeze({
       ...toStream(row, open !== undefined),
-      destinations: destinations.map((d) => destinationSeenBy(toDestination(d, this.ingestServers), ownerId)),
-    };
+      destinations: Object.freeze(destinations.map((d) => Object.freeze(destinationSeenBy(toDestination(d, this.ingestServers), ownerId)))) as Destination[],
+    });
+    this.ownedViews.set(row.id, view, ticket);
+    return view;
   }
 
   /** Gives the stream a new key; the old one stops working at once. */

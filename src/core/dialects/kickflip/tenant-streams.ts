@@ -105,6 +105,9 @@ function checkMetadata(input: StreamMetadata): void {
   if (Object.keys(errors).length > 0) throw new ValidationError('Invalid stream details', errors);
 }
 
+/** The stream's columns other APIs than Kickflip show (a change to them is a stream.updated). */
+const STREAM_FIELDS_SHOWN = ['title', 'description', 'is_private'] as const satisfies readonly (keyof StreamMetadataChanges)[];
+
 function metadataChanges(input: StreamMetadata): StreamMetadataChanges {
   return {
     ...(input.title !== undefined ? { title: input.title } : {}),
@@ -231,6 +234,10 @@ export class TenantStreamService {
     }
     if (input.isPrivate !== undefined || changes.deleted_at !== undefined) {
       await emit(this.ctx, { type: 'playback.access_changed', streamId: stream.id as StreamId, broadcastId: null });
+    }
+    if (changes.deleted_at === null || STREAM_FIELDS_SHOWN.some((field) => changes[field] !== undefined)) {
+      // A stream brought back, or one whose title, description or privacy changed: every API shows these.
+      await emit(this.ctx, { type: 'stream.updated', streamId: stream.id });
     }
     if (changes.deleted_at) {
       await this.broadcasts.end(stream.id);

@@ -251,6 +251,8 @@ export class MultistreamService {
       );
       const events = await this.applyAttachments(tx, row.stream_id, checked.attachments, now);
       if (checked.shares) await this.applyShares(tx, row.stream_id, checked.shares, now);
+      // The title and description are the platform stream's, which every API shows.
+      if (input.title !== undefined || input.description !== undefined) events.push({ type: 'stream.updated', streamId: row.stream_id as StreamId });
       return events;
     });
     return this.get(userId, id);

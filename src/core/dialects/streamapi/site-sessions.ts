@@ -113,6 +113,8 @@ export class SiteSessionService {
       // The event of a new stream goes out once its rows have committed (its observers read them).
       let created: { streamId: StreamId; ownerId: AccountId } | undefined;
       let renamed: AccountId | undefined;
+      /** A stream whose privacy this call changed (what every API's view of it shows). */
+      let updated: StreamId | undefined;
       const session = await this.ctx.store.transaction(async (tx) => {
         let owner = input.siteUserId !== undefined ? await tx.accounts.findByExternalId(site.id, input.siteUserId) : undefined;
         if (owner) {
@@ -126,6 +128,7 @@ export class SiteSessionService {
               },
               now,
             );
+            if (input.isPrivate !== undefined && (input.isPrivate ? 1 : 0) !== existing.is_private) updated = existing.id as StreamId;
             if (input.username !== undefined && input.username !== owner.username) {
               await tx.accounts.updateUsername(owner.id, input.username, now);
               renamed = owner.id as AccountId;
@@ -186,6 +189,7 @@ export class SiteSessionService {
       // An existing session's stream made private or public: viewers' next requests see it.
       else if (input.isPrivate !== undefined) await emit(this.ctx, { type: 'playback.access_changed', streamId: session.streamId, broadcastId: null });
       if (renamed) await emit(this.ctx, { type: 'account.updated', accountId: renamed });
+      if (updated) await emit(this.ctx, { type: 'stream.updated', streamId: updated });
       return session;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('That host id is taken', { site_user_id: 'is already a public host id' });

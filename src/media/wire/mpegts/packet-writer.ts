@@ -80,8 +80,10 @@ export class BlockPool {
 
   constructor(
     /** Bytes per block: a whole number of TS packets, so no packet straddles two blocks. */
-    readonly blockBytes: number = 512 * 188,
-    private readonly maxFree = 128,
+    // About 280 KiB: two or three writes per 2 s segment at 2.5 Mbit/s. Each write costs a trip
+    // through the thread pool, so blocks much smaller than this cost more CPU than they save memory.
+    readonly blockBytes: number = 1536 * 188,
+    private readonly maxFree = 32,
   ) {
     if (blockBytes < 188 || blockBytes % 188 !== 0) throw new RangeError('blockBytes must be a multiple of 188');
   }
