@@ -1,3 +1,4 @@
+import { tickerEvery } from './ticker.js';
 import { parseAudioSpecificConfig } from '../wire/codecs/aac.js';
 import { parseAudioTag, parseVideoTag } from '../wire/flv.js';
 import { MessageType, type RtmpMessage } from '../wire/rtmp/messages.js';
@@ -57,7 +58,7 @@ export interface LiveStats {
 /**
  * The input side of one live session, for the dashboard: bytes counted as the publisher sends
  * them (a number added per message, nothing allocated), a bitrate sample every two seconds by
- * one timer while the session lives, and the codecs and picture as the headers say (read until
+ * a job on the process's shared ticker while the session lives, and the codecs and picture as the headers say (read until
  * known, then nothing is parsed again until a new publisher connects).
  */
 export class LiveStatsRecorder implements MediaOutput {
@@ -66,7 +67,7 @@ export class LiveStatsRecorder implements MediaOutput {
   private sampledBytes = 0;
   private sampledAt: number;
   private readonly samples: BitrateSample[] = [];
-  private readonly timer: NodeJS.Timeout;
+  private readonly stopSampling: () => void;
   private video: LiveVideoInfo | null = null;
   private audio: LiveAudioInfo | null = null;
   private probe: MediaFactsProbe;
@@ -81,8 +82,7 @@ export class LiveStatsRecorder implements MediaOutput {
   ) {
     this.sampledAt = this.now();
     this.probe = this.newProbe();
-    this.timer = setInterval(() => this.sample(), sampleMs);
-    this.timer.unref();
+    this.stopSampling = tickerEvery(sampleMs).add(() => this.sample());
   }
 
   /** Counts a message from the publisher (before any fan-out). */
@@ -127,7 +127,7 @@ export class LiveStatsRecorder implements MediaOutput {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopSampling();
   }
 
   snapshot(state: { publisherConnected: boolean; reconnectWindow: number; viewers: number }): LiveStats {

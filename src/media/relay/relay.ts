@@ -1,3 +1,4 @@
+import { tickerEvery } from '../live/ticker.js';
 import type { Destination } from '../../core/relays/destinations.js';
 import type { RelayState, RelayStatus } from '../../core/kernel/events.js';
 import type { LiveStream } from '../live/live-stream.js';
@@ -35,7 +36,7 @@ export class Relay {
   private connecting: RelayTransport | undefined;
   private subscription: PlaySubscription | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private statsTimer: NodeJS.Timeout | undefined;
+  private stopStats: (() => void) | undefined;
   private stopped = false;
 
   constructor(
@@ -82,12 +83,9 @@ export class Relay {
     if (state !== this.state) this.since = this.now();
     this.state = state;
     if (error !== null || state === 'live') this.lastError = error ?? this.lastError;
-    clearInterval(this.statsTimer);
-    this.statsTimer = undefined;
-    if (state === 'live') {
-      this.statsTimer = setInterval(() => this.report(this.status()), this.options.statsIntervalMs);
-      this.statsTimer.unref();
-    }
+    this.stopStats?.();
+    this.stopStats = undefined;
+    if (state === 'live') this.stopStats = tickerEvery(this.options.statsIntervalMs).add(() => this.report(this.status()));
     this.report(this.status());
   }
 
