@@ -60,6 +60,12 @@ export interface ViewerStats {
 
 /** An HLS player that fetched nothing for this long has left. */
 const HLS_VIEWER_TIMEOUT_MS = 15_000;
+/**
+ * How long a live message may wait to be written to RTMP viewers and relay destinations with
+ * those after it: a couple of video frames, far below what players buffer, and a fan-out does a
+ * fraction of the socket writes it would do message by message (see LiveStream).
+ */
+const LIVE_BATCH_MS = 100;
 
 /** A stream that is live on this node: its fan-out, its recording, and its reconnect timer. */
 interface LiveSession {
@@ -288,7 +294,7 @@ export class MediaPlane {
         current.live.resetForNewPublisher();
       } else {
         const firstSequence = await core.broadcasts.nextSegmentSequence(start.broadcast.id);
-        const live = new LiveStream();
+        const live = new LiveStream(undefined, LIVE_BATCH_MS);
         const recorder = new HlsRecorder({
           recordings: core.broadcasts,
           blobs: this.options.blobs,
@@ -374,7 +380,10 @@ export class MediaPlane {
   /** Relays on while a publisher is connected and the stream pushes; off otherwise. */
   private async syncRelays(session: LiveSession): Promise<void> {
     if (session.publisherConnected && session.pushing) await session.relays.sync();
-    else session.relays.stopAll();
+    else {
+      session.live.flush();
+      session.relays.stopAll();
+    }
   }
 
   private async publisherLeft(session: LiveSession, reason: string): Promise<void> {
@@ -383,6 +392,8 @@ export class MediaPlane {
     session.publisherConnected = false;
     // Counted from the drop: the seconds left are shown at once, while the recording is flushed.
     session.stats.publisherLeft(this.closing ? 0 : session.reconnectWindow);
+    // The publisher's last messages reach viewers and destinations before the relays stop.
+    session.live.flush();
     session.relays.stopAll();
     await session.recorder.flush();
     await core.broadcasts.endPublish(session.broadcastId);
@@ -406,6 +417,7 @@ export class MediaPlane {
     if (this.sessions.get(session.streamId) !== session) return;
     if (!force && session.publisherConnected) return;
     clearTimeout(session.endTimer);
+    session.live.flush();
     session.relays.stopAll();
     await session.recorder.flush();
     if (force) {

@@ -122,12 +122,12 @@ export class Relay {
     this.attempts = 0;
     this.setState('live', null);
     this.subscription = this.live.addViewer({
-      send: (message) => this.forward(transport, message),
+      send: (batch) => this.forward(transport, batch),
       close: () => this.stop(),
     });
   }
 
-  private forward(transport: RelayTransport, message: RtmpMessage): boolean {
+  private forward(transport: RelayTransport, batch: readonly RtmpMessage[]): boolean {
     if (this.transport !== transport) return false;
     if (transport.backlog > this.options.maxBacklogBytes) {
       this.detach();
@@ -136,7 +136,7 @@ export class Relay {
       this.failed(`the destination fell more than ${this.options.maxBacklogBytes} bytes behind; reconnecting`);
       return false;
     }
-    transport.send(message);
+    transport.send(batch);
     return true;
   }
 

@@ -11,7 +11,8 @@ import { MessageType, type RtmpMessage } from '../wire/rtmp/messages.js';
 export interface RelayTransport {
   /** Resolves once media can flow; rejects with a message fit for the status (no secrets). */
   start(): Promise<void>;
-  send(message: RtmpMessage): void;
+  /** Messages of the live stream, in order (shared with other consumers: not to be changed). */
+  send(batch: readonly RtmpMessage[]): void;
   /** Bytes accepted but not yet delivered: how far behind the destination is. */
   readonly backlog: number;
   /** Bytes handed to the connection so far, the backlog included. */
@@ -36,8 +37,8 @@ export class RtmpTransport implements RelayTransport {
     return this.publisher.start();
   }
 
-  send(message: RtmpMessage): void {
-    this.publisher.sendMedia(message);
+  send(batch: readonly RtmpMessage[]): void {
+    this.publisher.sendMediaBatch(batch);
   }
 
   get backlog(): number {
@@ -146,16 +147,18 @@ export class FfmpegTransport implements RelayTransport {
     this.child?.kill('SIGKILL');
   }
 
-  send(message: RtmpMessage): void {
+  send(batch: readonly RtmpMessage[]): void {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed) return;
-    // Metadata goes to ffmpeg's own output; only audio and video are fed.
-    if (message.type !== MessageType.Audio && message.type !== MessageType.Video) return;
-    if (!this.headerSent) {
-      this.headerSent = true;
-      stdin.write(flvFileHeader(true, true));
+    for (const message of batch) {
+      // Metadata goes to ffmpeg's own output; only audio and video are fed.
+      if (message.type !== MessageType.Audio && message.type !== MessageType.Video) continue;
+      if (!this.headerSent) {
+        this.headerSent = true;
+        stdin.write(flvFileHeader(true, true));
+      }
+      stdin.write(flvTag(message.type, message.timestamp, message.payload));
     }
-    stdin.write(flvTag(message.type, message.timestamp, message.payload));
   }
 
   /** What waits for ffmpeg and what waits for the destination. */

@@ -6,7 +6,7 @@ import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from '../wire/rtmp/c
 import { commandMessage, decodeCommand } from '../wire/rtmp/commands.js';
 import { clientHandshakeC0C1, HANDSHAKE_SIZE } from '../wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
-import { sharedChunks } from './shared-chunks.js';
+import { sharedBatchChunks, sharedChunks, type ChunkStreamOf } from './shared-chunks.js';
 
 export type RtmpTarget = PublishUrl;
 
@@ -28,6 +28,10 @@ export interface ClientOptions {
 }
 
 const STREAM_CHUNK = { audio: 4, video: 6, data: 5 } as const;
+
+/** A published message's chunk stream: by its kind, as encoders do. One function, so every destination shares its bytes. */
+const chunkStreamByKind: ChunkStreamOf = (message) =>
+  message.type === MessageType.Audio ? STREAM_CHUNK.audio : message.type === MessageType.Video ? STREAM_CHUNK.video : STREAM_CHUNK.data;
 
 /**
  * Every failure before an RTMP server has answered the handshake reads the same: a closed port, a
@@ -223,13 +227,18 @@ export class RtmpPublisher {
 
   /** Sends one audio, video or data message on the published stream. */
   sendMedia(message: RtmpMessage): void {
-    const chunkStreamId =
-      message.type === MessageType.Audio ? STREAM_CHUNK.audio : message.type === MessageType.Video ? STREAM_CHUNK.video : STREAM_CHUNK.data;
     const socket = this.socket;
     if (!socket || socket.destroyed) return;
     // Every destination of the stream framed alike is written the same bytes, chunked once.
     // Not corked: the backlog (writableLength) must count only what the destination has not read.
-    socket.write(sharedChunks(message, this.encoder.outChunkSize, chunkStreamId, this.streamId));
+    socket.write(sharedChunks(message, this.encoder.outChunkSize, chunkStreamByKind(message), this.streamId));
+  }
+
+  /** Sends audio, video and data messages, in order, with one write (a live stream's batch, shared likewise). */
+  sendMediaBatch(batch: readonly RtmpMessage[]): void {
+    const socket = this.socket;
+    if (!socket || socket.destroyed || batch.length === 0) return;
+    socket.write(sharedBatchChunks(batch, this.encoder.outChunkSize, chunkStreamByKind, this.streamId));
   }
 
   private send(message: RtmpMessage): void {

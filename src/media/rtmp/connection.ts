@@ -4,7 +4,7 @@ import { ChunkDecoder, ChunkEncoder, ChunkError, type ChunkLimits } from '../wir
 import { CommandError, commandMessage, decodeCommand, metadataOf, onStatus, type Command } from '../wire/rtmp/commands.js';
 import { HANDSHAKE_SIZE, HandshakeError, serverHandshake } from '../wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
-import { sharedChunks } from './shared-chunks.js';
+import { asPublished, sharedBatchChunks } from './shared-chunks.js';
 
 /** Where a publisher's media goes once its publish is authorized. */
 export interface PublishSink {
@@ -16,8 +16,11 @@ export interface PublishSink {
 
 /** A viewer as the live stream sees it. */
 export interface RtmpViewer {
-  /** Queues a message for the viewer; false when the viewer was dropped for not reading. */
-  send(message: RtmpMessage): boolean;
+  /**
+   * Queues messages for the viewer, in order; false when the viewer was dropped for not reading.
+   * The same array goes to every viewer of the stream: it must not be changed.
+   */
+  send(batch: readonly RtmpMessage[]): boolean;
   /** Ends the viewer's playback and closes its connection. */
   close(reason: string): void;
 }
@@ -309,7 +312,7 @@ export class RtmpConnection {
       return;
     }
     const viewer: RtmpViewer = {
-      send: (message) => this.sendToViewer(message),
+      send: (batch) => this.sendToViewer(batch),
       close: (reason) => {
         this.subscription = undefined;
         this.send(controlMessages.userControl(UserControlEvent.StreamEof, STREAM_ID));
@@ -337,17 +340,18 @@ export class RtmpConnection {
     }
   }
 
-  private sendToViewer(message: RtmpMessage): boolean {
+  private sendToViewer(batch: readonly RtmpMessage[]): boolean {
     if (this.state === 'closed') return false;
     if (this.socket.writableLength > this.limits.maxViewerBacklog) {
       this.drop(`viewer not reading: more than ${this.limits.maxViewerBacklog} bytes queued`);
       return false;
     }
     if (this.socket.destroyed || !this.socket.writable) return true;
-    // The same bytes every other viewer of the stream is written: chunked once, never copied per viewer.
-    // Not corked: written at once, the kernel's buffer takes what it can, so writableLength
-    // counts only what the viewer has not read (a burst such as the GOP on joining included).
-    this.socket.write(sharedChunks(message, this.encoder.outChunkSize, message.chunkStreamId, STREAM_ID));
+    // The same bytes every other viewer of the stream is written, the whole batch in one write:
+    // chunked once, never copied per viewer. Written at once, the kernel's buffer takes what it
+    // can, so writableLength counts only what the viewer has not read (a burst such as the GOP
+    // on joining included).
+    this.socket.write(sharedBatchChunks(batch, this.encoder.outChunkSize, asPublished, STREAM_ID));
     return true;
   }
 

@@ -1,42 +1,80 @@
 import { ChunkEncoder } from '../wire/rtmp/chunks.js';
 import type { RtmpMessage } from '../wire/rtmp/messages.js';
 
-/** One way of chunking a message, and its bytes. */
+/** The chunk stream a sender puts a message on. */
+export type ChunkStreamOf = (message: RtmpMessage) => number;
+
+/** Viewers are sent each message on the chunk stream its publisher used. */
+export const asPublished: ChunkStreamOf = (message) => message.chunkStreamId;
+
+/** One way of chunking a message or a batch, and its bytes. */
 interface Framing {
   chunkSize: number;
-  chunkStreamId: number;
+  /** The chunk stream id of a message's framing, the function that gave them for a batch's. */
+  chunkStream: number | ChunkStreamOf;
   streamId: number;
   bytes: Buffer;
 }
 
 /**
- * The chunked bytes of each live message, kept with the message for as long as it lives: every
- * viewer of a stream (and every destination of its relays) that chunks it alike is written the
- * same Buffer, so fanning a message out to N connections costs one copy, not N. Viewers and
- * destinations frame a message differently (their own message stream id and chunk stream), hence
- * a couple of framings per message; a message nobody watches is never chunked at all.
+ * The chunked bytes of each live message or batch of messages, kept with it for as long as it
+ * lives: every viewer of a stream (and every destination of its relays) that chunks it alike is
+ * written the same Buffer, so fanning out to N connections costs one copy, not N. Viewers and
+ * destinations frame a message differently (their own message stream id and chunk streams),
+ * hence a couple of framings per message; a message nobody watches is never chunked at all.
+ * Keys are compared by identity: a chunk stream function shared by all senders alike (such as
+ * `asPublished`) is what lets them share bytes.
  */
-const framings = new WeakMap<RtmpMessage, Framing[]>();
+const framings = new WeakMap<object, Framing[]>();
 const MAX_FRAMINGS = 2;
 const encoder = new ChunkEncoder();
 
+function known(key: object, chunkSize: number, chunkStream: number | ChunkStreamOf, streamId: number): Framing[] | Buffer {
+  const list = framings.get(key);
+  if (!list) {
+    const fresh: Framing[] = [];
+    framings.set(key, fresh);
+    return fresh;
+  }
+  for (const f of list) {
+    if (f.chunkSize === chunkSize && f.chunkStream === chunkStream && f.streamId === streamId) return f.bytes;
+  }
+  return list;
+}
+
+function remember(list: Framing[], framing: Framing): Buffer {
+  if (list.length >= MAX_FRAMINGS) list.shift();
+  list.push(framing);
+  return framing.bytes;
+}
+
+function encode(message: RtmpMessage, chunkSize: number, chunkStreamId: number, streamId: number): Buffer {
+  if (encoder.outChunkSize !== chunkSize) encoder.setChunkSize(chunkSize);
+  return encoder.encodeAs(message, chunkStreamId, streamId);
+}
+
 /**
- * `message` as chunks of `chunkSize` on `chunkStreamId` and message stream `streamId`. The Buffer
- * is shared: whoever writes it must not change it (a socket write never does).
+ * `message` as chunks of `chunkSize` on chunk stream `chunkStreamId` and message stream
+ * `streamId`. The Buffer is shared: whoever writes it must not change it (a socket write never does).
  */
 export function sharedChunks(message: RtmpMessage, chunkSize: number, chunkStreamId: number, streamId: number): Buffer {
-  let known = framings.get(message);
-  if (known) {
-    for (const f of known) {
-      if (f.chunkSize === chunkSize && f.chunkStreamId === chunkStreamId && f.streamId === streamId) return f.bytes;
-    }
-  } else {
-    known = [];
-    framings.set(message, known);
-  }
-  if (encoder.outChunkSize !== chunkSize) encoder.setChunkSize(chunkSize);
-  const bytes = encoder.encodeAs(message, chunkStreamId, streamId);
-  if (known.length >= MAX_FRAMINGS) known.shift();
-  known.push({ chunkSize, chunkStreamId, streamId, bytes });
-  return bytes;
+  const found = known(message, chunkSize, chunkStreamId, streamId);
+  if (Buffer.isBuffer(found)) return found;
+  return remember(found, { chunkSize, chunkStream: chunkStreamId, streamId, bytes: encode(message, chunkSize, chunkStreamId, streamId) });
+}
+
+/**
+ * The messages of `batch`, in order, as one Buffer of chunks (each message starts with a full
+ * header, so their chunks simply follow one another): one socket write per connection for the
+ * whole batch, the bytes made once for all connections framing it alike. Shared as sharedChunks'.
+ */
+export function sharedBatchChunks(batch: readonly RtmpMessage[], chunkSize: number, chunkStreamOf: ChunkStreamOf, streamId: number): Buffer {
+  if (batch.length === 1) return sharedChunks(batch[0]!, chunkSize, chunkStreamOf(batch[0]!), streamId);
+  const found = known(batch, chunkSize, chunkStreamOf, streamId);
+  if (Buffer.isBuffer(found)) return found;
+  // Each message is encoded for this batch only (not kept with the message): its bytes live in
+  // the joined Buffer, and a message outlives its batch only in the GOP cache, where it is
+  // framed again for a newcomer.
+  const parts = batch.map((m) => encode(m, chunkSize, chunkStreamOf(m), streamId));
+  return remember(found, { chunkSize, chunkStream: chunkStreamOf, streamId, bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts) });
 }

@@ -37,13 +37,15 @@ function metadata(width: number): RtmpMessage {
 
 class TestViewer implements RtmpViewer {
   readonly received: RtmpMessage[] = [];
+  readonly batches: number[] = [];
   readonly closes: string[] = [];
-  /** Accepts this many more messages, then reports itself dropped. */
+  /** Accepts this many more messages, then reports itself dropped (a batch it cannot take whole included). */
   constructor(private capacity = Infinity) {}
-  send(message: RtmpMessage): boolean {
-    if (this.capacity <= 0) return false;
-    this.capacity--;
-    this.received.push(message);
+  send(batch: readonly RtmpMessage[]): boolean {
+    if (this.capacity < batch.length) return false;
+    this.capacity -= batch.length;
+    this.received.push(...batch);
+    this.batches.push(batch.length);
     return true;
   }
   close(reason: string): void {
@@ -229,6 +231,49 @@ describe('LiveStream', () => {
     assert.equal(a.received.length, 1);
     assert.equal(outputMessages, 1);
     assert.deepEqual(a.closes, ['publisher left']);
+  });
+
+  it('with a batch interval, writes what came meanwhile as one batch, in order, and a newcomer gets each message once', async () => {
+    const live = new LiveStream(undefined, 30);
+    const early = new TestViewer();
+    live.addViewer(early);
+    const outputSeen: RtmpMessage[] = [];
+    live.addOutput({ onMessage: (m) => outputSeen.push(m) });
+    const first = [video(tags.avcSequenceHeader()), audio(tags.aacSequenceHeader()), video(tags.keyframe(1)), audio(tags.aacRaw(2))];
+    for (const m of first) live.publish(m);
+    // Outputs (the HLS packager) are not held back; viewers wait for the batch.
+    assert.deepEqual(outputSeen, first);
+    assert.deepEqual(early.received, []);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(early.received, first);
+    assert.deepEqual(early.batches, [4]);
+
+    const i1 = video(tags.inter(3));
+    live.publish(i1);
+    // A newcomer flushes what waits to the others first, then starts from the GOP, which has it.
+    const late = new TestViewer();
+    live.addViewer(late);
+    assert.deepEqual(early.received, [...first, i1]);
+    assert.deepEqual(late.received, [first[0], first[1], first[2], first[3], i1]);
+    const a2 = audio(tags.aacRaw(4));
+    live.publish(a2);
+    // The end of the stream does not lose what waits.
+    live.end('publisher left');
+    assert.deepEqual(late.received.at(-1), a2);
+    assert.deepEqual(early.received.at(-1), a2);
+    assert.deepEqual(early.closes, ['publisher left']);
+  });
+
+  it('writes a batch at once when it reaches its byte bound, without waiting for the interval', () => {
+    const live = new LiveStream(undefined, 60_000);
+    const viewer = new TestViewer();
+    live.addViewer(viewer);
+    live.publish(video(tags.avcSequenceHeader()));
+    for (let i = 0; i < 40; i++) live.publish(video(i === 0 ? tags.keyframe(i, 10_000) : tags.inter(i, 10_000)));
+    assert.ok(viewer.received.length > 0, 'a large batch went out before the interval');
+    assert.ok(viewer.batches.every((n) => n > 1));
+    live.end('done');
+    assert.equal(viewer.received.length, 41);
   });
 
   it('starts over after resetForNewPublisher: no stale headers or GOP for a newcomer', () => {

@@ -13,7 +13,7 @@ describe('live stream timestamps across a publisher reconnect', () => {
   it('go on for a viewer who stays, instead of jumping back to the new publisher\'s zero', () => {
     const live = new LiveStream();
     const seen: number[] = [];
-    live.addViewer({ send: (m) => (seen.push(m.timestamp), true), close: () => {} });
+    live.addViewer({ send: (batch) => (seen.push(...batch.map((m) => m.timestamp)), true), close: () => {} });
     for (const t of [0, 33, 66, 100]) live.publish(video(t, t === 0));
     live.resetForNewPublisher();
     for (const t of [0, 33, 66]) live.publish(video(t, t === 0));
@@ -24,7 +24,7 @@ describe('live stream timestamps across a publisher reconnect', () => {
   it('are passed through untouched while the first publisher lasts', () => {
     const live = new LiveStream();
     const seen: number[] = [];
-    live.addViewer({ send: (m) => (seen.push(m.timestamp), true), close: () => {} });
+    live.addViewer({ send: (batch) => (seen.push(...batch.map((m) => m.timestamp)), true), close: () => {} });
     for (const t of [5000, 5033, 5066]) live.publish(video(t, t === 5000));
     assert.deepEqual(seen, [5000, 5033, 5066]);
   });

@@ -477,7 +477,7 @@ describe('RTMP server over TCP', () => {
     assert.equal(attached.request.name, 'good');
     assert.equal(attached.request.query.get('token'), 'v');
     const frame = { ...keyframe(7, 100), chunkStreamId: 6, streamId: 99 };
-    assert.equal(attached.viewer.send(frame), true);
+    assert.equal(attached.viewer.send([frame]), true);
     const got = await client.waitFor((m) => m.type === MessageType.Video, 'a video message');
     assert.equal(got.streamId, 1, 'sent on the viewer’s own message stream');
     assert.deepEqual(got.payload, frame.payload);
@@ -485,7 +485,7 @@ describe('RTMP server over TCP', () => {
     await client.waitStatus('NetStream.Play.UnpublishNotify');
     assert.ok(client.log.some((m) => m.type === MessageType.UserControl && m.payload.readUInt16BE(0) === UserControlEvent.StreamEof));
     await withTimeout(client.closed, 'close after the stream ended', PROMPTLY_MS);
-    assert.equal(attached.viewer.send(frame), false, 'a closed viewer takes nothing');
+    assert.equal(attached.viewer.send([frame]), false, 'a closed viewer takes nothing');
   });
 
   it('refuses a play the hooks refuse, with their code', async () => {
@@ -505,7 +505,7 @@ describe('RTMP server over TCP', () => {
     await client.waitStatus('NetStream.Play.Start');
     const attached = await withTimeout(attachedNext, 'the viewer to attach');
     // It reads at first.
-    assert.equal(attached.viewer.send(keyframe(1, 1000)), true);
+    assert.equal(attached.viewer.send([keyframe(1, 1000)]), true);
     await client.waitFor((m) => m.type === MessageType.Video, 'the first frame');
 
     client.socket.pause();
@@ -516,7 +516,7 @@ describe('RTMP server over TCP', () => {
     let mostQueued = 0;
     let accepted = true;
     for (let i = 0; i < 2000 && accepted; i++) {
-      accepted = attached.viewer.send(keyframe(10 + i, frameSize));
+      accepted = attached.viewer.send([keyframe(10 + i, frameSize)]);
       if (accepted) pushed += frameSize;
       for (const s of serverSockets) mostQueued = Math.max(mostQueued, s.writableLength);
       // Let the socket hand what it can to the kernel, as the event loop would between messages.
@@ -529,7 +529,7 @@ describe('RTMP server over TCP', () => {
     assert.ok(pushed < 64 * 1024 * 1024, `${pushed} bytes accepted before the drop`);
     assert.ok(log.lines.some((l) => l.includes('viewer not reading')), 'dropped for not reading, not for something else');
     assert.equal(attached.stops, 1, 'the subscription was stopped');
-    assert.equal(attached.viewer.send(keyframe(99_999, 10)), false);
+    assert.equal(attached.viewer.send([keyframe(99_999, 10)]), false);
     client.socket.resume();
     await withTimeout(client.closed, 'the dropped viewer’s connection closing');
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sharedChunks } from '../../../src/media/rtmp/shared-chunks.js';
+import { asPublished, sharedBatchChunks, sharedChunks } from '../../../src/media/rtmp/shared-chunks.js';
 import { ChunkDecoder, ChunkEncoder } from '../../../src/media/wire/rtmp/chunks.js';
 import { MessageType, type RtmpMessage } from '../../../src/media/wire/rtmp/messages.js';
 
@@ -46,5 +46,26 @@ describe('sharedChunks', () => {
     assert.equal(relay.readUInt32LE(8), 5);
     assert.equal(sharedChunks(message, 4096, 6, 1), first);
     assert.equal(sharedChunks(message, 4096, 6, 5), relay);
+  });
+
+  it('chunks a batch as its messages one after another, once for every sender framing it alike', () => {
+    const audio: RtmpMessage = { chunkStreamId: 4, timestamp: 1010, type: MessageType.Audio, streamId: 1, payload: Buffer.from([0xaf, 1, 2, 3]) };
+    const batch = [video(9000, 1000), audio, video(300, 1033)];
+    const bytes = sharedBatchChunks(batch, 4096, asPublished, 1);
+    assert.equal(sharedBatchChunks(batch, 4096, asPublished, 1), bytes, 'the same Buffer, not a copy');
+    assert.ok(bytes.equals(Buffer.concat(batch.map((m) => sharedChunks(m, 4096, m.chunkStreamId, 1)))));
+    const byKind = (m: RtmpMessage) => (m.type === MessageType.Audio ? 14 : 16);
+    const other = sharedBatchChunks(batch, 4096, byKind, 3);
+    assert.notEqual(other, bytes);
+    const decoder = new ChunkDecoder();
+    decoder.push(new ChunkEncoder().encode({ chunkStreamId: 2, timestamp: 0, type: MessageType.SetChunkSize, streamId: 0, payload: Buffer.from([0, 0, 0x10, 0]) }));
+    const decoded = decoder.push(other);
+    assert.deepEqual(
+      decoded.map((m) => [m.chunkStreamId, m.streamId, m.timestamp, m.type]),
+      batch.map((m) => [byKind(m), 3, m.timestamp, m.type]),
+    );
+    decoded.forEach((m, i) => assert.ok(m.payload.equals(batch[i]!.payload)));
+    // A batch of one is that message's own shared framing.
+    assert.equal(sharedBatchChunks([audio], 4096, asPublished, 1), sharedChunks(audio, 4096, 4, 1));
   });
 });
