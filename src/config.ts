@@ -40,6 +40,8 @@ export interface Config {
   hlsSegmentDuration: number;
   /** Segments in the live playlist's sliding window. */
   hlsLiveWindow: number;
+  /** Milliseconds live media may wait to be written to RTMP viewers and relays with what follows it. */
+  rtmpWriteBatch: number;
   /** This node's name in a cluster: broadcasts it holds are tagged with it. */
   nodeId: string;
   /** Longest wait between attempts to reach a failing relay destination, in seconds. */
@@ -124,6 +126,7 @@ export const SETTINGS = {
   reconnectWindow: { flag: '--reconnect-window', env: 'STREAMDELTA_RECONNECT_WINDOW', default: '30', meaning: 'Seconds a broadcast waits for its publisher to reconnect (0: ends at once)' },
   hlsSegmentDuration: { flag: '--hls-segment-duration', env: 'STREAMDELTA_HLS_SEGMENT_DURATION', default: '2', meaning: 'Target HLS segment length in seconds (cut on keyframes)' },
   hlsLiveWindow: { flag: '--hls-live-window', env: 'STREAMDELTA_HLS_LIVE_WINDOW', default: '6', meaning: 'Segments in the live playlist' },
+  rtmpWriteBatch: { flag: '--rtmp-write-batch', env: 'STREAMDELTA_RTMP_WRITE_BATCH', default: '100', meaning: 'Milliseconds live media may wait to go to RTMP viewers and relays in one write with what follows (0: each message at once)' },
   relayRetryMax: { flag: '--relay-retry-max', env: 'STREAMDELTA_RELAY_RETRY_MAX', default: '30', meaning: 'Longest wait in seconds between attempts to reach a failing destination' },
   relayMaxBacklog: { flag: '--relay-max-backlog', env: 'STREAMDELTA_RELAY_MAX_BACKLOG', default: '8388608', meaning: 'Bytes a destination may fall behind before it is dropped and reconnected' },
   relayCaFile: { flag: '--relay-ca-file', env: 'STREAMDELTA_RELAY_CA_FILE', default: '(none: the system CAs)', meaning: 'PEM file of extra CAs trusted for rtmps:// destinations' },
@@ -370,6 +373,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     reconnectWindow: integer('reconnectWindow', 30, 0, 86400),
     hlsSegmentDuration: integer('hlsSegmentDuration', 2, 1, 60),
     hlsLiveWindow: integer('hlsLiveWindow', 6, 2, 100),
+    rtmpWriteBatch: integer('rtmpWriteBatch', 100, 0, 1000),
     nodeId,
     relayRetryMax: integer('relayRetryMax', 30, 1, 3600),
     relayMaxBacklog: integer('relayMaxBacklog', 8 * 1024 * 1024, 65536, 1024 * 1024 * 1024),

@@ -139,6 +139,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       reconnectWindow: config.reconnectWindow,
       hlsSegmentDuration: config.hlsSegmentDuration,
       hlsLiveWindow: config.hlsLiveWindow,
+      writeBatchMs: config.rtmpWriteBatch,
       relays: {
         maxBacklogBytes: config.relayMaxBacklog,
         initialRetryMs: 1000,

@@ -41,6 +41,13 @@ export interface MediaPlaneOptions {
   reconnectWindow: number;
   hlsSegmentDuration: number;
   hlsLiveWindow: number;
+  /**
+   * How long a live message may wait to be written to RTMP viewers and relay destinations with
+   * those after it (0: at once): a couple of video frames at the default, far below what players
+   * buffer, and a fan-out does a fraction of the socket writes it would do message by message
+   * (see LiveStream).
+   */
+  writeBatchMs: number;
   relays: RelaySetOptions;
   /**
    * Other RTMP applications publishers may use, each with how it turns a publish name into the
@@ -60,12 +67,6 @@ export interface ViewerStats {
 
 /** An HLS player that fetched nothing for this long has left. */
 const HLS_VIEWER_TIMEOUT_MS = 15_000;
-/**
- * How long a live message may wait to be written to RTMP viewers and relay destinations with
- * those after it: a couple of video frames, far below what players buffer, and a fan-out does a
- * fraction of the socket writes it would do message by message (see LiveStream).
- */
-const LIVE_BATCH_MS = 100;
 
 /** A stream that is live on this node: its fan-out, its recording, and its reconnect timer. */
 interface LiveSession {
@@ -294,7 +295,7 @@ export class MediaPlane {
         current.live.resetForNewPublisher();
       } else {
         const firstSequence = await core.broadcasts.nextSegmentSequence(start.broadcast.id);
-        const live = new LiveStream(undefined, LIVE_BATCH_MS);
+        const live = new LiveStream(undefined, this.options.writeBatchMs);
         const recorder = new HlsRecorder({
           recordings: core.broadcasts,
           blobs: this.options.blobs,
