@@ -39,9 +39,9 @@ const BENCHES: Bench[] = [
   { name: 'media', file: 'media.js', required: true },
   { name: 'relay', file: 'relay.js', required: true, fullFallback: ['--duration', '60'] },
   { name: 'api', file: 'api.js', required: true, fullFallback: ['--duration', '30'] },
-  { name: 'fanout', file: 'fanout.js', required: false },
-  { name: 'hls-delivery', file: 'hls-delivery.js', required: false },
-  { name: 'idle', file: 'idle.js', required: false },
+  { name: 'fanout', file: 'fanout.js', required: true, fullFallback: ['--duration', '60'] },
+  { name: 'hls-delivery', file: 'hls-delivery.js', required: true },
+  { name: 'idle', file: 'idle.js', required: true, fullFallback: ['--duration', '60'] },
 ];
 
 const USAGE = `Usage: npm run bench [-- options]
