@@ -92,6 +92,8 @@ interface LiveSession {
   ending: boolean;
   /** HLS players by address, with when each was last seen. */
   hlsViewers: Map<string, number>;
+  /** When a player last fetched one of its segments (not just its playlist), ms. */
+  segmentFetchedAt: number;
   maxViewers: number;
   viewersSeen: Set<string>;
   /** Bytes in, bitrate samples, codecs: what the dashboard shows of the session. */
@@ -188,10 +190,12 @@ export class MediaPlane {
   }
 
   /** Counts an HLS player of a stream live here (by address), for viewer statistics. */
-  noteHlsViewer(streamId: string, address: string): void {
+  noteHlsViewer(streamId: string, address: string, fetchedSegment = false): void {
     const session = this.sessions.get(streamId as StreamId);
     if (!session) return;
-    session.hlsViewers.set(address, Date.now());
+    const now = Date.now();
+    session.hlsViewers.set(address, now);
+    if (fetchedSegment) session.segmentFetchedAt = now;
     session.viewersSeen.add(`hls:${address}`);
     session.maxViewers = Math.max(session.maxViewers, this.viewerStats(streamId).current);
   }
@@ -306,9 +310,9 @@ export class MediaPlane {
           segmentDuration: this.options.hlsSegmentDuration,
           liveWindow: this.options.hlsLiveWindow,
           discontinuityFirst: start.resumed,
-          // Only streams with HLS players keep their newest segments in memory: a segment nobody
-          // fetches would only take memory.
-          wantsSegments: () => (this.sessions.get(streamId)?.hlsViewers.size ?? 0) > 0,
+          // Only streams whose segments players fetch keep the newest in memory: a segment nobody
+          // fetches (a stream nobody plays, or one whose playlist alone is watched) would only take memory.
+          wantsSegments: () => Date.now() - (this.sessions.get(streamId)?.segmentFetchedAt ?? 0) < HLS_VIEWER_TIMEOUT_MS,
           onStored: (key, data) => this.recentSegments.add(streamId, key, data),
           blocks: this.segmentBlocks,
         });
@@ -336,6 +340,7 @@ export class MediaPlane {
           durationTimer: undefined,
           ending: false,
           hlsViewers: new Map(),
+          segmentFetchedAt: 0,
           maxViewers: 0,
           viewersSeen: new Set(),
           stats,

@@ -161,7 +161,7 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     if (!isUuid(streamId) || !isUuid(broadcastId) || !SEGMENT_FILE.test(file)) return notFound(reply, 'Not found');
     const token = await access(request, broadcastId);
     if (token === false || token === 'busy') return refused(reply, token);
-    media.noteHlsViewer(streamId.toLowerCase(), request.ip);
+    media.noteHlsViewer(streamId.toLowerCase(), request.ip, true);
     // Players at the live edge all ask for the newest segments: those come from memory, the
     // rest stream from the blob store.
     const recent = media.recentSegment(streamId, broadcastId, file);

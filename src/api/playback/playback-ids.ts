@@ -104,13 +104,13 @@ export const playbackIdPlugin: FastifyPluginAsync<PlaybackIdHttpOptions> = async
       const mayBeRecent = target.kind === 'stream' || target.broadcastId === broadcastId.toLowerCase();
       const recent = mayBeRecent ? media.recentSegment(target.streamId, broadcastId, file) : undefined;
       if (recent) {
-        if (target.kind === 'stream') media.noteHlsViewer(target.streamId, request.ip);
+        if (target.kind === 'stream') media.noteHlsViewer(target.streamId, request.ip, true);
         return reply.type('video/mp2t').header('content-length', recent.length).header('cache-control', cacheControl).send(recent);
       }
       const broadcast = await core.broadcasts.get(target.streamId, broadcastId);
       const playable = broadcast && (target.kind === 'recording' ? broadcast.id === target.broadcastId : broadcast.endedAt === null);
       if (!broadcast || !playable) return text(reply, 404, 'No such segment');
-      if (target.kind === 'stream' && broadcast.endedAt === null) media.noteHlsViewer(target.streamId, request.ip);
+      if (target.kind === 'stream' && broadcast.endedAt === null) media.noteHlsViewer(target.streamId, request.ip, true);
       const blob = await openSegment(blobs, core.broadcasts, target.streamId, broadcast.id, file);
       if (!blob) return text(reply, 404, 'No such segment');
       return reply.type('video/mp2t').header('content-length', blob.size).header('cache-control', cacheControl).send(blob.stream);
