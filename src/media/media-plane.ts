@@ -200,6 +200,17 @@ export class MediaPlane {
     session.maxViewers = Math.max(session.maxViewers, this.viewerStats(streamId).current);
   }
 
+  /**
+   * Whether a live stream's next segment is kept in memory: while players fetch its segments (one
+   * came within three segment durations). When none do, what it kept is dropped.
+   */
+  private keepsRecentSegments(streamId: StreamId): boolean {
+    const fetchedAt = this.sessions.get(streamId)?.segmentFetchedAt ?? 0;
+    if (Date.now() - fetchedAt < 3 * this.options.hlsSegmentDuration * 1000) return true;
+    this.recentSegments.forget(streamId);
+    return false;
+  }
+
   /** What the dashboard shows of a stream live on this node (bitrate, codecs, viewers, reconnect state), or undefined. */
   liveStats(streamId: string): LiveStats | undefined {
     const session = this.sessions.get(streamId as StreamId);
@@ -312,7 +323,7 @@ export class MediaPlane {
           discontinuityFirst: start.resumed,
           // Only streams whose segments players fetch keep the newest in memory: a segment nobody
           // fetches (a stream nobody plays, or one whose playlist alone is watched) would only take memory.
-          wantsSegments: () => Date.now() - (this.sessions.get(streamId)?.segmentFetchedAt ?? 0) < HLS_VIEWER_TIMEOUT_MS,
+          wantsSegments: () => this.keepsRecentSegments(streamId),
           onStored: (key, data) => this.recentSegments.add(streamId, key, data),
           blocks: this.segmentBlocks,
         });

@@ -1,5 +1,5 @@
 /**
- * How live HLS segments are served: the newest segments of a stream that players are watching
+ * How live HLS segments are served: the newest segments of a stream whose segments players fetch
  * come from memory (the bytes stored, nothing else), older ones stream from the blob store, and
  * both carry a Content-Length.
  */
@@ -28,16 +28,22 @@ describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () 
     const f = await userWithStream(server);
     const streamId = f.stream.id;
     const publisher = publish(rtmpUrl(server, f.stream.streamKey), 9);
-    // The first playlist fetch makes this address an HLS player of the stream.
-    const first = await waitFor('the live playlist to list a segment', async () => {
+    // A playlist read alone (a dashboard, a status poller) keeps nothing in memory.
+    const first = await waitFor('the live playlist to list two segments', async () => {
       const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
-      return reply.status === 200 && parsePlaylist(reply.text).entries.length > 0 ? parsePlaylist(reply.text) : undefined;
+      return reply.status === 200 && parsePlaylist(reply.text).entries.length > 1 ? parsePlaylist(reply.text) : undefined;
     }, 10_000);
     const firstUri = first.entries[0]!.uri;
-    // The newest segments of a watched stream are kept in memory; a few segments on, the first is not.
+    for (const entry of first.entries) {
+      const [b, name] = entry.uri.split('/') as [string, string];
+      assert.equal(server.running.media.recentSegment(streamId, b, name), undefined, 'nothing kept for a stream whose segments nobody fetched');
+    }
+    // A player fetches the newest segment as each is listed: the newest are kept in memory from
+    // then on; a few segments on, the first is not.
     const later = await waitFor('four more segments', async () => {
       const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
       const entries = reply.status === 200 ? parsePlaylist(reply.text).entries : [];
+      if (entries.length > 0) await (await fetch(`${server.url}/hls/${streamId}/${entries.at(-1)!.uri}`)).arrayBuffer();
       const index = entries.findIndex((e) => e.uri === firstUri);
       return index >= 0 && entries.length - index > 4 ? entries.at(-1)!.uri : undefined;
     }, 12_000);
