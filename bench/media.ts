@@ -12,12 +12,14 @@
  *
  * For each N and each server: a fresh server (its own child process and temp dir), N streams,
  * N publishers started at once. Phase 1 (start-up): every stream's playlist is polled every
- * 50 ms until it lists a segment that can be fetched. Phase 2 (steady state, --duration s,
+ * 50 ms until it lists a segment that can be fetched. Phase 2 (CPU and memory, --duration s,
  * starting once every stream is playable): each second the server's process tree is sampled
- * (CPU, RSS, PSS), and about every second (jittered) each stream's playlist is fetched to
- * place its live edge. A few probe streams (the first min(N, 4)) are polled every 20 ms around
- * the time each segment is due, to time it from the keyframe that closed it to its first listing in the
- * live playlist; every server gets the same polling load. Then publishers and server stop.
+ * (CPU, RSS, PSS) while each playlist is read only every ~4 s (enough to miss no segment), so
+ * the bench's own requests stay out of what is measured. Phase 3 (latency, 12 s): about every
+ * second (jittered) each stream's playlist is fetched to place its live edge, and a few probe
+ * streams (the first min(N, 4)) are polled every 20 ms around the time each segment is due, to
+ * time it from the keyframe that closed it to its first listing in the live playlist. Every
+ * server gets the same polling. Then publishers and server stop.
  * What each column means is printed under the table, and each of the issue's targets is
  * judged PASS or FAIL per N under it.
  *
@@ -96,6 +98,10 @@ const PROBE_STREAMS = 4;
 const PROBE_POLL_MS = 20;
 /** How long before a probe's next segment is due its 20 ms readings start. */
 const PROBE_LEAD_MS = 200;
+/** How often playlists are read while CPU and memory are measured: well inside the 12 s live window. */
+const QUIET_POLL_MS = 4000;
+/** Seconds of the latency phase after the CPU phase: edge age and keyframe → listed (about 6 segments per probe). */
+const LATENCY_SECONDS = 12;
 /**
  * A listing is timed only when the poll that saw it was sent at most this long after the one
  * before it was: a slower pair (the bench itself starved of CPU) cannot place the listing to
@@ -629,6 +635,13 @@ class StreamWatch {
   untimedListings = 0;
   gaps = 0;
   measuring = false;
+  /**
+   * While the servers' CPU and memory are measured, playlists are read only every few seconds
+   * (enough not to miss a segment), so that what is measured is the media work and not the bench's
+   * own requests, which cost some servers far more than others (the HLS delivery bench measures
+   * those).
+   */
+  quiet = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
   /** When the previous poll that got a playlist was sent: a segment new in a poll was listed after it. */
@@ -680,7 +693,7 @@ class StreamWatch {
     // each listing. Other streams' interval is jittered (0.5–1.5 s) so readings do not lock
     // onto one phase of the 2 s segment cadence.
     while (!this.stopped) {
-      await sleep(this.probe ? this.probeWait() : SAMPLE_MS * (0.5 + Math.random()));
+      await sleep(this.quiet ? QUIET_POLL_MS * (0.75 + Math.random() / 2) : this.probe ? this.probeWait() : SAMPLE_MS * (0.5 + Math.random()));
       const sentAt = now();
       const entries = await this.fetchPlaylist();
       if (entries) this.observe(entries, sentAt, now());
@@ -928,7 +941,7 @@ interface Tools {
 }
 
 async function measure(kind: ServerKind, n: number, settings: Settings, tools: Tools): Promise<Row> {
-  process.stderr.write(`bench: ${kind}, ${n} publisher${n === 1 ? '' : 's'}: start-up, then ${settings.duration} s measured\n`);
+  process.stderr.write(`bench: ${kind}, ${n} publisher${n === 1 ? '' : 's'}: start-up, then ${settings.duration} s of CPU and memory, then ${LATENCY_SECONDS} s of latency\n`);
   const mark = cleanups.length;
   try {
     const dir = tempDir(kind);
@@ -965,8 +978,9 @@ async function measure(kind: ServerKind, n: number, settings: Settings, tools: T
       await Promise.all(watches.map((w) => w.start()));
     }
 
-    // Steady state.
-    for (const w of watches) w.measuring = true;
+    // Steady state, first CPU and memory under the quiet playlist reading.
+    for (const w of watches) w.quiet = true;
+    await sleep(QUIET_POLL_MS / 2);
     const serverCpu = new CpuMeter();
     const publisherCpu = new CpuMeter();
     let rssMax = 0;
@@ -988,7 +1002,15 @@ async function measure(kind: ServerKind, n: number, settings: Settings, tools: T
     const wall = (now() - startedAt) / 1000;
     const windowEnd = Number(process.hrtime.bigint() / 1000n);
     const hostBusy = (100 * (hostBusyTicks() - hostBefore)) / CLOCK_TICKS / wall;
-    for (const w of watches) w.measuring = false;
+    // Then the live edge and the keyframe → listed times, with the probes.
+    if (!INGEST_ONLY.includes(kind)) {
+      for (const w of watches) {
+        w.quiet = false;
+        w.measuring = true;
+      }
+      await sleep(LATENCY_SECONDS * 1000);
+      for (const w of watches) w.measuring = false;
+    }
 
     publishersOfRow.forEach((p, i) => {
       if (p.exitedEarly) problems.push(`publisher ${i} ${p.exitedEarly}`);
@@ -1221,7 +1243,8 @@ async function main(): Promise<number> {
     `streamdelta media bench: ${cpus().length} × ${cpu}; ${versions.join(', ')}`,
     `source: 1280x720 30 fps H.264 2.5 Mbit/s, keyframe every 2 s, AAC 128 kbit/s, ${SOURCE_SECONDS} s looped; ` +
       `each publisher: ffmpeg -re -stream_loop -1 -c copy -f flv; HLS: ${SEGMENT_SECONDS} s segments, ${LIVE_WINDOW} in the live playlist`,
-    `${settings.duration} s measured per row, after every stream of the row has a playable playlist ` +
+    `${settings.duration} s of CPU and memory per row (playlists read every ~${QUIET_POLL_MS / 1000} s), after every stream of the row has a playable playlist, ` +
+      `then ${LATENCY_SECONDS} s of edge age and keyframe → listed ` +
       `(node-media-server-4: after ${NMS4_WARMUP_SECONDS} s of publishing, it has no playlist)`,
     '',
     table(rows),
