@@ -1,65 +1,44 @@
+import { ChangeCache } from '../kernel/change-cache.js';
 import type { CoreContext } from '../kernel/context.js';
-import type { DomainEvent } from '../kernel/events.js';
+
+/** How long a kept answer is trusted at most, as the other caches of the core (ChangeCache). */
+const MAX_AGE_MS = 5_000;
 
 /**
- * Answers of the database kept in memory by key until an event says they changed: what every
+ * Answers of the database kept in memory by key until something changes them: what every
  * playlist and segment request asks (is this stream private, what does this playback id play)
- * is asked thousands of times a second and changes rarely. Each answer is kept as the promise
- * of it, so that concurrent requests share one query and an answer dropped while its query
- * was still running is never kept: a request after the event always asks the database again.
- * Missing things (undefined) are not kept, since their creation has no event here. Bounded:
- * past `max` keys the oldest go first.
+ * is asked thousands of times a second and changes rarely. The keeping is a ChangeCache's (every
+ * change of this node or another, a write by another process, an age bound), with one thing
+ * added: concurrent requests for the same key share one query, as long as nothing changed since
+ * it began. Missing things (undefined) are not kept, since their creation may come without an
+ * event here.
  */
 export class KeptAnswers<T> {
-  private readonly answers = new Map<string, Kept<T>>();
+  private readonly cache: ChangeCache<string, T>;
+  private readonly asking = new Map<string, { ticket: number; answer: Promise<T | undefined> }>();
 
-  constructor(private readonly max = 10_000) {}
+  constructor(ctx: CoreContext, maxEntries = 10_000) {
+    this.cache = new ChangeCache<string, T>(ctx, { maxEntries, maxAgeMs: MAX_AGE_MS });
+  }
 
   get(key: string, ask: () => Promise<T | undefined>): Promise<T | undefined> {
-    const kept = this.answers.get(key);
-    if (kept) return kept.answer;
-    const entry: Kept<T> = { answer: ask(), settled: false, value: undefined };
-    this.answers.set(key, entry);
-    if (this.answers.size > this.max) this.answers.delete(this.answers.keys().next().value!);
-    entry.answer.then(
+    const kept = this.cache.get(key);
+    if (kept !== undefined) return Promise.resolve(kept);
+    const ticket = this.cache.ticket();
+    const pending = this.asking.get(key);
+    if (pending !== undefined && pending.ticket === ticket) return pending.answer;
+    const answer = ask();
+    this.asking.set(key, { ticket, answer });
+    const done = () => {
+      if (this.asking.get(key)?.answer === answer) this.asking.delete(key);
+    };
+    answer.then(
       (value) => {
-        entry.settled = true;
-        entry.value = value;
-        if (value === undefined) this.drop(key, entry);
+        done();
+        if (value !== undefined) this.cache.set(key, value, ticket);
       },
-      () => this.drop(key, entry),
+      done,
     );
-    return entry.answer;
+    return answer;
   }
-
-  forget(key: string): void {
-    this.answers.delete(key);
-  }
-
-  /** Drops every answer that matches, and every one still being asked (asked before the change). */
-  forgetWhere(matches: (value: T) => boolean): void {
-    for (const [key, entry] of this.answers) {
-      if (!entry.settled || entry.value === undefined || matches(entry.value)) this.answers.delete(key);
-    }
-  }
-
-  private drop(key: string, entry: Kept<T>): void {
-    if (this.answers.get(key) === entry) this.answers.delete(key);
-  }
-}
-
-interface Kept<T> {
-  answer: Promise<T | undefined>;
-  settled: boolean;
-  value: T | undefined;
-}
-
-/**
- * Calls `forget` with every event of the core, on this node as soon as it is emitted here
- * (before the call that made the change returns, so the very next request sees it) and from the
- * bus (the changes made on other nodes).
- */
-export function onEveryEvent(ctx: CoreContext, forget: (event: DomainEvent) => void): void {
-  ctx.observers?.add(forget);
-  ctx.bus.subscribe(forget);
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreContext } from '../kernel/context.js';
 import { NotFoundError, ValidationError } from '../kernel/errors.js';
 import type { BroadcastId, StreamId } from '../kernel/ids.js';
-import { KeptAnswers, onEveryEvent } from './kept-answers.js';
+import { KeptAnswers } from './kept-answers.js';
 import type { PlaybackIdRow } from '../../store/repositories/playback.js';
 import type { Repositories } from '../../store/store.js';
 
@@ -64,16 +64,11 @@ export function toPlaybackId(row: PlaybackIdRow): PlaybackId {
  * or added later; a stream's or recording's ids go with it.
  */
 export class PlaybackIdService {
-  /** What each playback id plays, kept until an event changes its stream or recording. */
-  private readonly resolved = new KeptAnswers<ResolvedPlaybackId>();
+  /** What each playback id plays, kept until something changes. */
+  private readonly resolved: KeptAnswers<ResolvedPlaybackId>;
 
   constructor(private readonly ctx: CoreContext) {
-    onEveryEvent(ctx, (event) => {
-      if (event.type === 'playback.access_changed' || event.type === 'stream.updated' || event.type === 'stream.deleted' || event.type === 'recording.deleted') {
-        const streamId = event.streamId;
-        this.resolved.forgetWhere((r) => r.target.streamId === streamId);
-      }
-    });
+    this.resolved = new KeptAnswers(ctx);
   }
 
   /** Adds a playback id in `tx` (the caller checked the stream or broadcast is the caller's). */

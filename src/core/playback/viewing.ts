@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreContext } from '../kernel/context.js';
-import type { DomainEvent } from '../kernel/events.js';
 import { isUuid } from '../kernel/ids.js';
-import { KeptAnswers, onEveryEvent } from './kept-answers.js';
+import { KeptAnswers } from './kept-answers.js';
 import { signViewerToken, verifyViewerToken } from './viewer-tokens.js';
 
 /** How long a token minted by the server after an admission stays valid. */
@@ -25,29 +24,14 @@ interface StreamFacts {
 
 export class ViewingService {
   private serverSecret: Promise<string> | undefined;
-  /** By stream id: kept until the stream's privacy, playback ids or existence change. */
-  private readonly streams = new KeptAnswers<StreamFacts>();
+  /** By stream id: whether it is private (or plays by signed ids only), kept until something changes. */
+  private readonly streams: KeptAnswers<StreamFacts>;
   /** By broadcast id: whether its recording plays by signed playback ids only. */
-  private readonly recordings = new KeptAnswers<boolean>();
+  private readonly recordings: KeptAnswers<boolean>;
 
   constructor(private readonly ctx: CoreContext) {
-    onEveryEvent(ctx, (event) => this.forget(event));
-  }
-
-  private forget(event: DomainEvent): void {
-    switch (event.type) {
-      case 'playback.access_changed':
-        this.streams.forget(event.streamId);
-        if (event.broadcastId !== null) this.recordings.forget(event.broadcastId);
-        break;
-      case 'stream.updated':
-      case 'stream.deleted':
-        this.streams.forget(event.streamId);
-        break;
-      case 'recording.deleted':
-        this.recordings.forget(event.broadcastId);
-        break;
-    }
+    this.streams = new KeptAnswers(ctx);
+    this.recordings = new KeptAnswers(ctx);
   }
 
   private facts(streamId: string): Promise<StreamFacts | undefined> {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { InUseError, NotFoundError, ValidationError } from '../../../src/core/kernel/errors.js';
 import type { StreamId } from '../../../src/core/kernel/ids.js';
+import { emit } from '../../../src/core/kernel/context.js';
 import { databaseKinds } from '../../helpers/databases.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { ffmpegMissing, tempDir } from '../support.js';
@@ -179,9 +180,13 @@ for (const kind of databaseKinds()) {
       assert.equal(await ingest().get(`${scope.prefix}missing.ts`), undefined);
       assert.equal(await ingest().get(`other/${scope.prefix}thumb.jpg`), undefined);
 
+      // Changed as the core changes a stream: the row, then the event that tells every cache.
+      const changed = () => emit(server.running.core.ctx, { type: 'stream.updated', streamId });
       await server.running.store.db.updateTable('streams').set({ is_private: 1 }).where('id', '=', streamId).execute();
+      await changed();
       assert.equal(await ingest().get(`${scope.prefix}thumb.jpg`), undefined, 'a private stream plays only with a viewer token');
       await server.running.store.db.updateTable('streams').set({ is_private: 0, deleted_at: new Date().toISOString() }).where('id', '=', streamId).execute();
+      await changed();
       assert.equal(await ingest().get(`${scope.prefix}thumb.jpg`), undefined, 'a deleted stream');
     });
 
