@@ -92,8 +92,8 @@ interface LiveSession {
   ending: boolean;
   /** HLS players by address, with when each was last seen. */
   hlsViewers: Map<string, number>;
-  /** When a player last fetched one of its segments (not just its playlist), ms. */
-  segmentFetchedAt: number;
+  /** When players fetched its last two segments (not just its playlist), ms: the earlier, then the later. */
+  segmentFetches: [number, number];
   maxViewers: number;
   viewersSeen: Set<string>;
   /** Bytes in, bitrate samples, codecs: what the dashboard shows of the session. */
@@ -195,18 +195,20 @@ export class MediaPlane {
     if (!session) return;
     const now = Date.now();
     session.hlsViewers.set(address, now);
-    if (fetchedSegment) session.segmentFetchedAt = now;
+    if (fetchedSegment) session.segmentFetches = [session.segmentFetches[1], now];
     session.viewersSeen.add(`hls:${address}`);
     session.maxViewers = Math.max(session.maxViewers, this.viewerStats(streamId).current);
   }
 
   /**
-   * Whether a live stream's next segment is kept in memory: while players fetch its segments (one
-   * came within three segment durations). When none do, what it kept is dropped.
+   * Whether a live stream's next segment is kept in memory: while players fetch its segments, one
+   * after another (two within three segment durations: a player at the live edge fetches one per
+   * segment; a single check that a segment is there does not count). When none do, what it kept is
+   * dropped.
    */
   private keepsRecentSegments(streamId: StreamId): boolean {
-    const fetchedAt = this.sessions.get(streamId)?.segmentFetchedAt ?? 0;
-    if (Date.now() - fetchedAt < 3 * this.options.hlsSegmentDuration * 1000) return true;
+    const earlier = this.sessions.get(streamId)?.segmentFetches[0] ?? 0;
+    if (Date.now() - earlier < 3 * this.options.hlsSegmentDuration * 1000) return true;
     this.recentSegments.forget(streamId);
     return false;
   }
@@ -351,7 +353,7 @@ export class MediaPlane {
           durationTimer: undefined,
           ending: false,
           hlsViewers: new Map(),
-          segmentFetchedAt: 0,
+          segmentFetches: [0, 0],
           maxViewers: 0,
           viewersSeen: new Set(),
           stats,
