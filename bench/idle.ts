@@ -60,7 +60,8 @@ const USAGE = `Usage: npm run bench:idle [-- options]
 
 Options (each also read from its environment variable):
   --duration SEC   BENCH_DURATION   measured idle seconds (default 60; 10 for a quick look)
-  --settle SEC     BENCH_SETTLE     seconds left alone after start-up before measuring (default 5)
+  --settle SEC     BENCH_SETTLE     seconds left alone after start-up before measuring (default 120:
+                                    past V8's one-off memory-reducing collections after start)
   --cpu-prof DIR   BENCH_CPU_PROF   run the streamdelta servers with node --cpu-prof, writing
                                     .cpuprofile files to DIR
 
@@ -98,7 +99,9 @@ function settingsFrom(argv: string[]): Settings {
   };
   return {
     duration: seconds('duration', values.duration ?? process.env.BENCH_DURATION, 60, 1),
-    settle: seconds('settle', values.settle ?? process.env.BENCH_SETTLE, 5, 0),
+    // An idle server is one past its start: V8's memory reducer compacts the start-up heap once,
+    // a minute or two after start, which a window right after start would count as idling.
+    settle: seconds('settle', values.settle ?? process.env.BENCH_SETTLE, 120, 0),
     cpuProfDir: values['cpu-prof'] ?? (process.env.BENCH_CPU_PROF || undefined),
   };
 }
