@@ -110,7 +110,6 @@ export class RtmpConnection {
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleTimeoutMs);
     socket.on('timeout', () => this.drop('no data within the idle timeout'));
-    socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('error', (err) => this.drop(`socket error: ${err.message}`));
     socket.on('close', () => this.closed('disconnected'));
     this.handshakeTimer = setTimeout(() => {
@@ -118,7 +117,16 @@ export class RtmpConnection {
     }, limits.handshakeTimeoutMs);
   }
 
-  private receive(data: Buffer): void {
+  /**
+   * The bytes of one read of the socket; `data` may be reused once this returns. Answers whether
+   * to read again at once: a publisher in its steady state is read at the pacing interval.
+   */
+  receive(data: Buffer): boolean {
+    this.read(data);
+    return this.state !== 'chunks' || this.busy || this.publisher === undefined;
+  }
+
+  private read(data: Buffer): void {
     if (this.state === 'closed') return;
     try {
       if (this.state !== 'chunks') {

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { DEFAULT_CHUNK_LIMITS } from '../wire/rtmp/chunks.js';
+import { withSharedReadBuffer } from './read-buffer.js';
 import { RtmpConnection, type ConnectionLimits, type Logger, type RtmpHooks } from './connection.js';
 import { AddressSlots } from '../../core/kernel/addresses.js';
 
@@ -25,14 +26,17 @@ export class RtmpServer {
     maxPerAddress = 0,
   ) {
     const slots = new AddressSlots(maxPerAddress);
-    this.server = createServer((socket) => {
+    // Accepted paused: the socket is handed to the shared read buffer before its first read.
+    this.server = createServer({ pauseOnConnect: true }, (accepted) => {
+      let connection: RtmpConnection | undefined;
+      const socket = withSharedReadBuffer(accepted, () => (data) => connection?.receive(data) ?? true);
       if (!slots.hold(socket)) {
         socket.destroy();
         return;
       }
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
-      new RtmpConnection(socket, hooks, limits, log);
+      connection = new RtmpConnection(socket, hooks, limits, log);
     });
   }
 

@@ -56,6 +56,31 @@ const MAX_HEADER = 18;
 const INITIAL_MESSAGE_BYTES = 256 * 1024;
 
 /**
+ * Payloads of video size are cut from shared slabs rather than each given its own ArrayBuffer:
+ * V8 answers a stream of new ArrayBuffers (a video frame is 5-20 KB, 30 a second per stream) with
+ * frequent full collections. Small payloads (audio frames, sequence headers, commands) take
+ * Node's own pool, so that what a stream keeps for its lifetime does not hold a whole slab;
+ * a slab lives while any payload cut from it does (a GOP cache, a viewer's queue).
+ */
+const SLAB_BYTES = 512 * 1024;
+const SLAB_MIN_PAYLOAD = 1024;
+const SLAB_MAX_PAYLOAD = 128 * 1024;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+
+function payloadBuffer(length: number): Buffer {
+  if (length < SLAB_MIN_PAYLOAD || length > SLAB_MAX_PAYLOAD) return Buffer.allocUnsafe(length);
+  if (slabUsed + length > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const payload = slab.subarray(slabUsed, slabUsed + length);
+  // Eight-byte aligned, as Node's pool keeps its slices.
+  slabUsed += (length + 7) & ~7;
+  return payload;
+}
+
+/**
  * Decodes a chunk stream as it arrives, without joining reads: a chunk's body is copied from the
  * read it came in (or the reads, when it spans several) straight into its message, so every byte
  * is copied once and the steady state allocates only the messages themselves. Only a header split
@@ -220,7 +245,7 @@ export class ChunkDecoder {
       state.streamId = streamId;
       state.extended = extended;
       state.initialised = true;
-      if (length > 0) state.data = Buffer.allocUnsafe(Math.min(length, INITIAL_MESSAGE_BYTES, this.limits.maxBufferedBytes));
+      if (length > 0) state.data = payloadBuffer(Math.min(length, INITIAL_MESSAGE_BYTES, this.limits.maxBufferedBytes));
     }
     const take = Math.min(state.length - state.received, this.chunkSize);
     if (take > 0) {
