@@ -44,7 +44,7 @@ function resumePaced(): void {
  * to accepted sockets itself. The accepted socket is let go without closing the handle, so the
  * server's connection count drops as it would on close.
  */
-export function withSharedReadBuffer(accepted: Socket, target: () => ReadTarget): Socket {
+export function withSharedReadBuffer(accepted: Socket, target: ReadTarget): Socket {
   const internal = accepted as unknown as { _handle: unknown };
   const handle = internal._handle;
   internal._handle = null;
@@ -56,7 +56,7 @@ export function withSharedReadBuffer(accepted: Socket, target: () => ReadTarget)
     onread: {
       buffer: SHARED_READ_BUFFER,
       callback: (bytes: number, buffer: Uint8Array) => {
-        if (target()(Buffer.from(buffer.buffer, buffer.byteOffset, bytes))) return true;
+        if (target(Buffer.from(buffer.buffer, buffer.byteOffset, bytes))) return true;
         pace(socket);
         return false;
       },

@@ -29,7 +29,7 @@ export class RtmpServer {
     // Accepted paused: the socket is handed to the shared read buffer before its first read.
     this.server = createServer({ pauseOnConnect: true }, (accepted) => {
       let connection: RtmpConnection | undefined;
-      const socket = withSharedReadBuffer(accepted, () => (data) => connection?.receive(data) ?? true);
+      const socket = withSharedReadBuffer(accepted, (data) => connection?.receive(data) ?? true);
       if (!slots.hold(socket)) {
         socket.destroy();
         return;

@@ -498,3 +498,25 @@ describe('RTMP chunk decoder cost', () => {
     assert.deepEqual(decoder.push(whole.subarray(whole.length - 2)).length, 1);
   });
 });
+
+describe('ChunkDecoder payloads', () => {
+  it('gives every message its own bytes, though video-sized payloads share slabs', () => {
+    // Sizes below, inside and above the slab range, enough of them to fill several slabs.
+    const sizes = [100, 1024, 5000, 20_000, 131_072, 140_000, 3000, 700];
+    const sent: RtmpMessage[] = [];
+    for (let i = 0; i < 120; i++) {
+      const size = sizes[i % sizes.length]!;
+      sent.push(message(6, i * 33, MessageType.Video, 1, pseudoRandomBytes(size, i + 1)));
+    }
+    const encoder = new ChunkEncoder();
+    const decoder = new ChunkDecoder(DEFAULT_CHUNK_LIMITS);
+    const received = sent.flatMap((m) => decoder.push(encoder.encode(m)));
+    assert.equal(received.length, sent.length);
+    received.forEach((m, i) => assert.deepEqual(m.payload, sent[i]!.payload, `payload ${i}`));
+    // Each payload overwritten with its own mark, in turn: a payload sharing bytes with another
+    // would lose its mark to the later write.
+    received.forEach((m, i) => m.payload.fill(i + 1));
+    received.forEach((m, i) => assert.ok(m.payload.every((b) => b === i + 1), `payload ${i} shares bytes with another`));
+  });
+});
+
