@@ -1,5 +1,6 @@
 import { ChunkEncoder } from '../wire/rtmp/chunks.js';
 import type { RtmpMessage } from '../wire/rtmp/messages.js';
+import { mediaBuffer } from '../wire/slab.js';
 
 /** The chunk stream a sender puts a message on. */
 export type ChunkStreamOf = (message: RtmpMessage) => number;
@@ -72,9 +73,13 @@ export function sharedBatchChunks(batch: readonly RtmpMessage[], chunkSize: numb
   if (batch.length === 1) return sharedChunks(batch[0]!, chunkSize, chunkStreamOf(batch[0]!), streamId);
   const found = known(batch, chunkSize, chunkStreamOf, streamId);
   if (Buffer.isBuffer(found)) return found;
-  // Each message is encoded for this batch only (not kept with the message): its bytes live in
-  // the joined Buffer, and a message outlives its batch only in the GOP cache, where it is
-  // framed again for a newcomer.
-  const parts = batch.map((m) => encode(m, chunkSize, chunkStreamOf(m), streamId));
-  return remember(found, { chunkSize, chunkStream: chunkStreamOf, streamId, bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts) });
+  // Each message is chunked straight into the batch's one buffer (not kept with the message: a
+  // message outlives its batch only in the GOP cache, where it is framed again for a newcomer).
+  if (encoder.outChunkSize !== chunkSize) encoder.setChunkSize(chunkSize);
+  let size = 0;
+  for (const m of batch) size += encoder.encodedSize(m, chunkStreamOf(m));
+  const bytes = mediaBuffer(size);
+  let p = 0;
+  for (const m of batch) p = encoder.encodeInto(bytes, p, m, chunkStreamOf(m), streamId);
+  return remember(found, { chunkSize, chunkStream: chunkStreamOf, streamId, bytes });
 }

@@ -68,4 +68,15 @@ describe('sharedChunks', () => {
     // A batch of one is that message's own shared framing.
     assert.equal(sharedBatchChunks([audio], 4096, asPublished, 1), sharedChunks(audio, 4096, 4, 1));
   });
+
+  it('keeps each batch its own bytes while later batches are chunked', () => {
+    // Batches of media size share slabs: one must never be written over by the next.
+    const batches = Array.from({ length: 40 }, (_, n) => [video(12_000 + n * 97, n * 100), video(5000 + n, n * 100 + 33)]);
+    const made = batches.map((batch) => sharedBatchChunks(batch, 4096, asPublished, 1));
+    batches.forEach((batch, n) => {
+      const encoder = new ChunkEncoder();
+      encoder.setChunkSize(4096);
+      assert.ok(made[n]!.equals(Buffer.concat(batch.map((m) => encoder.encode(m)))), `batch ${n}`);
+    });
+  });
 });

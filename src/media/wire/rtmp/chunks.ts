@@ -1,5 +1,6 @@
 import type { RtmpMessage } from './messages.js';
 import { MessageType } from './messages.js';
+import { mediaBuffer } from '../slab.js';
 
 /**
  * The RTMP chunk stream, both ways: ChunkDecoder turns received bytes into whole messages
@@ -54,31 +55,6 @@ interface ChunkStreamState {
 const MAX_HEADER = 18;
 /** A message's buffer is allocated whole up to this size; larger ones grow as their bytes come. */
 const INITIAL_MESSAGE_BYTES = 256 * 1024;
-
-/**
- * Payloads of video size are cut from shared slabs rather than each given its own ArrayBuffer:
- * V8 answers a stream of new ArrayBuffers (a video frame is 5-20 KB, 30 a second per stream) with
- * frequent full collections. Small payloads (audio frames, sequence headers, commands) take
- * Node's own pool, so that what a stream keeps for its lifetime does not hold a whole slab;
- * a slab lives while any payload cut from it does (a GOP cache, a viewer's queue).
- */
-const SLAB_BYTES = 512 * 1024;
-const SLAB_MIN_PAYLOAD = 1024;
-const SLAB_MAX_PAYLOAD = 128 * 1024;
-let slab = Buffer.allocUnsafeSlow(0);
-let slabUsed = 0;
-
-function payloadBuffer(length: number): Buffer {
-  if (length < SLAB_MIN_PAYLOAD || length > SLAB_MAX_PAYLOAD) return Buffer.allocUnsafe(length);
-  if (slabUsed + length > slab.length) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const payload = slab.subarray(slabUsed, slabUsed + length);
-  // Eight-byte aligned, as Node's pool keeps its slices.
-  slabUsed += (length + 7) & ~7;
-  return payload;
-}
 
 /**
  * Decodes a chunk stream as it arrives, without joining reads: a chunk's body is copied from the
@@ -245,7 +221,7 @@ export class ChunkDecoder {
       state.streamId = streamId;
       state.extended = extended;
       state.initialised = true;
-      if (length > 0) state.data = payloadBuffer(Math.min(length, INITIAL_MESSAGE_BYTES, this.limits.maxBufferedBytes));
+      if (length > 0) state.data = mediaBuffer(Math.min(length, INITIAL_MESSAGE_BYTES, this.limits.maxBufferedBytes));
     }
     const take = Math.min(state.length - state.received, this.chunkSize);
     if (take > 0) {
@@ -312,17 +288,32 @@ export class ChunkEncoder {
    * viewer's or a destination's), without making a copy of the message to say so.
    */
   encodeAs(message: RtmpMessage, chunkStreamId: number, streamId: number): Buffer {
+    const out = mediaBuffer(this.encodedSize(message, chunkStreamId));
+    this.encodeInto(out, 0, message, chunkStreamId, streamId);
+    return out;
+  }
+
+  /** How many bytes `message`'s chunks take on chunk stream `chunkStreamId`. */
+  encodedSize(message: RtmpMessage, chunkStreamId: number): number {
+    const { length } = message.payload;
+    if (length > 0xffffff) throw new ChunkError('message too large for RTMP');
+    const basicSize = basicHeaderSize(chunkStreamId);
+    const extSize = message.timestamp >>> 0 >= EXTENDED ? 4 : 0;
+    const chunks = Math.max(1, Math.ceil(length / this.chunkSize));
+    return basicSize + 11 + extSize + length + (chunks - 1) * (basicSize + extSize);
+  }
+
+  /**
+   * Writes the chunks of `message` into `out` at `offset` (room for encodedSize() bytes), so a
+   * batch of messages is chunked into one buffer with no copy of each; returns the offset after them.
+   */
+  encodeInto(out: Buffer, offset: number, message: RtmpMessage, chunkStreamId: number, streamId: number): number {
     const { payload } = message;
     const csid = chunkStreamId;
-    if (payload.length > 0xffffff) throw new ChunkError('message too large for RTMP');
-    const basicSize = basicHeaderSize(csid);
     const timestamp = message.timestamp >>> 0;
     const extended = timestamp >= EXTENDED;
     const chunks = Math.max(1, Math.ceil(payload.length / this.chunkSize));
-    const extSize = extended ? 4 : 0;
-    const size = basicSize + 11 + extSize + payload.length + (chunks - 1) * (basicSize + extSize);
-    const out = Buffer.allocUnsafe(size);
-    let p = writeBasicHeader(out, 0, 0, csid);
+    let p = writeBasicHeader(out, offset, 0, csid);
     out.writeUIntBE(extended ? EXTENDED : timestamp, p, 3);
     out.writeUIntBE(payload.length, p + 3, 3);
     out[p + 6] = message.type;
@@ -337,7 +328,7 @@ export class ChunkEncoder {
       const start = i * this.chunkSize;
       p += payload.copy(out, p, start, Math.min(payload.length, start + this.chunkSize));
     }
-    return out;
+    return p;
   }
 }
 
