@@ -10,6 +10,9 @@ import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './private-files.js';
  * Folders are made 0700 and files 0600: recordings of private streams and uploads are nobody
  * else's business on the machine.
  */
+/** The largest piece a blob is read in. */
+const READ_PIECE_MAX = 1024 * 1024;
+
 export class LocalBlobStore implements BlobStore {
   /** Folders known to exist: a live stream writes a segment every few seconds into the same one. */
   private readonly folders = new Set<string>();
@@ -68,7 +71,10 @@ export class LocalBlobStore implements BlobStore {
     try {
       const info = await stat(path);
       if (!info.isFile()) return undefined;
-      return { stream: createReadStream(path), size: info.size };
+      // Read in pieces of up to 1 MiB rather than the default 64 KiB: a segment (a few hundred
+      // kilobytes) is one read, not ten trips through libuv's thread pool, which many players
+      // fetching segments at once would queue behind one another.
+      return { stream: createReadStream(path, { highWaterMark: Math.min(READ_PIECE_MAX, Math.max(info.size, 1)) }), size: info.size };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;

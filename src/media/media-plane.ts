@@ -113,11 +113,16 @@ export class MediaPlane {
   private closing = false;
   private readonly unsubscribe: () => void;
   /** The newest segments of live streams with HLS players, served without reading the blob store. */
-  private readonly recentSegments = new RecentSegments();
+  private readonly recentSegments: RecentSegments;
   /** The blocks every live stream's segments are cut into and written from, reused. */
   private readonly segmentBlocks = new BlockPool();
 
   constructor(private readonly options: MediaPlaneOptions) {
+    // Every segment a live playlist lists, and the one that just left it (a player that read the
+    // playlist before may still ask for it): players start a few segments back from the live
+    // edge, so keeping only the newest would send some of them to the blob store every time a
+    // segment closes.
+    this.recentSegments = new RecentSegments(undefined, options.hlsLiveWindow + 1);
     // A destination added, removed, enabled or disabled while its stream is live here takes effect
     // at once, and so does going live or stopping (go-live), whichever node took the request.
     this.unsubscribe = options.core.events.subscribe((event) => {

@@ -27,7 +27,7 @@ describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () 
   test('the newest segments come from memory, equal to the stored ones; every segment has its Content-Length', async () => {
     const f = await userWithStream(server);
     const streamId = f.stream.id;
-    const publisher = publish(rtmpUrl(server, f.stream.streamKey), 9);
+    const publisher = publish(rtmpUrl(server, f.stream.streamKey), 14);
     // A playlist read alone (a dashboard, a status poller) keeps nothing in memory.
     const first = await waitFor('the live playlist to list two segments', async () => {
       const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
@@ -68,6 +68,21 @@ describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () 
     assert.equal(old.status, 200);
     assert.equal(old.headers.get('content-length'), String(oldStored.length));
     assert.ok(oldBody.equals(oldStored));
+
+    // Not only the newest: players start a few segments back from the live edge, so every
+    // segment the playlist lists that was stored while players fetched is held as well.
+    const sequenceOf = (uri: string) => Number(/seg-(\d+)\.ts$/.exec(uri)![1]);
+    const firstSequence = sequenceOf(firstUri);
+    const listed = await waitFor('the playlist to move seven segments on', async () => {
+      const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
+      const entries = reply.status === 200 ? parsePlaylist(reply.text).entries : [];
+      if (entries.length > 0) await (await fetch(`${server.url}/hls/${streamId}/${entries.at(-1)!.uri}`)).arrayBuffer();
+      return entries.length > 0 && sequenceOf(entries.at(-1)!.uri) >= firstSequence + 7 ? entries : undefined;
+    }, 12_000);
+    for (const entry of listed.slice(-4)) {
+      const [b, name] = entry.uri.split('/') as [string, string];
+      assert.ok(server.running.media.recentSegment(streamId, b, name), `${entry.uri}, listed while players fetch, is held in memory`);
+    }
 
     // Not a segment of this broadcast: not found, whatever is in memory.
     assert.equal((await fetch(`${server.url}/hls/${streamId}/${broadcastId}/seg-99999.ts`)).status, 404);
