@@ -114,6 +114,8 @@ export class MediaPlane {
   private readonly unsubscribe: () => void;
   /** The newest segments of live streams with HLS players, served without reading the blob store. */
   private readonly recentSegments: RecentSegments;
+  /** Segments of the live edge being read back from the blob store, by key: one read however many players ask. */
+  private readonly segmentsLoading = new Map<string, Promise<Buffer | undefined>>();
   /** The blocks every live stream's segments are cut into and written from, reused. */
   private readonly segmentBlocks = new BlockPool();
 
@@ -192,6 +194,37 @@ export class MediaPlane {
     const sequence = Number(/^seg-(\d+)\.ts$/.exec(file)?.[1]);
     if (!Number.isSafeInteger(sequence) || segmentFileName(sequence) !== file) return undefined;
     return this.recentSegments.get(segmentBlobKey(streamId.toLowerCase(), broadcastId.toLowerCase(), sequence));
+  }
+
+  /**
+   * A segment of the broadcast live here that its live playlist lists, for a player: from memory,
+   * or read once from the blob store and then kept with the newest (while players fetch the
+   * stream's segments), so that the players who join together (a stream's first viewers, a
+   * crowd arriving at once) ask the store once per segment rather than once each. Undefined for
+   * any other segment: the caller reads it from the blob store.
+   */
+  async liveSegment(streamId: string, broadcastId: string, file: string): Promise<Buffer | undefined> {
+    const recent = this.recentSegment(streamId, broadcastId, file);
+    if (recent) return recent;
+    const id = streamId.toLowerCase() as StreamId;
+    const session = this.sessions.get(id);
+    const sequence = Number(/^seg-(\d+)\.ts$/.exec(file)?.[1]);
+    if (!Number.isSafeInteger(sequence) || segmentFileName(sequence) !== file) return undefined;
+    if (!session || session.ending || session.broadcastId !== broadcastId.toLowerCase() || !session.recorder.lists(sequence) || !this.keepsRecentSegments(id)) return undefined;
+    const key = segmentBlobKey(id, session.broadcastId, sequence);
+    let loading = this.segmentsLoading.get(key);
+    if (!loading) {
+      loading = this.options.blobs
+        .get(key)
+        .then((data) => {
+          // Kept only while the same broadcast is still live here: a stream that ended meanwhile has forgotten its own.
+          if (data && this.sessions.get(id) === session && !session.ending) this.recentSegments.add(id, key, sequence, data);
+          return data;
+        })
+        .finally(() => this.segmentsLoading.delete(key));
+      this.segmentsLoading.set(key, loading);
+    }
+    return loading;
   }
 
   /** Counts an HLS player of a stream live here (by address), for viewer statistics. */
@@ -331,7 +364,7 @@ export class MediaPlane {
           // Only streams whose segments players fetch keep the newest in memory: a segment nobody
           // fetches (a stream nobody plays, or one whose playlist alone is watched) would only take memory.
           wantsSegments: () => this.keepsRecentSegments(streamId),
-          onStored: (key, data) => this.recentSegments.add(streamId, key, data),
+          onStored: (key, sequence, data) => this.recentSegments.add(streamId, key, sequence, data),
           blocks: this.segmentBlocks,
         });
         live.addOutput(recorder);

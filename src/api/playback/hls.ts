@@ -162,9 +162,9 @@ export const hlsPlugin: FastifyPluginAsync<HlsHttpOptions> = async (app, { core,
     const token = await access(request, broadcastId);
     if (token === false || token === 'busy') return refused(reply, token);
     media.noteHlsViewer(streamId.toLowerCase(), request.ip, true);
-    // Players at the live edge all ask for the newest segments: those come from memory, the
-    // rest stream from the blob store.
-    const recent = media.recentSegment(streamId, broadcastId, file);
+    // Players at the live edge all ask for the segments the live playlist lists: those come from
+    // memory (read once from the blob store if need be), the rest stream from the blob store.
+    const recent = media.recentSegment(streamId, broadcastId, file) ?? (await media.liveSegment(streamId, broadcastId, file));
     const blob = recent ? undefined : await openSegment(blobs, core.broadcasts, streamId, broadcastId, file);
     if (!recent && !blob) return notFound(reply, 'No such segment');
     return reply

@@ -102,7 +102,7 @@ export const playbackIdPlugin: FastifyPluginAsync<PlaybackIdHttpOptions> = async
       // stream's id plays the broadcast on the air (its recordings have ids of their own); a
       // recording's id its own segments only.
       const mayBeRecent = target.kind === 'stream' || target.broadcastId === broadcastId.toLowerCase();
-      const recent = mayBeRecent ? media.recentSegment(target.streamId, broadcastId, file) : undefined;
+      const recent = mayBeRecent ? (media.recentSegment(target.streamId, broadcastId, file) ?? (await media.liveSegment(target.streamId, broadcastId, file))) : undefined;
       if (recent) {
         if (target.kind === 'stream') media.noteHlsViewer(target.streamId, request.ip, true);
         return reply.type('video/mp2t').header('content-length', recent.length).header('cache-control', cacheControl).send(recent);

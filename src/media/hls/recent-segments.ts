@@ -1,13 +1,22 @@
+/** A segment held, with its place in its stream. */
+interface Held {
+  streamId: string;
+  sequence: number;
+  data: Buffer;
+}
+
 /**
  * The newest segments of live streams that HLS players are watching, kept in memory so that the
  * requests of every player at the live edge are answered without touching the blob store. Small
- * and bounded twice: a few segments per stream, and a byte budget over all streams (the oldest
- * go first). Streams nobody plays over HLS keep nothing here.
+ * and bounded twice: a few segments per stream (the newest by sequence number, however they
+ * came: stored just now, or read back from the store for a player that asked for one), and a
+ * byte budget over all streams (the segments held longest go first). Streams nobody plays over
+ * HLS keep nothing here.
  */
 export class RecentSegments {
-  /** Blob key → bytes, oldest first. */
-  private readonly segments = new Map<string, Buffer>();
-  /** The keys each stream has here, oldest first. */
+  /** Blob key → segment, in the order they came. */
+  private readonly segments = new Map<string, Held>();
+  /** The keys each stream has here, by sequence number, lowest first. */
   private readonly byStream = new Map<string, string[]>();
   private bytes = 0;
 
@@ -22,18 +31,22 @@ export class RecentSegments {
   }
 
   /**
-   * Keeps a segment just stored under `key`. The recorder hands over a buffer of its own (its
-   * blocks go back to their pool, so it joins them into one), which is kept as it is.
+   * Keeps segment `sequence` of a stream, stored under `key`. The recorder hands over a buffer of
+   * its own (its blocks go back to their pool, so it joins them into one), which is kept as it is.
+   * A segment older than every one the stream already holds, with no room left, is not kept.
    */
-  add(streamId: string, key: string, data: Buffer | readonly Uint8Array[]): void {
+  add(streamId: string, key: string, sequence: number, data: Buffer | readonly Uint8Array[]): void {
     const copy = Buffer.isBuffer(data) ? data : Buffer.concat(data as Uint8Array[]);
     if (copy.length > this.maxBytes) return;
     this.delete(key);
-    this.segments.set(key, copy);
-    this.bytes += copy.length;
     let keys = this.byStream.get(streamId);
     if (!keys) this.byStream.set(streamId, (keys = []));
-    keys.push(key);
+    let at = keys.length;
+    while (at > 0 && this.segments.get(keys[at - 1]!)!.sequence > sequence) at--;
+    if (at === 0 && keys.length >= this.perStream) return;
+    keys.splice(at, 0, key);
+    this.segments.set(key, { streamId, sequence, data: copy });
+    this.bytes += copy.length;
     while (keys.length > this.perStream) this.delete(keys[0]!);
     for (const oldest of this.segments.keys()) {
       if (this.bytes <= this.maxBytes) break;
@@ -42,7 +55,7 @@ export class RecentSegments {
   }
 
   get(key: string): Buffer | undefined {
-    return this.segments.get(key);
+    return this.segments.get(key)?.data;
   }
 
   /** The stream is no longer live here: its segments are served from the blob store from now on. */
@@ -52,16 +65,13 @@ export class RecentSegments {
   }
 
   private delete(key: string): void {
-    const data = this.segments.get(key);
-    if (!data) return;
+    const held = this.segments.get(key);
+    if (!held) return;
     this.segments.delete(key);
-    this.bytes -= data.length;
-    for (const [streamId, keys] of this.byStream) {
-      const at = keys.indexOf(key);
-      if (at < 0) continue;
-      keys.splice(at, 1);
-      if (keys.length === 0) this.byStream.delete(streamId);
-      break;
-    }
+    this.bytes -= held.data.length;
+    const keys = this.byStream.get(held.streamId);
+    const at = keys?.indexOf(key) ?? -1;
+    if (keys && at >= 0) keys.splice(at, 1);
+    if (keys?.length === 0) this.byStream.delete(held.streamId);
   }
 }

@@ -29,7 +29,7 @@ export interface HlsRecorderOptions {
    */
   wantsSegments?: () => boolean;
   /** Told of each wanted segment once it is stored (before the live playlist lists it), with its blob key. */
-  onStored?: (key: string, data: Buffer) => void;
+  onStored?: (key: string, sequence: number, data: Buffer) => void;
   /** The blocks segments are cut into, shared by every stream (a pool of its own without it). */
   blocks?: BlockPool;
 }
@@ -118,6 +118,12 @@ export class HlsRecorder implements MediaOutput {
     return this.playlist.render();
   }
 
+  /** Whether the live playlist lists segment `sequence` now. */
+  lists(sequence: number): boolean {
+    const { segments } = this.playlist;
+    return segments.length > 0 && segments[0]!.sequence <= sequence && sequence <= segments[segments.length - 1]!.sequence;
+  }
+
   /** Writes full blocks of the open segment, then gives them back to the pool (or keeps them). */
   private append(blocks: Buffer[]): void {
     const part = (this.open ??= this.startSegment(this.segmenter.nextSequenceNumber));
@@ -180,7 +186,7 @@ export class HlsRecorder implements MediaOutput {
           const whole = Buffer.concat(part.kept, segment.size);
           for (const block of part.kept) this.blocks.give(block);
           part.kept = undefined;
-          this.options.onStored?.(key, whole);
+          this.options.onStored?.(key, segment.sequence, whole);
         }
         // Listed as soon as it can be fetched: players need the stored bytes, not the database row,
         // so the row (and the events it raises) comes after, off the live edge's path.

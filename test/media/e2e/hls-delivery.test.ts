@@ -89,4 +89,26 @@ describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () 
     assert.equal(server.running.media.recentSegment(streamId, broadcastId, `x${file}`), undefined);
     await assertPublished('publisher', publisher);
   });
+
+  test('a listed segment that is not in memory is read back from the store for players, then kept; players asking together all get it', async () => {
+    const f = await userWithStream(server);
+    const streamId = f.stream.id;
+    const publisher = publish(rtmpUrl(server, f.stream.streamKey), 6);
+    // Stored while nobody fetched segments: on disk only.
+    const listed = await waitFor('the live playlist to list two segments', async () => {
+      const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
+      return reply.status === 200 && parsePlaylist(reply.text).entries.length > 1 ? parsePlaylist(reply.text).entries : undefined;
+    }, 10_000);
+    const [broadcastId, file] = listed[0]!.uri.split('/') as [string, string];
+    assert.equal(server.running.media.recentSegment(streamId, broadcastId, file), undefined);
+    const stored = readFileSync(join(server.running.config.dataDir, 'media', 'hls', streamId, broadcastId, file));
+    // A player's first fetch; then a crowd asks for it at once.
+    const single = Buffer.from(await (await fetch(`${server.url}/hls/${streamId}/${listed[0]!.uri}`)).arrayBuffer());
+    assert.ok(single.equals(stored));
+    const crowd = await Promise.all(Array.from({ length: 6 }, async () => Buffer.from(await (await fetch(`${server.url}/hls/${streamId}/${listed[0]!.uri}`)).arrayBuffer())));
+    for (const body of crowd) assert.ok(body.equals(stored), 'every player gets the stored bytes');
+    const kept = server.running.media.recentSegment(streamId, broadcastId, file);
+    assert.ok(kept?.equals(stored), 'the listed segment is held in memory once players fetch segments');
+    await assertPublished('publisher', publisher);
+  });
 });
