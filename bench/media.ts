@@ -18,8 +18,11 @@
  * the bench's own requests stay out of what is measured. Phase 3 (latency, 12 s): about every
  * second (jittered) each stream's playlist is fetched to place its live edge, and a few probe
  * streams (the first min(N, 4)) are polled every 20 ms around the time each segment is due, to
- * time it from the keyframe that closed it to its first listing in the live playlist. Every
- * server gets the same polling. Then publishers and server stop.
+ * time it from the keyframe that closed it to its first listing in the live playlist. Probe
+ * streams publish through a keyframe tap (bench/keyframe-tap.ts), a relay in this process that
+ * notes when each keyframe leaves for the server: that is the moment a listing is timed from,
+ * the same for every server, where ffmpeg's own pacing drifts as the machine gets busy. Every
+ * server gets the same polling and the same taps. Then publishers and server stop.
  * What each column means is printed under the table, and each of the issue's targets is
  * judged PASS or FAIL per N under it.
  *
@@ -78,6 +81,7 @@ import {
   rssBytes,
   hostBusyTicks,
 } from './support.js';
+import { startKeyframeTap, type KeyframeTap } from './keyframe-tap.js';
 
 // This file runs as dist/bench/media.js; the CLI is bin/streamdelta.js at the repository root.
 const CLI = fileURLToPath(new URL('../../bin/streamdelta.js', import.meta.url));
@@ -95,6 +99,8 @@ const FIRST_PLAYLIST_TIMEOUT_MS = 30_000;
 const SAMPLE_MS = 1000;
 /** Streams polled every PROBE_POLL_MS to time keyframe -> listed; the others are polled about once a second. */
 const PROBE_STREAMS = 4;
+/** How far (ms) a keyframe's RTMP timestamp may be from where the listed EXTINF put it: they are rounded, keyframes are 2 s apart. */
+const KEYFRAME_MATCH_MS = 200;
 const PROBE_POLL_MS = 20;
 /** How long before a probe's next segment is due its 20 ms readings start. */
 const PROBE_LEAD_MS = 200;
@@ -623,6 +629,8 @@ async function get(url: string): Promise<{ status: number; body: Buffer }> {
  * each segment's due time in steady state, to time its first listing; the others about once a second.
  */
 class StreamWatch {
+  /** Probe streams: the relay their publisher sends through, which notes when each keyframe left for the server. */
+  tap: KeyframeTap | undefined;
   firstPlayableSeconds: number | undefined;
   private firstSequence: number | undefined;
   /** The newest media sequence any reading has listed. */
@@ -789,8 +797,12 @@ class StreamWatch {
     const delays: number[] = [];
     for (const l of this.listings) {
       const end = this.mediaEnd(l.sequence);
-      if (end === undefined) this.untimedListings++;
-      else delays.push((l.seenAt - this.publisher.origin) / 1000 - end);
+      // The keyframe that closed the segment: the first one's RTMP timestamp plus the media
+      // seconds listed through it (EXTINF is rounded; keyframes are seconds apart).
+      const first = this.tap?.firstKeyframe;
+      const sentAt = end === undefined || first === undefined ? undefined : this.tap!.sentNear(first + end * 1000, KEYFRAME_MATCH_MS);
+      if (sentAt === undefined) this.untimedListings++;
+      else delays.push((l.seenAt - sentAt) / 1000);
     }
     return delays;
   }
@@ -960,11 +972,17 @@ async function measure(kind: ServerKind, n: number, settings: Settings, tools: T
     const idlePss = treePss(idleTree);
 
     const problems: string[] = [];
-    const publishersOfRow = targets.map((t) => startPublisher(tools.ffmpeg, tools.source, t.publishUrl));
     const probes = Math.min(n, PROBE_STREAMS);
+    // Probe streams publish through a keyframe tap, on every server alike.
+    const taps = await Promise.all(targets.map((t, i) => (i < probes && t.playlistUrl !== undefined ? startKeyframeTap(t.publishUrl) : undefined)));
+    cleanups.push({ what: 'keyframe taps', run: async () => void (await Promise.all(taps.map((tap) => tap?.close()))) });
+    const publishersOfRow = targets.map((t, i) => startPublisher(tools.ffmpeg, tools.source, taps[i]?.url ?? t.publishUrl));
     const watches: StreamWatch[] = [];
     targets.forEach((t, i) => {
-      if (t.playlistUrl !== undefined) watches.push(new StreamWatch(t.playlistUrl, publishersOfRow[i]!, i < probes));
+      if (t.playlistUrl === undefined) return;
+      const watch = new StreamWatch(t.playlistUrl, publishersOfRow[i]!, i < probes);
+      watch.tap = taps[i];
+      watches.push(watch);
     });
     cleanups.push({ what: 'playlist watchers', run: async () => void (await Promise.all(watches.map((w) => w.stop()))) });
     if (INGEST_ONLY.includes(kind)) {
@@ -1263,8 +1281,10 @@ async function main(): Promise<number> {
     `  server's delay and that plus one segment (${SEGMENT_SECONDS} s); a player at the live edge is at least this far behind.`,
     `keyframe→listed: on the first min(N, ${PROBE_STREAMS}) streams (probes; the others keep the ~1 s reading, so every server gets the same`,
     `  load), the live playlist is read every ${PROBE_POLL_MS} ms from ${PROBE_LEAD_MS} ms before each segment is due until it is listed; when a media sequence first appears, its delay is`,
-    '  (time of that reading\'s answer) − (publisher\'s pacing origin + sum of EXTINF from the first segment through it), i.e. from the',
-    '  keyframe that closed the segment leaving the publisher to the segment being listed. Median / p90 over every listing on the probes,',
+    '  (time of that reading\'s answer) − (when the keyframe that closed it went to the server), i.e. from the keyframe leaving the',
+    '  publisher to the segment being listed. The probes publish through a keyframe tap, a relay in this bench that notes when each',
+    '  keyframe goes to the server; the closing keyframe is the one at the first keyframe\'s RTMP timestamp + the sum of EXTINF from the',
+    `  first segment through it (within ${KEYFRAME_MATCH_MS} ms). Median / p90 over every listing on the probes,`,
     `  (count on probes); its resolution is one reading interval (~${PROBE_POLL_MS} ms plus the request), and a listing whose readings were`,
     `  more than ${PROBE_MAX_WINDOW_MS} ms apart is not timed. no HLS: the server has no playlist.`,
     'publishers CPU % / host busy %: the N ffmpeg publishers, and the whole machine (100 % per core), over the same seconds.',
