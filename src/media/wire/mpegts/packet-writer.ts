@@ -80,10 +80,11 @@ export class BlockPool {
 
   constructor(
     /** Bytes per block: a whole number of TS packets, so no packet straddles two blocks. */
-    // About 280 KiB: two or three writes per 2 s segment at 2.5 Mbit/s. Each write costs a trip
-    // through the thread pool, so blocks much smaller than this cost more CPU than they save memory.
-    readonly blockBytes: number = 1536 * 188,
-    private readonly maxFree = 32,
+    // About 94 KiB: seven writes per 2 s segment at 2.5 Mbit/s. Each write costs a trip through
+    // the thread pool, so much smaller blocks cost more CPU than they save; every stream holds the
+    // block it fills and the pool keeps the spares, so much larger ones cost memory per stream.
+    readonly blockBytes: number = 512 * 188,
+    private readonly maxFree = 16,
   ) {
     if (blockBytes < 188 || blockBytes % 188 !== 0) throw new RangeError('blockBytes must be a multiple of 188');
   }
