@@ -76,9 +76,10 @@ describe('the dashboard’s account screens in Chromium', { skip }, () => {
     await new mux.default({ tokenId: 'x', tokenSecret: 'y' }).webhooks.unwrap(delivered.body, delivered.headers as Record<string, string>, secret);
 
     await nav('Webhooks').click();
-    assert.equal(await page.getByRole('textbox', { name: 'Signing secret', exact: true }).count(), 0, 'the secret is not shown again');
     const row = page.getByRole('row').filter({ hasText: 'video.live_stream.created' }).first();
     await row.waitFor();
+    // Checked once the page has its data: before, nothing at all is shown.
+    assert.equal(await page.getByRole('textbox', { name: 'Signing secret', exact: true }).count(), 0, 'the secret is not shown again');
     assert.match(await row.innerText(), /204/);
     await row.getByRole('button', { name: /^Redeliver video\.live_stream\.created/ }).click();
     await waitFor('the redelivery', () => hooks.received.filter((h) => h.json?.id === delivered.json.id).length === 2, 15_000);
@@ -98,9 +99,12 @@ describe('the dashboard’s account screens in Chromium', { skip }, () => {
     await screen(page, 'access-tokens', notes);
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Access tokens', exact: true }).waitFor();
+    const revoke = page.getByRole('button', { name: 'Revoke token ci', exact: true });
+    // Checked once the list has loaded: before, nothing at all is shown.
+    await revoke.waitFor();
     assert.equal(await page.getByRole('textbox', { name: 'Token secret', exact: true }).count(), 0, 'the secret is shown only once');
     assert.ok(!(await page.content()).includes(secret));
-    await page.getByRole('button', { name: 'Revoke token ci', exact: true }).click();
+    await revoke.click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
     await waitFor('the token to be revoked', async () => (await fetch(`${server.url}/video/v1/live-streams`, { headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` } })).status === 401);
   });
@@ -114,8 +118,10 @@ describe('the dashboard’s account screens in Chromium', { skip }, () => {
     await screen(page, 'signing-keys', notes);
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Signing keys', exact: true }).waitFor();
-    assert.equal(await page.getByRole('textbox', { name: 'Private key', exact: true }).count(), 0);
+    // Checked once the list has loaded (it comes after the heading): the key is listed, its private part is not shown.
+    await page.getByRole('button', { name: /^Delete signing key / }).first().waitFor();
     assert.equal(await page.getByRole('button', { name: /^Delete signing key / }).count(), 1);
+    assert.equal(await page.getByRole('textbox', { name: 'Private key', exact: true }).count(), 0);
   });
 
   test('a form on another origin posting with the session cookie is refused and changes nothing', { timeout: 90_000 }, async () => {
