@@ -1,7 +1,8 @@
 /**
- * How live HLS segments are served: the newest segments of a stream whose segments players fetch
- * come from memory (the bytes stored, nothing else), older ones stream from the blob store, and
- * both carry a Content-Length.
+ * How live HLS segments are served: the segments a live playlist lists come from memory once
+ * players fetch its segments (the bytes stored, nothing else; one listed but not yet in memory is
+ * read back from the blob store, then kept), older ones stream from the blob store, and both
+ * carry a Content-Length.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -24,17 +25,26 @@ describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () 
     await server?.close();
   });
 
-  test('the newest segments come from memory, equal to the stored ones; every segment has its Content-Length', async () => {
+  /** A new stream published for `seconds`, once its live playlist lists two segments (read alone: no segment fetched). */
+  async function publishedWithTwoSegments(seconds: number) {
     const f = await userWithStream(server);
     const streamId = f.stream.id;
-    const publisher = publish(rtmpUrl(server, f.stream.streamKey), 14);
-    // A playlist read alone (a dashboard, a status poller) keeps nothing in memory.
-    const first = await waitFor('the live playlist to list two segments', async () => {
+    const publisher = publish(rtmpUrl(server, f.stream.streamKey), seconds);
+    const entries = await waitFor('the live playlist to list two segments', async () => {
       const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
-      return reply.status === 200 && parsePlaylist(reply.text).entries.length > 1 ? parsePlaylist(reply.text) : undefined;
+      return reply.status === 200 && parsePlaylist(reply.text).entries.length > 1 ? parsePlaylist(reply.text).entries : undefined;
     }, 10_000);
-    const firstUri = first.entries[0]!.uri;
-    for (const entry of first.entries) {
+    return { streamId, publisher, entries };
+  }
+
+  /** The bytes the blob store holds for a segment of the stream, by its playlist URI (`broadcastId/file`). */
+  const storedSegment = (streamId: string, uri: string) => readFileSync(join(server.running.config.dataDir, 'media', 'hls', streamId, ...uri.split('/')));
+
+  test('the newest segments come from memory, equal to the stored ones; every segment has its Content-Length', async () => {
+    // A playlist read alone (a dashboard, a status poller) keeps nothing in memory.
+    const { streamId, publisher, entries: first } = await publishedWithTwoSegments(14);
+    const firstUri = first[0]!.uri;
+    for (const entry of first) {
       const [b, name] = entry.uri.split('/') as [string, string];
       assert.equal(server.running.media.recentSegment(streamId, b, name), undefined, 'nothing kept for a stream whose segments nobody fetched');
     }
@@ -53,7 +63,7 @@ describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () 
     const response = await fetch(`${server.url}/hls/${streamId}/${later}`);
     assert.equal(response.status, 200);
     const body = Buffer.from(await response.arrayBuffer());
-    const stored = readFileSync(join(server.running.config.dataDir, 'media', 'hls', streamId, broadcastId, file));
+    const stored = storedSegment(streamId, later);
     assert.equal(response.headers.get('content-length'), String(stored.length));
     assert.equal(response.headers.get('content-type'), 'video/mp2t');
     assert.ok(body.equals(stored), 'the segment served from memory is the stored segment');
@@ -64,7 +74,7 @@ describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () 
     assert.equal(server.running.media.recentSegment(streamId, firstBroadcast, firstFile), undefined, 'an older segment is no longer in memory');
     const old = await fetch(`${server.url}/hls/${streamId}/${firstUri}`);
     const oldBody = Buffer.from(await old.arrayBuffer());
-    const oldStored = readFileSync(join(server.running.config.dataDir, 'media', 'hls', streamId, firstBroadcast, firstFile));
+    const oldStored = storedSegment(streamId, firstUri);
     assert.equal(old.status, 200);
     assert.equal(old.headers.get('content-length'), String(oldStored.length));
     assert.ok(oldBody.equals(oldStored));
@@ -91,17 +101,11 @@ describe(`HLS segments of a live stream (${kind})`, { skip: ffmpegMissing }, () 
   });
 
   test('a listed segment that is not in memory is read back from the store for players, then kept; players asking together all get it', async () => {
-    const f = await userWithStream(server);
-    const streamId = f.stream.id;
-    const publisher = publish(rtmpUrl(server, f.stream.streamKey), 6);
     // Stored while nobody fetched segments: on disk only.
-    const listed = await waitFor('the live playlist to list two segments', async () => {
-      const reply = await getText(server, `/hls/${streamId}/index.m3u8`);
-      return reply.status === 200 && parsePlaylist(reply.text).entries.length > 1 ? parsePlaylist(reply.text).entries : undefined;
-    }, 10_000);
+    const { streamId, publisher, entries: listed } = await publishedWithTwoSegments(6);
     const [broadcastId, file] = listed[0]!.uri.split('/') as [string, string];
     assert.equal(server.running.media.recentSegment(streamId, broadcastId, file), undefined);
-    const stored = readFileSync(join(server.running.config.dataDir, 'media', 'hls', streamId, broadcastId, file));
+    const stored = storedSegment(streamId, listed[0]!.uri);
     // A player's first fetch; then a crowd asks for it at once.
     const single = Buffer.from(await (await fetch(`${server.url}/hls/${streamId}/${listed[0]!.uri}`)).arrayBuffer());
     assert.ok(single.equals(stored));
