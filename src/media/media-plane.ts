@@ -221,6 +221,8 @@ export class MediaPlane {
           if (data && this.sessions.get(id) === session && !session.ending) this.recentSegments.add(id, key, sequence, data);
           return data;
         })
+        // A failed read is the caller's to make again, through the blob store, and to report.
+        .catch(() => undefined)
         .finally(() => this.segmentsLoading.delete(key));
       this.segmentsLoading.set(key, loading);
     }
