@@ -160,60 +160,67 @@ export function parseVideoTag(body: Uint8Array): VideoTag {
   const frameTypeValue = (first >> 4) & (enhanced ? 0x07 : 0x0f);
   const frameType = frameTypes[frameTypeValue];
   if (frameType === undefined) throw new MediaFormatError('flv', `video frame type ${frameTypeValue} is not defined`);
-  const common: VideoTagCommon = { frameType, keyframe: frameType === 'keyframe' };
-  return enhanced ? parseEnhancedVideo(b, common) : parseClassicVideo(b, common);
+  return enhanced ? parseEnhancedVideo(b, frameType) : parseClassicVideo(b, frameType);
 }
 
-function parseClassicVideo(b: Buffer, common: VideoTagCommon): VideoTag {
+// Each kind of tag is made by one function with its fields always in the same order: every
+// message goes through here a few times, and objects of one shape are the cheapest V8 makes.
+function avcTag(frameType: VideoFrameType, packetType: AvcPacketType, compositionTimeMs: number, payload: Buffer): AvcVideoTag {
+  return { frameType, keyframe: frameType === 'keyframe', kind: 'avc', packetType, compositionTimeMs, payload };
+}
+
+function commandTag(frameType: VideoFrameType, command: number): VideoCommandTag {
+  return { frameType, keyframe: frameType === 'keyframe', kind: 'command', command };
+}
+
+function unsupportedVideo(frameType: VideoFrameType, codec: string): UnsupportedVideoTag {
+  return { frameType, keyframe: frameType === 'keyframe', kind: 'unsupported', codec };
+}
+
+function parseClassicVideo(b: Buffer, frameType: VideoFrameType): VideoTag {
   const codecId = b[0]! & 0x0f;
   if (codecId !== CODEC_ID_AVC) {
-    return { ...common, kind: 'unsupported', codec: videoCodecNames[codecId] ?? `video codec id ${codecId}` };
+    return unsupportedVideo(frameType, videoCodecNames[codecId] ?? `video codec id ${codecId}`);
   }
   // A command frame carries one UI8 after the AVC header byte instead of a picture.
-  if (common.frameType === 'command') {
+  if (frameType === 'command') {
     need(b, 2, 'AVC command frame');
-    return { ...common, kind: 'command', command: b[1]! };
+    return commandTag(frameType, b[1]!);
   }
   need(b, 5, 'AVC video tag');
   const packetTypeValue = b[1]!;
   const packetType = (['sequence-header', 'nalu', 'end-of-sequence'] as const)[packetTypeValue];
   if (packetType === undefined) throw new MediaFormatError('flv', `AVCPacketType ${packetTypeValue} is not defined`);
-  return {
-    ...common,
-    kind: 'avc',
-    packetType,
-    compositionTimeMs: packetType === 'nalu' ? readSigned24(b, 2) : 0,
-    payload: b.subarray(5),
-  };
+  return avcTag(frameType, packetType, packetType === 'nalu' ? readSigned24(b, 2) : 0, b.subarray(5));
 }
 
-function parseEnhancedVideo(b: Buffer, common: VideoTagCommon): VideoTag {
+function parseEnhancedVideo(b: Buffer, frameType: VideoFrameType): VideoTag {
   const packetTypeValue = b[0]! & 0x0f;
   // A command frame has the command right after the header byte, no FourCC.
-  if (common.frameType === 'command' && packetTypeValue !== ExVideoPacket.Metadata) {
+  if (frameType === 'command' && packetTypeValue !== ExVideoPacket.Metadata) {
     need(b, 2, 'enhanced video command frame');
-    return { ...common, kind: 'command', command: b[1]! };
+    return commandTag(frameType, b[1]!);
   }
   if (packetTypeValue === ExVideoPacket.Multitrack || packetTypeValue === ExVideoPacket.ModEx) {
     const what = packetTypeValue === ExVideoPacket.Multitrack ? 'multitrack' : 'ModEx';
-    return { ...common, kind: 'unsupported', codec: `enhanced RTMP ${what} video` };
+    return unsupportedVideo(frameType, `enhanced RTMP ${what} video`);
   }
   need(b, 5, 'enhanced video tag');
   const codec = fourCc(b, 1);
-  if (codec !== 'avc1') return { ...common, kind: 'unsupported', codec };
+  if (codec !== 'avc1') return unsupportedVideo(frameType, codec);
   switch (packetTypeValue) {
     case ExVideoPacket.SequenceStart:
-      return { ...common, kind: 'avc', packetType: 'sequence-header', compositionTimeMs: 0, payload: b.subarray(5) };
+      return avcTag(frameType, 'sequence-header', 0, b.subarray(5));
     case ExVideoPacket.CodedFrames:
       need(b, 8, 'enhanced AVC coded frames');
-      return { ...common, kind: 'avc', packetType: 'nalu', compositionTimeMs: readSigned24(b, 5), payload: b.subarray(8) };
+      return avcTag(frameType, 'nalu', readSigned24(b, 5), b.subarray(8));
     case ExVideoPacket.CodedFramesX:
-      return { ...common, kind: 'avc', packetType: 'nalu', compositionTimeMs: 0, payload: b.subarray(5) };
+      return avcTag(frameType, 'nalu', 0, b.subarray(5));
     case ExVideoPacket.SequenceEnd:
-      return { ...common, kind: 'avc', packetType: 'end-of-sequence', compositionTimeMs: 0, payload: b.subarray(5) };
+      return avcTag(frameType, 'end-of-sequence', 0, b.subarray(5));
     default:
       // Metadata (HDR info) and MPEG-2 TS sequence starts describe, they carry no picture.
-      return { ...common, kind: 'unsupported', codec: `avc1 video packet type ${packetTypeValue}` };
+      return unsupportedVideo(frameType, `avc1 video packet type ${packetTypeValue}`);
   }
 }
 
