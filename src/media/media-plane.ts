@@ -409,6 +409,7 @@ export class MediaPlane {
         session.durationTimer.unref();
       }
       current.publisherConnected = true;
+      current.live.usePayloads(request.payloads);
       current.stats.publisherConnected();
       current.disconnectPublisher = request.disconnect;
       // Relays start with the publish when the stream pushes (not during a preview); they begin

@@ -104,14 +104,14 @@ interface OpenSegment {
 }
 
 /**
- * Audio frames waiting for their PES: the raw frames as they came (views of their messages) and,
- * between them, their ADTS headers, written into one buffer of the segmenter's.
+ * Audio frames waiting for their PES, each with its ADTS header, in the segmenter's audio buffer
+ * (copied: a frame is a view of its message, whose memory is reused once the call returns).
  */
 interface PendingAudio {
   startMs: number;
   nextMs: number;
   frames: number;
-  pieces: Uint8Array[];
+  /** Bytes of the audio buffer in use. */
   bytes: number;
 }
 
@@ -131,7 +131,8 @@ export class HlsSegmenter {
   /** Reused for every access unit. */
   private readonly nalus = new AvccNalUnits();
   /** The ADTS headers of the pending audio frames. */
-  private readonly adtsHeaders = Buffer.alloc(ADTS_HEADER_SIZE * AUDIO_FRAMES_PER_PES);
+  /** The pending PES's ADTS frames; grown to the largest PES seen (a few KiB at usual bitrates). */
+  private audioBytes = Buffer.allocUnsafe(4096);
 
   private avc: { config: AvcDecoderConfig; sps: SpsInfo | undefined } | undefined;
   private aac: AudioSpecificConfig | undefined;
@@ -270,14 +271,20 @@ export class HlsSegmenter {
       pending = undefined;
     }
     if (pending === undefined) {
-      pending = { startMs: ms, nextMs: ms, frames: 0, pieces: [], bytes: 0 };
+      pending = { startMs: ms, nextMs: ms, frames: 0, bytes: 0 };
       this.pendingAudio = pending;
     }
-    const at = pending.frames * ADTS_HEADER_SIZE;
-    writeAdtsHeader(this.aac, raw.length, this.adtsHeaders, at);
-    pending.pieces.push(this.adtsHeaders.subarray(at, at + ADTS_HEADER_SIZE), raw);
+    const at = pending.bytes;
+    const end = at + ADTS_HEADER_SIZE + raw.length;
+    if (end > this.audioBytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(end, this.audioBytes.length * 2));
+      this.audioBytes.copy(grown, 0, 0, at);
+      this.audioBytes = grown;
+    }
+    writeAdtsHeader(this.aac, raw.length, this.audioBytes, at);
+    this.audioBytes.set(raw, at + ADTS_HEADER_SIZE);
     pending.frames++;
-    pending.bytes += ADTS_HEADER_SIZE + raw.length;
+    pending.bytes = end;
     pending.nextMs = ms + frameMs;
     segment.endMs = Math.max(segment.endMs, ms + frameMs);
     return finished;
@@ -381,7 +388,7 @@ export class HlsSegmenter {
     const pending = this.pendingAudio;
     this.pendingAudio = undefined;
     if (pending === undefined || !segment.tracks.audio) return;
-    this.muxer.writeAudio({ pts: to90k(pending.startMs), adts: pending.pieces }, this.out);
+    this.muxer.writeAudio({ pts: to90k(pending.startMs), adts: this.audioBytes.subarray(0, pending.bytes) }, this.out);
     segment.endMs = Math.max(segment.endMs, pending.nextMs);
   }
 

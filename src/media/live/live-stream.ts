@@ -2,11 +2,16 @@ import { parseAudioTag, parseVideoTag } from '../wire/flv.js';
 import { MediaFormatError } from '../wire/format-error.js';
 import { MessageType, type RtmpMessage } from '../wire/rtmp/messages.js';
 import type { PlaySubscription, RtmpViewer } from '../rtmp/connection.js';
+import type { PayloadRecycler } from '../wire/arena.js';
 
 /** A batch that reaches this many payload bytes is written at once, whatever its age. */
 const MAX_BATCH_BYTES = 256 * 1024;
 
-/** Something fed every message of a live stream as it arrives: the HLS packager, later relays. */
+/**
+ * Something fed every message of a live stream as it arrives: the HLS packager, the stats.
+ * The payload is valid only during the call (its memory is reused once the live stream no
+ * longer keeps it): an output copies what it keeps. Viewers (RtmpViewer.send) likewise.
+ */
 export interface MediaOutput {
   onMessage(message: RtmpMessage): void;
 }
@@ -39,6 +44,9 @@ export class LiveStream {
   private pendingBytes = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly flushBound = (): void => this.flush();
+  /** The publisher's payload memory, told after each message which payloads are still kept here. */
+  private payloads: PayloadRecycler | undefined;
+  private readonly kept: Buffer[] = [];
 
   /**
    * @param maxGopBytes the most a GOP without keyframes may hold for newcomers.
@@ -67,14 +75,34 @@ export class LiveStream {
     }
     const message = this.timeShift === 0 ? incoming : { ...incoming, timestamp: (incoming.timestamp + this.timeShift) >>> 0 };
     this.lastTimestamp = message.timestamp;
-    if (!this.remember(message)) return;
-    if (this.viewers.size > 0) {
-      this.pending.push(message);
-      this.pendingBytes += message.payload.length;
-      if (this.batchMs <= 0 || this.pendingBytes >= MAX_BATCH_BYTES) this.flush();
-      else this.flushTimer ??= setTimeout(this.flushBound, this.batchMs);
+    if (this.remember(message)) {
+      if (this.viewers.size > 0) {
+        this.pending.push(message);
+        this.pendingBytes += message.payload.length;
+        if (this.batchMs <= 0 || this.pendingBytes >= MAX_BATCH_BYTES) this.flush();
+        else this.flushTimer ??= setTimeout(this.flushBound, this.batchMs);
+      }
+      for (const output of this.outputs) output.onMessage(message);
     }
-    for (const output of this.outputs) output.onMessage(message);
+    this.recycle(message);
+  }
+
+  /**
+   * The payloads of `payloads`' publisher are reused once this stream no longer keeps them (a
+   * new publisher brings its own; one published in process, none).
+   */
+  usePayloads(payloads: PayloadRecycler | undefined): void {
+    this.payloads = payloads;
+  }
+
+  /** Tells the publisher's memory what is still kept: the batch waiting for viewers and the GOP. */
+  private recycle(latest: RtmpMessage): void {
+    if (!this.payloads) return;
+    const kept = this.kept;
+    kept.length = 0;
+    if (this.pending.length > 0) kept.push(this.pending[0]!.payload);
+    kept.push(this.gop.length > 0 ? this.gop[0]!.payload : latest.payload);
+    this.payloads.recycleBefore(kept);
   }
 
   /** Writes what waits to every viewer now, as one batch (before relays are stopped, say, so they get the publisher's last messages). */
@@ -97,7 +125,7 @@ export class LiveStream {
       if (message.type === MessageType.Video) {
         const tag = parseVideoTag(message.payload);
         if (tag.kind === 'avc' && tag.packetType === 'sequence-header') {
-          this.videoHeader = message;
+          this.videoHeader = kept(message);
           return true;
         }
         if (tag.keyframe && tag.kind !== 'command') {
@@ -107,13 +135,13 @@ export class LiveStream {
       } else if (message.type === MessageType.Audio) {
         const tag = parseAudioTag(message.payload);
         if (tag.kind === 'aac' && tag.packetType === 'sequence-header') {
-          this.audioHeader = message;
+          this.audioHeader = kept(message);
           return true;
         }
         // Audio-only streams have no keyframes: any audio frame is a starting point.
         startsGop = !this.videoHeader && this.gop.length === 0;
       } else {
-        this.metadata = message;
+        this.metadata = kept(message);
         return true;
       }
     } catch (err) {
@@ -168,4 +196,9 @@ export class LiveStream {
     this.audioHeader = undefined;
     this.restartGop();
   }
+}
+
+/** A message kept past its GOP (codec headers, metadata), with a payload of its own. */
+function kept(message: RtmpMessage): RtmpMessage {
+  return { ...message, payload: Buffer.from(message.payload) };
 }

@@ -4,6 +4,7 @@ import { ChunkDecoder, ChunkEncoder, ChunkError, type ChunkLimits } from '../wir
 import { CommandError, commandMessage, decodeCommand, metadataOf, onStatus, type Command } from '../wire/rtmp/commands.js';
 import { HANDSHAKE_SIZE, HandshakeError, serverHandshake } from '../wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
+import type { PayloadRecycler } from '../wire/arena.js';
 import { asPublished, sharedBatchChunks } from './shared-chunks.js';
 
 /** Where a publisher's media goes once its publish is authorized. */
@@ -18,7 +19,8 @@ export interface PublishSink {
 export interface RtmpViewer {
   /**
    * Queues messages for the viewer, in order; false when the viewer was dropped for not reading.
-   * The same array goes to every viewer of the stream: it must not be changed.
+   * The same array goes to every viewer of the stream: it must not be changed. Payloads are
+   * valid only during the call (a publisher's memory is reused): what is queued is a copy.
    */
   send(batch: readonly RtmpMessage[]): boolean;
   /** Ends the viewer's playback and closes its connection. */
@@ -38,6 +40,11 @@ export interface StreamRequest {
   remoteAddress: string;
   /** Drops this connection (a publisher whose broadcast the core ended, for instance). */
   disconnect(reason: string): void;
+  /**
+   * For a publish: whom to tell which payloads are still read (the live stream's GOP, say), so
+   * that the memory of the others is reused. Without one, payloads are left to the collector.
+   */
+  payloads?: PayloadRecycler;
 }
 
 /** Refusal of a publish or play, answered with an onStatus error before the connection closes. */
@@ -133,7 +140,7 @@ export class RtmpConnection {
         data = this.handshake(data);
         if ((this.state as State) !== 'chunks' || data.length === 0) return;
       }
-      this.backlog.push(...this.decoder.push(data));
+      this.decoder.push(data, this.backlog);
       this.ackIfDue();
       this.process();
     } catch (err) {
@@ -300,11 +307,13 @@ export class RtmpConnection {
       return;
     }
     try {
-      const sink = await this.hooks.publish(this.streamRequest(cmd));
+      const sink = await this.hooks.publish({ ...this.streamRequest(cmd), payloads: this.decoder });
       if (this.state === 'closed') {
         sink.onEnd('disconnected');
         return;
       }
+      // The publisher's media now comes from memory reused GOP after GOP, as its live stream says.
+      this.decoder.useArena();
       this.publisher = sink;
       this.send(controlMessages.userControl(UserControlEvent.StreamBegin, STREAM_ID));
       this.send(onStatus(STREAM_ID, 'status', 'NetStream.Publish.Start', 'Start publishing.'));
@@ -381,6 +390,8 @@ export class RtmpConnection {
   private endPublish(reason: string): void {
     const sink = this.publisher;
     this.publisher = undefined;
+    // Nothing recycles the arena any more: what the connection still sends goes to the collector.
+    if (sink) this.decoder.stopArena();
     sink?.onEnd(reason);
   }
 

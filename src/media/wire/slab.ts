@@ -4,8 +4,9 @@
  * batch of chunks for viewers and relays, 10 a second per stream) with frequent full
  * collections, whatever their total size. Small buffers (audio frames, sequence headers,
  * commands) take Node's own pool, so that what a stream keeps for its lifetime does not hold a
- * whole slab; large ones get their own. A slab lives while any buffer cut from it does (a GOP
- * cache, a viewer's queue), so a slab holds at most a few seconds of media.
+ * whole slab; large ones get their own. A slab lives while any buffer cut from it does (a
+ * viewer's queue), so a slab holds at most a few seconds of media. A publisher's payloads come
+ * from its own arena instead (arena.ts), reused GOP after GOP.
  */
 const SLAB_BYTES = 512 * 1024;
 const SLAB_MIN = 1024;

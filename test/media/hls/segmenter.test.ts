@@ -224,6 +224,22 @@ describe('segmenter input handling', () => {
     assert.deepEqual(pes.map((p) => (p.pts - pes[0]!.pts) / 90), [0, 116, 500]);
     assert.deepEqual(pes.map((p) => p.payload.length / 207), [5, 2, 2]);
   });
+
+  it('copies each audio frame as it comes: the caller may reuse its memory before the PES is written', () => {
+    const segmenter = make();
+    segmenter.pushAudio(aacHeader(), 0);
+    // One buffer for every frame, as a publisher's reused payload memory would be.
+    const reused = Buffer.alloc(2 + 200);
+    hex('af01').copy(reused);
+    for (let i = 0; i < 4; i++) {
+      reused.fill(0x30 + i, 2);
+      segmenter.pushAudio(parseAudioTag(reused), i * 23);
+    }
+    reused.fill(0xee, 2);
+    const [pes] = demuxTs(segmenter.flush()!.data).pes;
+    const frames = [0, 1, 2, 3].map((i) => pes!.payload.subarray(i * 207 + 7, (i + 1) * 207));
+    frames.forEach((frame, i) => assert.ok(frame.every((x) => x === 0x30 + i), `frame ${i} is as it was pushed`));
+  });
 });
 
 describe('segmenter timestamps', () => {

@@ -4,6 +4,7 @@ import { LiveStream } from '../../../src/media/live/live-stream.js';
 import { Amf0EcmaArray, encodeAmf0 } from '../../../src/media/wire/amf0.js';
 import { MessageType, type RtmpMessage } from '../../../src/media/wire/rtmp/messages.js';
 import type { RtmpViewer } from '../../../src/media/rtmp/connection.js';
+import { ChunkDecoder, ChunkEncoder } from '../../../src/media/wire/rtmp/chunks.js';
 
 /** FLV tag bodies written by hand (FLV spec, E.4.2 and E.4.3). */
 const tags = {
@@ -283,5 +284,121 @@ describe('LiveStream', () => {
     const viewer = new TestViewer();
     live.addViewer(viewer);
     assert.deepEqual(viewer.received, []);
+  });
+});
+
+/**
+ * A publisher's messages through the chunk decoder, its payloads from the decoder's arena (as an
+ * RTMP publisher's are), each read in pieces of `readBytes` as a socket would deliver them.
+ */
+class ArenaPublisher {
+  readonly decoder = new ChunkDecoder();
+  private readonly encoder = new ChunkEncoder();
+  constructor(
+    private readonly live: LiveStream,
+    private readonly readBytes = 1500,
+  ) {
+    this.decoder.useArena();
+    live.usePayloads(this.decoder);
+  }
+
+  /** Sends `messages` chunked as an encoder would, interleaved across their chunk streams as given. */
+  send(...messages: RtmpMessage[]): void {
+    this.feed(Buffer.concat(messages.map((m) => this.encoder.encode(m))));
+  }
+
+  feed(bytes: Buffer): void {
+    for (let p = 0; p < bytes.length; p += this.readBytes) {
+      for (const message of this.decoder.push(bytes.subarray(p, p + this.readBytes))) this.live.publish(message);
+    }
+  }
+}
+
+/** A viewer that copies what it is sent, as a real one does before its call returns. */
+class CopyingViewer implements RtmpViewer {
+  readonly received: Buffer[] = [];
+  send(batch: readonly RtmpMessage[]): boolean {
+    for (const m of batch) this.received.push(Buffer.from(m.payload));
+    return true;
+  }
+  close(): void {}
+}
+
+describe('LiveStream with a publisher whose payload memory is reused', () => {
+  it('reuses it GOP after GOP while what a newcomer is sent and what outputs see stay intact', () => {
+    const live = new LiveStream();
+    const publisher = new ArenaPublisher(live);
+    const seen: string[] = [];
+    live.addOutput({ onMessage: (m) => seen.push(m.payload.toString('hex')) });
+    const expected: Buffer[] = [];
+    const publish = (m: RtmpMessage): void => {
+      expected.push(Buffer.from(m.payload));
+      publisher.send(m);
+    };
+    publish(metadata(1280));
+    publish(video(tags.avcSequenceHeader()));
+    publish(audio(tags.aacSequenceHeader()));
+    const headers = expected.slice();
+    let total = 0;
+    for (let gop = 0; gop < 40; gop++) {
+      const gopStart = expected.length;
+      publish(video(tags.keyframe(gop, 30_000)));
+      for (let f = 1; f < 30; f++) {
+        publish(video(tags.inter((gop + f) & 0xff, 6_000 + f)));
+        publish(audio(tags.aacRaw(f, 300)));
+      }
+      total += expected.slice(gopStart).reduce((n, b) => n + b.length, 0);
+      // A newcomer now: the headers, then this GOP, byte for byte.
+      const viewer = new CopyingViewer();
+      live.addViewer(viewer).stop();
+      assert.deepEqual(viewer.received.map((b) => b.toString('hex')), [...headers, ...expected.slice(gopStart)].map((b) => b.toString('hex')), `GOP ${gop}`);
+    }
+    assert.deepEqual(seen, expected.map((b) => b.toString('hex')), 'every output saw every payload as it was sent');
+    const gopBytes = total / 40;
+    assert.ok(publisher.decoder.arenaSize < 3 * gopBytes, `the arena holds ${publisher.decoder.arenaSize} bytes for GOPs of ${gopBytes} (${total} published)`);
+  });
+
+  it('keeps the bytes of a message still being received when the GOPs before and after it end', () => {
+    const live = new LiveStream();
+    const publisher = new ArenaPublisher(live, 4096);
+    const encoder = new ChunkEncoder();
+    // A large metadata message on its own chunk stream, sent in two halves with whole GOPs between.
+    const bigMetadata: RtmpMessage = {
+      ...metadata(1920),
+      chunkStreamId: 9,
+      payload: encodeAmf0('@setDataFrame', 'onMetaData', new Amf0EcmaArray({ width: 1920, comment: 'x'.repeat(2000) })),
+    };
+    const chunks = encoder.encode(bigMetadata);
+    const half = 128 + 12; // the first chunk: header and 128 bytes of body
+    publisher.send(video(tags.avcSequenceHeader()));
+    publisher.feed(chunks.subarray(0, half));
+    for (let gop = 0; gop < 10; gop++) {
+      publisher.send(video(tags.keyframe(gop, 40_000)));
+      for (let f = 1; f < 10; f++) publisher.send(video(tags.inter(f, 20_000)));
+    }
+    publisher.feed(chunks.subarray(half));
+    const viewer = new CopyingViewer();
+    live.addViewer(viewer);
+    assert.deepEqual(viewer.received[0], bigMetadata.payload, 'the metadata arrived whole and unchanged');
+  });
+
+  it('keeps what waits for viewers in a batch across the end of its GOP', () => {
+    const live = new LiveStream(undefined, 60_000);
+    const publisher = new ArenaPublisher(live);
+    const viewer = new CopyingViewer();
+    live.addViewer(viewer);
+    const expected: string[] = [];
+    const publish = (m: RtmpMessage): void => {
+      expected.push(m.payload.toString('hex'));
+      publisher.send(m);
+    };
+    publish(video(tags.avcSequenceHeader()));
+    // GOPs of ~60 KB: several end while their messages still wait in the batch (written at 256 KiB).
+    for (let gop = 0; gop < 12; gop++) {
+      publish(video(tags.keyframe(gop, 20_000)));
+      for (let f = 1; f < 5; f++) publish(video(tags.inter(gop * 8 + f, 10_000)));
+    }
+    live.end('done');
+    assert.deepEqual(viewer.received.map((b) => b.toString('hex')), expected);
   });
 });

@@ -1,5 +1,6 @@
 import type { RtmpMessage } from './messages.js';
 import { MessageType } from './messages.js';
+import { MediaArena, type PayloadRecycler } from '../arena.js';
 import { mediaBuffer } from '../slab.js';
 
 /**
@@ -62,8 +63,11 @@ const INITIAL_MESSAGE_BYTES = 256 * 1024;
  * is copied once and the steady state allocates only the messages themselves. Only a header split
  * across reads (at most 18 bytes) is held back in a small buffer of its own.
  */
-export class ChunkDecoder {
+export class ChunkDecoder implements PayloadRecycler {
   private chunkSize = 128;
+  /** Where payloads come from once useArena() is called; shared slabs until then. */
+  private arena: MediaArena | undefined;
+  private readonly kept: Buffer[] = [];
   private readonly streams = new Map<number, ChunkStreamState>();
   private buffered = 0;
   /** The start of a header that the last read cut off. */
@@ -78,18 +82,57 @@ export class ChunkDecoder {
 
   constructor(private readonly limits: ChunkLimits = DEFAULT_CHUNK_LIMITS) {}
 
+  /**
+   * From now on payloads come from an arena of this decoder's and stay valid only until
+   * recycleBefore() passes them: for a publisher, whose live stream says when.
+   */
+  useArena(): void {
+    this.arena ??= new MediaArena();
+  }
+
+  /**
+   * Payloads come from shared slabs again (the publish ended): the arena is left to the
+   * collector, with what still reads from it; nothing in it is reused any more.
+   */
+  stopArena(): void {
+    this.arena = undefined;
+  }
+
+  /**
+   * Payloads received before `kept` (the earliest one still read) may be reused; a message still
+   * being received keeps its own, whenever it began.
+   */
+  recycleBefore(kept: readonly Buffer[]): void {
+    const arena = this.arena;
+    if (!arena) return;
+    const all = this.kept;
+    all.length = 0;
+    for (const buffer of kept) all.push(buffer);
+    for (const state of this.streams.values()) if (state.data) all.push(state.data);
+    arena.recycleBefore(all);
+  }
+
+  /** Bytes the arena holds (0 without one). */
+  get arenaSize(): number {
+    return this.arena?.size ?? 0;
+  }
+
+  private allocate(length: number): Buffer {
+    return this.arena ? this.arena.allocate(length) : mediaBuffer(length);
+  }
+
   /** The peer's current chunk size. */
   get inChunkSize(): number {
     return this.chunkSize;
   }
 
   /**
-   * Parses as many whole messages as `data` completes. Throws ChunkError on a protocol violation.
-   * Payloads are copies: the caller may reuse `data`.
+   * Parses as many whole messages as `data` completes, appended to `out` (returned). Throws
+   * ChunkError on a protocol violation. Payloads are copies: the caller may reuse `data` (with
+   * an arena, they stay valid until recycled).
    */
-  push(data: Buffer): RtmpMessage[] {
+  push(data: Buffer, out: RtmpMessage[] = []): RtmpMessage[] {
     this.bytesReceived += data.length;
-    const out: RtmpMessage[] = [];
     let p = 0;
     while (p < data.length) {
       if (this.bodyLeft > 0) {
@@ -129,7 +172,7 @@ export class ChunkDecoder {
     if (this.buffered + take > this.limits.maxBufferedBytes) throw new ChunkError('too much partial message data');
     const end = state.received + take;
     if (state.data!.length < end) {
-      const grown = Buffer.allocUnsafe(Math.min(state.length, Math.max(end, state.data!.length * 2)));
+      const grown = this.allocate(Math.min(state.length, Math.max(end, state.data!.length * 2)));
       state.data!.copy(grown, 0, 0, state.received);
       state.data = grown;
     }
@@ -221,7 +264,7 @@ export class ChunkDecoder {
       state.streamId = streamId;
       state.extended = extended;
       state.initialised = true;
-      if (length > 0) state.data = mediaBuffer(Math.min(length, INITIAL_MESSAGE_BYTES, this.limits.maxBufferedBytes));
+      if (length > 0) state.data = this.allocate(Math.min(length, INITIAL_MESSAGE_BYTES, this.limits.maxBufferedBytes));
     }
     const take = Math.min(state.length - state.received, this.chunkSize);
     if (take > 0) {
