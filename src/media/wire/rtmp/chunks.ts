@@ -369,7 +369,11 @@ export class ChunkEncoder {
         if (extended) p = out.writeUInt32BE(timestamp, p);
       }
       const start = i * this.chunkSize;
-      p += payload.copy(out, p, start, Math.min(payload.length, start + this.chunkSize));
+      const end = Math.min(payload.length, start + this.chunkSize);
+      // set(), not copy(): Node 20's copy() validates and cuts a view for every call; a message in
+      // one chunk (every audio frame) needs no view at all.
+      out.set(end - start === payload.length ? payload : payload.subarray(start, end), p);
+      p += end - start;
     }
     return p;
   }
