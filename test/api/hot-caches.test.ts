@@ -29,6 +29,11 @@ for (const kind of databaseKinds()) {
       await server.close();
     });
 
+    /**
+     * A commit of another process reaches this one through I/O, so in a later turn of its event
+     * loop (the store reads SQLite's data version once per turn); `other` writes in this one.
+     */
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
     const config = (key: string) => server.request('GET', `/agents/config/${key}`);
     const destinationsOf = async (key: string) => {
       const r = await config(key);
@@ -109,6 +114,7 @@ for (const kind of databaseKinds()) {
           const added = await addDestination(server, user, stream.id, 'YouTube', 'abcd-efgh-ijkl-mnop-qrst');
           assert.equal((await destinationsOf(stream.streamKey)).length, 1);
           await other.destinations.setEnabled(await destinationId(stream.id, added.id), false);
+          await nextTurn();
           assert.deepEqual((await destinationsOf(stream.streamKey)).map((d) => d.isActive), [false]);
         });
       }
@@ -172,6 +178,7 @@ for (const kind of databaseKinds()) {
           const token = await newToken(await newUser(server));
           assert.equal((await liveStreamsWith(token.authorization)).status, 200);
           await other.accessTokens.revoke(token.id, new Date().toISOString());
+          await nextTurn();
           assert.equal((await liveStreamsWith(token.authorization)).status, 401);
         });
       }
@@ -353,6 +360,7 @@ for (const kind of databaseKinds()) {
         it('a write of another process (no event reaches this one): seen on the next read', async () => {
           const s = await both();
           await other.streams.setEnabled(s.stream.id, false, new Date().toISOString());
+          await nextTurn();
           assert.equal((await s.rig()).isActive, false);
           assert.equal((await s.mux()).status, 'disabled');
         });
