@@ -61,13 +61,20 @@ export class MediaArena {
    * none from it, nothing is recycled.
    */
   recycleBefore(kept: readonly Uint8Array[]): void {
-    let first = this.regions.length;
-    for (const buffer of kept) {
-      const at = this.regions.findIndex((r) => r.bytes.buffer === buffer.buffer);
-      if (at >= 0 && at < first) first = at;
+    // Called for every message: plain loops, nothing allocated unless regions are freed.
+    const regions = this.regions;
+    let first = regions.length;
+    for (let k = 0; k < kept.length; k++) {
+      const memory = kept[k]!.buffer;
+      for (let at = 0; at < first; at++) {
+        if (regions[at]!.bytes.buffer === memory) {
+          first = at;
+          break;
+        }
+      }
     }
-    if (first === this.regions.length) return;
-    for (const region of this.regions.splice(0, first)) {
+    if (first === regions.length || first === 0) return;
+    for (const region of regions.splice(0, first)) {
       if (region.reusable) this.spare.push(region.bytes);
     }
   }
