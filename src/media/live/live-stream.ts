@@ -73,7 +73,11 @@ export class LiveStream {
       // One video frame's worth after the last thing viewers got.
       this.timeShift = (this.lastTimestamp + 40 - incoming.timestamp) >>> 0;
     }
-    const message = this.timeShift === 0 ? incoming : { ...incoming, timestamp: (incoming.timestamp + this.timeShift) >>> 0 };
+    // Written out, not spread: objects made by a spread on every message were promoted by V8 to its old space.
+    const message: RtmpMessage =
+      this.timeShift === 0
+        ? incoming
+        : { chunkStreamId: incoming.chunkStreamId, timestamp: (incoming.timestamp + this.timeShift) >>> 0, type: incoming.type, streamId: incoming.streamId, payload: incoming.payload };
     this.lastTimestamp = message.timestamp;
     if (this.remember(message)) {
       if (this.viewers.size > 0) {
@@ -125,7 +129,7 @@ export class LiveStream {
       if (message.type === MessageType.Video) {
         const tag = parseVideoTag(message.payload);
         if (tag.kind === 'avc' && tag.packetType === 'sequence-header') {
-          this.videoHeader = kept(message);
+          this.videoHeader = ownCopy(message);
           return true;
         }
         if (tag.keyframe && tag.kind !== 'command') {
@@ -135,13 +139,13 @@ export class LiveStream {
       } else if (message.type === MessageType.Audio) {
         const tag = parseAudioTag(message.payload);
         if (tag.kind === 'aac' && tag.packetType === 'sequence-header') {
-          this.audioHeader = kept(message);
+          this.audioHeader = ownCopy(message);
           return true;
         }
         // Audio-only streams have no keyframes: any audio frame is a starting point.
         startsGop = !this.videoHeader && this.gop.length === 0;
       } else {
-        this.metadata = kept(message);
+        this.metadata = ownCopy(message);
         return true;
       }
     } catch (err) {
@@ -199,6 +203,6 @@ export class LiveStream {
 }
 
 /** A message kept past its GOP (codec headers, metadata), with a payload of its own. */
-function kept(message: RtmpMessage): RtmpMessage {
+function ownCopy(message: RtmpMessage): RtmpMessage {
   return { ...message, payload: Buffer.from(message.payload) };
 }
