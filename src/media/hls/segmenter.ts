@@ -130,7 +130,6 @@ export class HlsSegmenter {
   private readonly out: PacketWriter | BlockWriter;
   /** Reused for every access unit. */
   private readonly nalus = new AvccNalUnits();
-  /** The ADTS headers of the pending audio frames. */
   /** The pending PES's ADTS frames; grown to the largest PES seen (a few KiB at usual bitrates). */
   private audioBytes = Buffer.allocUnsafe(4096);
 

@@ -11,10 +11,8 @@
  * kept that much dead memory around most of the time: more than the live GOPs themselves.
  */
 
-/** Chunk size: a few per GOP of a typical stream, so little is held past the GOP. */
+/** Chunk size: a few per GOP of a typical stream, so little is held past the GOP. Larger payloads get a buffer of their own. */
 const CHUNK_BYTES = 128 * 1024;
-/** Payloads no larger than this share chunks; larger ones get a buffer of their own. */
-const MAX_SHARED_BYTES = CHUNK_BYTES;
 
 /** Who hands out payloads from an arena, told which of them are still read. */
 export interface PayloadRecycler {
@@ -36,11 +34,10 @@ export class MediaArena {
 
   /** `length` bytes, uninitialised, valid until recycleBefore() passes them. */
   allocate(length: number): Buffer {
-    if (length > MAX_SHARED_BYTES) {
+    if (length > CHUNK_BYTES) {
       const bytes = Buffer.allocUnsafeSlow(length);
+      // Nothing more is cut from a region of its own: the next payload opens a chunk.
       this.regions.push({ bytes, reusable: false });
-      // Nothing more is cut from a region of its own.
-      this.used = length;
       return bytes;
     }
     let current = this.regions[this.regions.length - 1];
