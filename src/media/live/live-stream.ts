@@ -3,6 +3,7 @@ import { MediaFormatError } from '../wire/format-error.js';
 import { MessageType, type RtmpMessage } from '../wire/rtmp/messages.js';
 import type { PlaySubscription, RtmpViewer } from '../rtmp/connection.js';
 import type { PayloadRecycler } from '../wire/arena.js';
+import { fanOut } from '../wire/fan-out.js';
 
 /** A batch that reaches this many payload bytes is written at once, whatever its age. */
 const MAX_BATCH_BYTES = 256 * 1024;
@@ -117,9 +118,12 @@ export class LiveStream {
     const batch = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    for (const viewer of this.viewers) {
-      if (!viewer.send(batch)) this.viewers.delete(viewer);
-    }
+    // One fan-out: the batch's chunked bytes, shared by the viewers, live only while it runs.
+    fanOut(() => {
+      for (const viewer of this.viewers) {
+        if (!viewer.send(batch)) this.viewers.delete(viewer);
+      }
+    });
   }
 
   /** Updates what a newcomer is sent; false for a message to drop. */

@@ -6,6 +6,7 @@ import { ChunkDecoder, ChunkEncoder, DEFAULT_CHUNK_LIMITS } from '../wire/rtmp/c
 import { commandMessage, decodeCommand } from '../wire/rtmp/commands.js';
 import { clientHandshakeC0C1, HANDSHAKE_SIZE } from '../wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
+import { wrote } from '../wire/fan-out.js';
 import { sharedBatchChunks, sharedChunks, type ChunkStreamOf } from './shared-chunks.js';
 
 export type RtmpTarget = PublishUrl;
@@ -239,6 +240,7 @@ export class RtmpPublisher {
     const socket = this.socket;
     if (!socket || socket.destroyed || batch.length === 0) return;
     socket.write(sharedBatchChunks(batch, this.encoder.outChunkSize, chunkStreamByKind, this.streamId));
+    wrote(socket);
   }
 
   private send(message: RtmpMessage): void {

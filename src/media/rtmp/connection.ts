@@ -5,6 +5,7 @@ import { CommandError, commandMessage, decodeCommand, metadataOf, onStatus, type
 import { HANDSHAKE_SIZE, HandshakeError, serverHandshake } from '../wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../wire/rtmp/messages.js';
 import type { PayloadRecycler } from '../wire/arena.js';
+import { wrote } from '../wire/fan-out.js';
 import { asPublished, sharedBatchChunks } from './shared-chunks.js';
 
 /** Where a publisher's media goes once its publish is authorized. */
@@ -369,6 +370,7 @@ export class RtmpConnection {
     // can, so writableLength counts only what the viewer has not read (a burst such as the GOP
     // on joining included).
     this.socket.write(sharedBatchChunks(batch, this.encoder.outChunkSize, asPublished, STREAM_ID));
+    wrote(this.socket);
     return true;
   }
 

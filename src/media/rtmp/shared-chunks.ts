@@ -1,6 +1,6 @@
 import { ChunkEncoder } from '../wire/rtmp/chunks.js';
 import type { RtmpMessage } from '../wire/rtmp/messages.js';
-import { mediaBuffer } from '../wire/slab.js';
+import { fanOutBuffer, fanOutNow } from '../wire/fan-out.js';
 
 /** The chunk stream a sender puts a message on. */
 export type ChunkStreamOf = (message: RtmpMessage) => number;
@@ -15,6 +15,8 @@ interface Framing {
   chunkStream: number | ChunkStreamOf;
   streamId: number;
   bytes: Buffer;
+  /** The fan-out whose memory holds the bytes (they are good only during it), or 0: their own. */
+  fanOut: number;
 }
 
 /**
@@ -38,7 +40,7 @@ function known(key: object, chunkSize: number, chunkStream: number | ChunkStream
     return fresh;
   }
   for (const f of list) {
-    if (f.chunkSize === chunkSize && f.chunkStream === chunkStream && f.streamId === streamId) return f.bytes;
+    if (f.chunkSize === chunkSize && f.chunkStream === chunkStream && f.streamId === streamId && (f.fanOut === 0 || f.fanOut === fanOutNow())) return f.bytes;
   }
   return list;
 }
@@ -61,16 +63,18 @@ function encode(message: RtmpMessage, chunkSize: number, chunkStreamId: number, 
 export function sharedChunks(message: RtmpMessage, chunkSize: number, chunkStreamId: number, streamId: number): Buffer {
   const found = known(message, chunkSize, chunkStreamId, streamId);
   if (Buffer.isBuffer(found)) return found;
-  return remember(found, { chunkSize, chunkStream: chunkStreamId, streamId, bytes: encode(message, chunkSize, chunkStreamId, streamId) });
+  return remember(found, { chunkSize, chunkStream: chunkStreamId, streamId, bytes: encode(message, chunkSize, chunkStreamId, streamId), fanOut: 0 });
 }
 
 /**
  * The messages of `batch`, in order, as one Buffer of chunks (each message starts with a full
  * header, so their chunks simply follow one another): one socket write per connection for the
  * whole batch, the bytes made once for all connections framing it alike. Shared as sharedChunks'.
+ * During a live stream's fan-out the bytes are cut from fan-out memory (fan-out.ts), reused by
+ * the next batch: whoever writes them calls wrote() right after, so bytes a connection queued
+ * are kept.
  */
 export function sharedBatchChunks(batch: readonly RtmpMessage[], chunkSize: number, chunkStreamOf: ChunkStreamOf, streamId: number): Buffer {
-  if (batch.length === 1) return sharedChunks(batch[0]!, chunkSize, chunkStreamOf(batch[0]!), streamId);
   const found = known(batch, chunkSize, chunkStreamOf, streamId);
   if (Buffer.isBuffer(found)) return found;
   // Each message is chunked straight into the batch's one buffer (not kept with the message: a
@@ -78,8 +82,8 @@ export function sharedBatchChunks(batch: readonly RtmpMessage[], chunkSize: numb
   if (encoder.outChunkSize !== chunkSize) encoder.setChunkSize(chunkSize);
   let size = 0;
   for (const m of batch) size += encoder.encodedSize(m, chunkStreamOf(m));
-  const bytes = mediaBuffer(size);
+  const bytes = fanOutBuffer(size);
   let p = 0;
   for (const m of batch) p = encoder.encodeInto(bytes, p, m, chunkStreamOf(m), streamId);
-  return remember(found, { chunkSize, chunkStream: chunkStreamOf, streamId, bytes });
+  return remember(found, { chunkSize, chunkStream: chunkStreamOf, streamId, bytes, fanOut: fanOutNow() });
 }

@@ -1,12 +1,12 @@
 /**
  * Buffers of media size cut from shared slabs rather than each given its own ArrayBuffer: V8
- * answers a stream of new ArrayBuffers (a video frame is 5-20 KB, 30 a second per stream; a
- * batch of chunks for viewers and relays, 10 a second per stream) with frequent full
- * collections, whatever their total size. Small buffers (audio frames, sequence headers,
+ * answers a stream of new ArrayBuffers (a video frame is 5-20 KB, 30 a second per stream) with
+ * frequent full collections, whatever their total size. Small buffers (audio frames, sequence headers,
  * commands) take Node's own pool, so that what a stream keeps for its lifetime does not hold a
  * whole slab; large ones get their own. A slab lives while any buffer cut from it does (a
  * viewer's queue), so a slab holds at most a few seconds of media. A publisher's payloads come
- * from its own arena instead (arena.ts), reused GOP after GOP.
+ * from its own arena instead (arena.ts), reused GOP after GOP, and the chunks a live stream
+ * writes to its viewers and relays from fan-out memory (fan-out.ts), reused batch after batch.
  */
 const SLAB_BYTES = 512 * 1024;
 const SLAB_MIN = 1024;

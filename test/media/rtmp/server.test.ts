@@ -19,6 +19,7 @@ import {
 import { clientHandshakeC0C1, findClientDigest, HANDSHAKE_SIZE, serverDigestValid, serverS2Valid } from '../../../src/media/wire/rtmp/handshake.js';
 import { controlMessages, MessageType, UserControlEvent, type RtmpMessage } from '../../../src/media/wire/rtmp/messages.js';
 import { RtmpServer } from '../../../src/media/rtmp/server.js';
+import { LiveStream } from '../../../src/media/live/live-stream.js';
 
 const LIMITS: ConnectionLimits = {
   maxMessageSize: 2 * 1024 * 1024,
@@ -532,6 +533,48 @@ describe('RTMP server over TCP', () => {
     assert.equal(attached.viewer.send([keyframe(99_999, 10)]), false);
     client.socket.resume();
     await withTimeout(client.closed, 'the dropped viewer’s connection closing');
+  });
+
+  it('writes a fan-out to a fast and a slow viewer alike: what the slow one queued is never written over by later batches', async () => {
+    // The fast viewer takes every batch at once, so its bytes' memory is reused for the next
+    // batch; the slow one's queue must keep its own bytes intact all the same.
+    const live = new LiveStream();
+    const attach = async (): Promise<TestClient> => {
+      const client = await open();
+      await client.connectAndCreateStream();
+      const attachedNext = hooks.nextViewer();
+      client.command(1, 'play', 0, null, 'good');
+      await client.waitStatus('NetStream.Play.Start');
+      live.addViewer((await withTimeout(attachedNext, 'the viewer to attach')).viewer);
+      return client;
+    };
+    const fast = await attach();
+    const slow = await attach();
+    slow.socket.pause();
+    const serverSockets = (server as unknown as { sockets: Set<Socket> }).sockets;
+    const size = 24 * 1024;
+    const sent: Buffer[] = [];
+    let afterQueueing = 0;
+    for (let i = 0; i < 4000 && afterQueueing < 6; i++) {
+      const payload = Buffer.alloc(size + 5);
+      payload.set([0x27, 0x01, 0, 0, 0]);
+      for (let p = 5; p < payload.length; p += 4) payload.writeUInt32BE(i * 100_003 + p, p);
+      live.publish({ chunkStreamId: 6, timestamp: i * 33, type: MessageType.Video, streamId: 1, payload });
+      sent.push(payload);
+      if ([...serverSockets].some((s) => s.writableLength > 0)) afterQueueing++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(afterQueueing >= 6, 'the slow viewer never queued anything: the test proves nothing');
+    slow.socket.resume();
+    const videoOf = (client: TestClient) => client.log.filter((m) => m.type === MessageType.Video);
+    for (const [name, client] of [['fast', fast], ['slow', slow]] as const) {
+      const deadline = Date.now() + WAIT_MS;
+      while (videoOf(client).length < sent.length && Date.now() < deadline) await sleep(20);
+      const got = videoOf(client);
+      assert.equal(got.length, sent.length, `the ${name} viewer got every frame`);
+      got.forEach((m, i) => assert.ok(m.payload.equals(sent[i]!), `the ${name} viewer's frame ${i} is what was published`));
+    }
+    live.end('done');
   });
 
   it('closes every connection when the server stops', async () => {
