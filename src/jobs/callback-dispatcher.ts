@@ -35,15 +35,21 @@ export interface DispatcherOptions {
   sweepMs: number;
   /** How long one delivery may take, in ms. */
   timeoutMs: number;
+  /** Told how each attempt ended (a metric): delivered, failed (retried later) or given up. */
+  onAttempt?: (result: DeliveryResult) => void;
 }
 
-const DEFAULT_OPTIONS: DispatcherOptions = { startDelayMs: 1000, sweepMs: CALLBACK_SWEEP_MS, timeoutMs: 5000 };
+export type DeliveryResult = 'delivered' | 'failed' | 'given_up';
+
+export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = { startDelayMs: 1000, sweepMs: CALLBACK_SWEEP_MS, timeoutMs: 5000 };
 
 /**
  * Delivers the callback outbox: every due callback is POSTed; a 2xx answer delivers it, any
  * other answer or a network failure schedules a retry with backoff, until it is given up.
- * Callbacks that share an ordering key come due one at a time (the outbox sees to it). Several
- * nodes may run one: a callback delivered twice is possible, lost is not.
+ * Callbacks that share an ordering key come due one at a time (the outbox sees to it). Every
+ * node runs one: each callback is claimed by the node that delivers it, so it is delivered once;
+ * only a node that dies mid-delivery leaves its callbacks to be delivered again once its claim
+ * lapses (twice is possible then, lost never).
  */
 export class CallbackDispatcher {
   private readonly poller: Poller;
@@ -54,7 +60,7 @@ export class CallbackDispatcher {
     /** Where deliveries may go: every callback URL is a user's, checked at connect time. */
     private readonly egress: EgressPolicy,
     private readonly log: DispatcherLogger,
-    private readonly options: DispatcherOptions = DEFAULT_OPTIONS,
+    private readonly options: DispatcherOptions = DEFAULT_DISPATCHER_OPTIONS,
   ) {
     this.poller = new Poller(() => this.deliverDue(), { sweepMs: options.sweepMs, onError: (err) => log.error({ err }, 'delivering callbacks failed') });
     this.stopWaking = outbox.onEnqueue(() => this.poller.kick());
@@ -89,13 +95,14 @@ export class CallbackDispatcher {
       await this.outbox.attempted(callback, { statusCode: status, durationMs: performance.now() - started, error: null });
       if (status >= 200 && status < 300) {
         await this.outbox.delivered(callback);
+        this.options.onAttempt?.('delivered');
         return;
       }
-      await this.outbox.failed(callback, `HTTP ${status}`);
+      this.options.onAttempt?.((await this.outbox.failed(callback, `HTTP ${status}`)) ? 'given_up' : 'failed');
     } catch (err) {
       const message = err instanceof Error ? (err.name === 'TimeoutError' ? 'timed out' : err.message) : String(err);
       await this.outbox.attempted(callback, { statusCode: null, durationMs: performance.now() - started, error: message });
-      await this.outbox.failed(callback, message);
+      this.options.onAttempt?.((await this.outbox.failed(callback, message)) ? 'given_up' : 'failed');
       this.log.warn({ event: callback.event, attempts: callback.attempts + 1, error: message }, 'callback delivery failed; will retry');
     }
   }

@@ -195,6 +195,8 @@ export interface CallbacksTable {
   endpoint_id: Added<string | null>;
   /** How attempts are signed: null for the streamdelta headers, 'mux' for Mux's `mux-signature`. */
   signature_scheme: Added<string | null>;
+  /** Until when a node delivering it holds it (no other node takes it before), or null. */
+  claimed_until: Added<string | null>;
 }
 
 /** One try at delivering a callback: what the receiver answered, or why it could not be reached. */

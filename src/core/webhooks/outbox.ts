@@ -50,6 +50,12 @@ export interface JsonCallbackOptions {
 
 export const CALLBACK_MAX_ATTEMPTS = 10;
 
+/**
+ * How long a node holds the callbacks it took to deliver: well past a delivery's timeout and the
+ * writes after it, so a live node always finishes first; a dead node's callbacks wait this long.
+ */
+export const CALLBACK_CLAIM_MS = 60_000;
+
 /** Seconds to wait after the n-th failed attempt: 2, 4, 8, … up to five minutes. */
 export function callbackRetryDelay(attempts: number): number {
   return Math.min(300, 2 ** attempts);
@@ -140,8 +146,15 @@ export class CallbackOutbox {
     return () => this.waiters.delete(wake);
   }
 
+  /**
+   * Takes up to `limit` callbacks due now for this node to deliver: each is claimed for
+   * CALLBACK_CLAIM_MS, so no other node sharing the database delivers it meanwhile. A node that
+   * dies holding claims leaves them to lapse; another node then delivers those.
+   */
   async due(limit = 20): Promise<OutgoingCallback[]> {
-    const rows = await this.ctx.store.callbacks.due(this.ctx.now(), limit);
+    const now = this.ctx.now();
+    const until = new Date(Date.parse(now) + CALLBACK_CLAIM_MS).toISOString();
+    const rows = await this.ctx.store.callbacks.claimDue(now, limit, until);
     const due: OutgoingCallback[] = [];
     for (const r of rows) {
       let url = r.url;
@@ -200,14 +213,15 @@ export class CallbackOutbox {
     await this.ctx.store.callbacks.delivered(callback.id, this.ctx.now(), callback.attempts + 1);
   }
 
-  /** Records a failed attempt: retried later, or given up after CALLBACK_MAX_ATTEMPTS. */
-  async failed(callback: OutgoingCallback, error: string): Promise<void> {
+  /** Records a failed attempt: retried later, or given up after CALLBACK_MAX_ATTEMPTS (then true). */
+  async failed(callback: OutgoingCallback, error: string): Promise<boolean> {
     const attempts = callback.attempts + 1;
     if (attempts >= CALLBACK_MAX_ATTEMPTS) {
       await this.ctx.store.callbacks.gaveUp(callback.id, attempts, this.ctx.now(), error);
-      return;
+      return true;
     }
     const next = new Date(Date.parse(this.ctx.now()) + callbackRetryDelay(attempts) * 1000).toISOString();
     await this.ctx.store.callbacks.retryLater(callback.id, attempts, next, error);
+    return false;
   }
 }

@@ -21,6 +21,7 @@ import * as m0019 from './0019_random_public_ids.js';
 import * as m0020 from './0020_live_api.js';
 import * as m0021 from './0021_sessions.js';
 import * as m0022 from './0022_chat_moderation.js';
+import * as m0023 from './0023_callback_claims.js';
 
 /** Every migration, in order. Compiled into the program, so no files are read at run time. */
 const migrations: Record<string, Migration> = {
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '0020_live_api': m0020,
   '0021_sessions': m0021,
   '0022_chat_moderation': m0022,
+  '0023_callback_claims': m0023,
 };
 
 export const migrationProvider: MigrationProvider = {

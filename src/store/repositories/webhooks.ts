@@ -16,30 +16,47 @@ export class CallbackRepository {
   }
 
   /**
-   * Callbacks not yet delivered nor given up on, due at `now`, oldest first; of the callbacks
-   * with one ordering key only the first still pending, so a later one waits for the earlier.
+   * Claims until `until` the callbacks not yet delivered nor given up on, due at `now` and free
+   * (never claimed, or the claim lapsed: its node died mid-delivery), at most `limit` of them;
+   * of the callbacks with one ordering key only the first still pending, so a later one waits
+   * for the earlier. Returned oldest first.
+   *
+   * One UPDATE, so that nodes claiming at the same moment never take the same callback: SQLite
+   * runs one writer at a time, and PostgreSQL, when it finds a row another transaction just
+   * claimed, waits for it and checks the row's claim again, and skips it.
    */
-  due(now: string, limit: number): Promise<CallbackRow[]> {
-    return this.waiting()
-      .selectAll('c')
+  async claimDue(now: string, limit: number, until: string): Promise<CallbackRow[]> {
+    const candidates = this.waiting()
+      .select('c.id')
       .where('c.next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('c.claimed_until', 'is', null), eb('c.claimed_until', '<=', now)]))
       .orderBy('c.next_attempt_at')
       .orderBy('c.created_at')
-      .limit(limit)
+      .limit(limit);
+    const rows = await this.db
+      .updateTable('callbacks')
+      .set({ claimed_until: until })
+      .where('id', 'in', candidates)
+      .where('delivered_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', now)]))
+      .returningAll()
       .execute();
+    return rows.sort((a, b) => (a.next_attempt_at === b.next_attempt_at ? a.created_at.localeCompare(b.created_at) : a.next_attempt_at.localeCompare(b.next_attempt_at)));
   }
 
   /**
-   * When the next of the callbacks `due` would return comes due (it may be past), or undefined
-   * when none is waiting: how long a delivery worker may sleep.
+   * When the next callback claimDue would take comes due (it may be past): its next attempt, or
+   * the end of another node's claim on it; undefined when none is waiting. How long a delivery
+   * worker may sleep.
    */
   async nextDueAt(): Promise<string | undefined> {
     const row = await this.waiting()
-      .select('c.next_attempt_at')
-      .orderBy('c.next_attempt_at')
+      .select((eb) => eb.case().when('c.claimed_until', '>', eb.ref('c.next_attempt_at')).then(eb.ref('c.claimed_until')).else(eb.ref('c.next_attempt_at')).end().as('due_at'))
+      .orderBy('due_at')
       .limit(1)
       .executeTakeFirst();
-    return row?.next_attempt_at;
+    return row?.due_at ?? undefined;
   }
 
   /** Callbacks neither delivered nor given up on; of those with one ordering key, only the first. */
@@ -67,19 +84,19 @@ export class CallbackRepository {
   }
 
   async delivered(id: string, at: string, attempts: number): Promise<void> {
-    await this.db.updateTable('callbacks').set({ delivered_at: at, attempts, last_error: null }).where('id', '=', id).execute();
+    await this.db.updateTable('callbacks').set({ delivered_at: at, attempts, last_error: null, claimed_until: null }).where('id', '=', id).execute();
   }
 
   async retryLater(id: string, attempts: number, nextAttemptAt: string, error: string): Promise<void> {
     await this.db
       .updateTable('callbacks')
-      .set({ attempts, next_attempt_at: nextAttemptAt, last_error: error })
+      .set({ attempts, next_attempt_at: nextAttemptAt, last_error: error, claimed_until: null })
       .where('id', '=', id)
       .execute();
   }
 
   async gaveUp(id: string, attempts: number, at: string, error: string): Promise<void> {
-    await this.db.updateTable('callbacks').set({ attempts, failed_at: at, last_error: error }).where('id', '=', id).execute();
+    await this.db.updateTable('callbacks').set({ attempts, failed_at: at, last_error: error, claimed_until: null }).where('id', '=', id).execute();
   }
 
   find(id: string): Promise<CallbackRow | undefined> {
