@@ -105,6 +105,9 @@ export class Repositories {
   }
 }
 
+/** Runs of the migrations on SQLite before a failure is taken for a real one (see migrate()). */
+const MIGRATION_ATTEMPTS_SQLITE = 5;
+
 export interface MigrationReport {
   applied: string[];
 }
@@ -132,20 +135,45 @@ export class Store extends Repositories {
     return this.db.transaction().execute((trx) => work(new Repositories(trx)));
   }
 
-  async migrate(): Promise<MigrationReport> {
+  private async migrator(): Promise<Migrator> {
     // Unless told the schema, Kysely takes its bookkeeping tables in *any* schema of the
     // database for its own (it introspects them all), so a second installation in another
     // schema of the same PostgreSQL database (and every test, each in its own schema) would
     // skip creating its own and then fail to find them.
     const migrationTableSchema = this.kind === 'postgres' ? await currentSchema(this.db) : undefined;
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) {
+    return new Migrator({ db: this.db, provider: migrationProvider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  }
+
+  /**
+   * Applies the migrations the database lacks. Nodes started at once on a fresh database each
+   * call this: on PostgreSQL, Kysely's migrator holds a row lock while it runs, so one applies
+   * and the others wait and find the work done. On SQLite its lock is a no-op (it expects one
+   * connection), so a process that loses the race to another (a second node, the CLI) has its
+   * transaction rolled back: it tries again and finds the migrations applied.
+   */
+  async migrate(): Promise<MigrationReport> {
+    for (let attempt = 1; ; attempt++) {
+      const { error, results } = await (await this.migrator()).migrateToLatest();
+      if (!error) return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+      if (this.kind === 'sqlite' && attempt < MIGRATION_ATTEMPTS_SQLITE) {
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        continue;
+      }
       const failed = results?.find((r) => r.status === 'Error');
       const where = failed ? ` (migration ${failed.migrationName})` : '';
       throw new Error(`database migration failed${where}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+  }
+
+  /** Resolves when the database answers a query now; rejects with the driver's reason. */
+  async checkConnection(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  /** The migrations this program knows that the database has not applied (a node of an older version migrated it, or none did). */
+  async pendingMigrations(): Promise<string[]> {
+    const migrations = await (await this.migrator()).getMigrations();
+    return migrations.filter((m) => m.executedAt === undefined).map((m) => m.name);
   }
 
   close(): Promise<void> {

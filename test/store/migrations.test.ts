@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { Store } from '../../src/store/store.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { migrationProvider } from '../../src/store/migrations/index.js';
 import { migratorOf } from './support.js';
 
 async function tables(store: Store): Promise<string[]> {
@@ -125,3 +126,30 @@ for (const kind of databaseKinds()) {
     });
   });
 }
+
+for (const kind of databaseKinds()) {
+  describe(`migrations started by several nodes at once (${kind})`, () => {
+    let database: TestDatabase;
+    const stores: Store[] = [];
+
+    before(async () => {
+      database = await createTestDatabase(kind);
+      for (let i = 0; i < 3; i++) stores.push(Store.open(loadConfig({ databaseUrl: database.url }, {}).database));
+    });
+    after(async () => {
+      for (const store of stores) await store.close();
+      await database.drop();
+    });
+
+    it('apply each migration once: one node applies, the others wait and find it done', async () => {
+      const reports = await Promise.all(stores.map((store) => store.migrate()));
+      const applied = reports.flatMap((r) => r.applied);
+      const all = Object.keys(await migrationProvider.getMigrations()).sort();
+      assert.deepEqual([...applied].sort(), all, 'every migration applied, none twice');
+      // Every node sees the whole schema, and a later start has nothing left to do.
+      for (const store of stores) assert.ok((await tables(store)).includes('callbacks'));
+      assert.deepEqual((await stores[0]!.migrate()).applied, []);
+    });
+  });
+}
+
