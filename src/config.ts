@@ -27,6 +27,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Explicit signing secret for rig's JWTs; when absent one is made and kept in the database. */
   jwtSecret: string | undefined;
+  /** When set, GET /metrics asks for `Authorization: Bearer <token>`; else it answers anyone who reaches it. */
+  metricsToken: string | undefined;
   rigPrefix: string;
   /** Path prefix of the Multistreamer API (`<prefix>/api/v1`) and its chat socket (`<prefix>/ws/:id`); '' for the root. */
   multistreamerPrefix: string;
@@ -117,6 +119,7 @@ export const SETTINGS = {
   redisUrl: { flag: '--redis-url', env: 'REDIS_URL', default: '(none: events stay in-process)', meaning: 'redis://… to share events between nodes' },
   logLevel: { flag: '--log-level', env: 'STREAMDELTA_LOG_LEVEL', default: 'info', meaning: LOG_LEVELS.join(', ') },
   jwtSecret: { flag: '--jwt-secret', env: 'STREAMDELTA_JWT_SECRET', default: '(made on first start, kept in the database)', meaning: 'HS256 secret of rig JWTs, at least 32 characters' },
+  metricsToken: { flag: '--metrics-token', env: 'STREAMDELTA_METRICS_TOKEN', default: '(none: /metrics is open)', meaning: 'Bearer token GET /metrics asks for: at least 16 of A-Z a-z 0-9 . _ ~ + / -' },
   rigPrefix: { flag: '--rig-prefix', env: 'STREAMDELTA_RIG_PREFIX', default: '(empty: mounted at /)', meaning: 'Path prefix of the rig API, e.g. /rig' },
   multistreamerPrefix: { flag: '--multistreamer-prefix', env: 'STREAMDELTA_MULTISTREAMER_PREFIX', default: '(empty: /api/v1 and /ws at the root)', meaning: 'Path prefix of the Multistreamer API and chat socket, e.g. /multistreamer' },
   bodyLimit: { flag: '--body-limit', env: 'STREAMDELTA_BODY_LIMIT', default: '1048576', meaning: 'Largest accepted request body, in bytes' },
@@ -278,6 +281,12 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     throw new ConfigError(`${source('jwtSecret', flags)} must be at least 32 characters (got ${jwtSecret.length})`);
   }
 
+  const metricsToken = raw('metricsToken');
+  if (metricsToken !== undefined && (metricsToken.length < 16 || !/^[A-Za-z0-9._~+/-]+=*$/.test(metricsToken))) {
+    // A secret: its length is said, never its value.
+    throw new ConfigError(`${source('metricsToken', flags)} must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - (a bearer token; got ${metricsToken.length} characters)`);
+  }
+
   const rigPrefix = raw('rigPrefix') ?? '';
   if (rigPrefix !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(rigPrefix)) {
     fail('rigPrefix', 'must be empty or a path such as /rig (no trailing slash)', rigPrefix);
@@ -362,6 +371,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv = process.
     redisUrl,
     logLevel,
     jwtSecret,
+    metricsToken,
     rigPrefix,
     multistreamerPrefix,
     bodyLimit: integer('bodyLimit', 1048576, 1024, 1024 * 1024 * 1024),

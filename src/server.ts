@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http.js';
+import { operationsPlugin } from './api/operations/plugin.js';
+import { NodeMetrics } from './api/operations/metrics.js';
 import { hlsPlugin } from './api/playback/hls.js';
 import { kickflipPlugin } from './api/kickflip/plugin.js';
 import { watchPlugin } from './api/playback/watch.js';
@@ -15,7 +17,7 @@ import { siteAdmission } from './api/streamapi/admission.js';
 import { ViewerAdmissions } from './core/playback/admissions.js';
 import { siteCallbacks } from './api/streamapi/callbacks.js';
 import { streamApiPlugin } from './api/streamapi/plugin.js';
-import { CallbackDispatcher } from './jobs/callback-dispatcher.js';
+import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './jobs/callback-dispatcher.js';
 import { streamWebhooks } from './core/dialects/multistreamer/stream-webhooks.js';
 import { Pullers } from './media/pull/pullers.js';
 import type { LocalObserver } from './core/kernel/context.js';
@@ -91,6 +93,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   if (dataDirProblem) log.warn({ problem: dataDirProblem }, 'the data directory is open to other users and could not be made private (0700)');
   const store = Store.open(config.database);
   const closers: (() => Promise<void>)[] = [() => store.close()];
+  // Set once stopping starts: the node answers not ready from then on, before it lets anything go.
+  let closing: Promise<void> | undefined;
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((err) => log.error({ err }, 'error while shutting down'));
   };
@@ -130,7 +134,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const jwtSecret = config.jwtSecret ?? (await core.secret('rig-jwt', () => randomBytes(32).toString('base64url')));
     const rigOptions: RigOptions = { core, tokens: new RigTokens(jwtSecret), bodyLimit: config.bodyLimit };
 
+    const metrics = new NodeMetrics(config.nodeId);
     const media = new MediaPlane({
+      onSegmentWritten: (seconds) => metrics.segmentWritten(seconds),
       core,
       blobs,
       log: log.child({ component: 'media' }),
@@ -160,7 +166,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // One environment per installation (every node's events name the same one), as Mux names its environments.
     const environmentId = await core.secret('live-environment', () => randomBytes(6).toString('hex'));
     observers.add(liveApiEvents(core, { id: environmentId, name: 'streamdelta' }));
-    const dispatcher = new CallbackDispatcher(core.callbacks, core.egress, log.child({ component: 'callbacks' }));
+    const dispatcher = new CallbackDispatcher(core.callbacks, core.egress, log.child({ component: 'callbacks' }), {
+      ...DEFAULT_DISPATCHER_OPTIONS,
+      onAttempt: (result) => metrics.delivery(result),
+    });
     dispatcher.start();
     closers.push(() => dispatcher.stop());
     // Kickfolio versions: bundles are fetched and read in the background; unfinished ones resume here.
@@ -196,6 +205,27 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         { name: 'hls', prefix: '/hls', plugin: hlsPlugin, options: { core, blobs, media, liveWindow: config.hlsLiveWindow, admissions: new ViewerAdmissions(config.admission, siteAdmission(core)) } },
         { name: 'streamapi', prefix: '/service', plugin: streamApiPlugin, options: { core, media, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
         { name: 'kickfolio', prefix: '/api', plugin: kickfolioPlugin, options: { core, publicUrl: config.publicUrl, bodyLimit: config.bodyLimit } },
+        // Probes for load balancers: /healthz and /readyz.
+        {
+          name: 'operations',
+          prefix: '/',
+          plugin: operationsPlugin,
+          options: {
+            checks: {
+              database: () => store.checkConnection(),
+              migrations: async () => {
+                const pending = await store.pendingMigrations();
+                if (pending.length > 0) throw new Error(`not applied: ${pending.join(', ')}`);
+              },
+              bus: () => bus.check(),
+              blobs: () => blobs.check(),
+            },
+            stopping: () => closing !== undefined,
+            checkTimeoutMs: 2000,
+            metrics,
+            metricsToken: config.metricsToken,
+          },
+        },
         // Root paths that are stream ids only (prefix '/' is the root, not a claim on the root's 404).
         { name: 'watch', prefix: '/', plugin: watchPlugin, options: { core, publicUrl: config.publicUrl } },
         // S3-compatible uploads (Kickflip's SDKs): path-style here, virtual-hosted style by the rewrite below.
@@ -211,7 +241,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         appEntryPoints(app);
       },
       rewriteUrl: [virtualHostRewrite({ bucket: config.uploadBucket, mount: UPLOAD_MOUNT, publicUrl: config.publicUrl })],
+      onResponse: (answered) => metrics.answered(answered),
     });
+    metrics.readFrom({ media: () => media.metrics() });
     closers.push(() => http.close());
     await http.listen({ host: config.httpHost, port: config.httpPort });
     const address = http.server.address();
@@ -246,7 +278,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     await pullers.start();
     closers.push(() => pullers.close());
 
-    let closing: Promise<void> | undefined;
     return {
       config,
       core,

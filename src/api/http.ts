@@ -81,6 +81,19 @@ export interface HttpOptions {
   rewriteUrl?: ((req: IncomingMessage) => string | undefined)[];
   /** Runs on the server before any adapter is registered (what must see every route, such as the OpenAPI generator). */
   beforeAdapters?: (app: FastifyInstance) => Promise<void>;
+  /** Told of every answered request (metrics): its route's pattern (not the path: ids would be labels), not the URL. */
+  onResponse?: (response: AnsweredRequest) => void;
+}
+
+/** One request as metrics see it. */
+export interface AnsweredRequest {
+  method: string;
+  /** The pattern of the route that answered (`/video/v1/live-streams/:id`), or `unmatched`. */
+  route: string;
+  status: number;
+  seconds: number;
+  /** The body's size when it was known up front (Content-Length), else 0. */
+  bytes: number;
 }
 
 /** The Fastify and node:http options that carry the timeouts of `limits`. */
@@ -136,9 +149,21 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   });
   if (options.connections) limitConnectionsPerAddress(app, options.connections.maxPerAddress);
   // A callback hook, not an async one: no promise per request for a line that is usually off.
+  const observe = options.onResponse;
   app.addHook('onResponse', (request, reply, done) => {
     if (options.logger.isLevelEnabled('debug')) {
       request.log.debug({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+    }
+    if (observe) {
+      const length = Number(reply.getHeader('content-length'));
+      observe({
+        method: request.method,
+        // Set for a matched route only (a 404 of the not-found handler has none).
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        seconds: reply.elapsedTime / 1000,
+        bytes: Number.isFinite(length) ? length : 0,
+      });
     }
     done();
   });

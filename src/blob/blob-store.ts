@@ -13,6 +13,8 @@ export interface BlobStore {
   open(key: string): Promise<{ stream: Readable; size: number } | undefined>;
   get(key: string): Promise<Buffer | undefined>;
   delete(key: string): Promise<void>;
+  /** Resolves when objects can be written now; rejects saying why not (a readiness probe). */
+  check(): Promise<void>;
 }
 
 /** An object being written: parts in order, then commit (it appears whole) or abort (it never appears). */

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { checkBlobKey, type BlobStore, type BlobWriter } from './blob-store.js';
@@ -94,5 +94,11 @@ export class LocalBlobStore implements BlobStore {
     await rm(this.path(key), { force: true });
     // The folder may be removed by whoever empties it; it is made again on the next write.
     this.folders.delete(dirname(this.path(key)));
+  }
+
+  /** The root folder is there (made if missing, as the first write would) and writable by this process. */
+  async check(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
+    await access(this.root, constants.W_OK);
   }
 }

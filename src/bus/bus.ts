@@ -13,6 +13,8 @@ export interface Bus<E extends BusEvent = BusEvent> {
   publish(event: E): Promise<void>;
   /** Calls `handler` for each event until the returned function is called. */
   subscribe(handler: EventHandler<E>): () => void;
+  /** Resolves when the bus can carry events now (its server answers); rejects saying why not. */
+  check(): Promise<void>;
   close(): Promise<void>;
 }
 

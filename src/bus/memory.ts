@@ -16,6 +16,9 @@ export class MemoryBus<E extends BusEvent = BusEvent> implements Bus<E> {
     return () => this.handlers.delete(handler);
   }
 
+  /** Always able: there is no server to reach. */
+  async check(): Promise<void> {}
+
   async close(): Promise<void> {
     this.handlers.clear();
   }

@@ -47,6 +47,11 @@ export class RedisBus<E extends BusEvent = BusEvent> implements Bus<E> {
     await this.pub.publish(this.channel, JSON.stringify(event));
   }
 
+  /** A PING on the publishing connection: what every event of this node goes through. */
+  async check(): Promise<void> {
+    await this.pub.ping();
+  }
+
   subscribe(handler: EventHandler<E>): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);

@@ -3,7 +3,7 @@ import type { BroadcastService } from '../core/broadcasts/broadcasts.js';
 import type { RecordingService } from '../core/broadcasts/recordings.js';
 import { MediaFactsProbe } from './live/media-facts.js';
 import type { GoLiveService } from '../core/broadcasts/go-live.js';
-import type { DomainEvent } from '../core/kernel/events.js';
+import type { DomainEvent, RelayState } from '../core/kernel/events.js';
 import type { ViewingService } from '../core/playback/viewing.js';
 import { DisabledError, InUseError, NotFoundError } from '../core/kernel/errors.js';
 import type { BroadcastId, StreamId } from '../core/kernel/ids.js';
@@ -56,6 +56,26 @@ export interface MediaPlaneOptions {
   publishApps?: Record<string, (name: string) => Promise<string | undefined>>;
   /** Open RTMP connections one client address may hold (0: no limit). */
   maxConnectionsPerAddress?: number;
+  /** Told how long each segment took from its last frame to being stored, in seconds (a metric). */
+  onSegmentWritten?: (seconds: number) => void;
+}
+
+/** What this node's media plane carries now, and has carried since it started: read for metrics. */
+export interface MediaMetrics {
+  /** Broadcasts live on this node (a publisher, or one in its reconnect window). */
+  liveStreams: number;
+  /** Of those, the ones whose publisher is connected. */
+  publishers: number;
+  /** RTMP players (relays not counted) and HLS players seen lately. */
+  rtmpViewers: number;
+  hlsViewers: number;
+  /** Audio, video and data bytes received from publishers, of every protocol. */
+  ingestBytes: number;
+  /** Bytes written to RTMP connections (players, and the few answers publishers get) and to relay destinations. */
+  rtmpSentBytes: number;
+  relaySentBytes: number;
+  /** This node's relays by state. */
+  relays: Record<RelayState, number>;
 }
 
 /** How many watch a live stream: RTMP viewers and HLS players seen lately. */
@@ -118,6 +138,9 @@ export class MediaPlane {
   private readonly segmentsLoading = new Map<string, Promise<Buffer | undefined>>();
   /** The blocks every live stream's segments are cut into and written from, reused. */
   private readonly segmentBlocks = new BlockPool();
+  /** What the broadcasts that ended here carried: the totals of metrics() go on past them. */
+  private endedIngestBytes = 0;
+  private endedRelayBytes = 0;
 
   constructor(private readonly options: MediaPlaneOptions) {
     // Every segment a live playlist lists, and the one that just left it (a player that read the
@@ -260,6 +283,35 @@ export class MediaPlane {
     return session.stats.snapshot({ publisherConnected: session.publisherConnected, reconnectWindow: session.reconnectWindow, viewers: this.viewerStats(streamId).current });
   }
 
+  metrics(): MediaMetrics {
+    const relays: Record<RelayState, number> = { idle: 0, connecting: 0, live: 0, error: 0 };
+    const metrics: MediaMetrics = {
+      liveStreams: this.sessions.size,
+      publishers: 0,
+      rtmpViewers: 0,
+      hlsViewers: 0,
+      ingestBytes: this.endedIngestBytes,
+      rtmpSentBytes: this.server?.traffic().bytesWritten ?? 0,
+      relaySentBytes: this.endedRelayBytes,
+      relays,
+    };
+    const cutoff = Date.now() - HLS_VIEWER_TIMEOUT_MS;
+    for (const session of this.sessions.values()) {
+      if (session.publisherConnected) metrics.publishers++;
+      let relaying = 0;
+      for (const state of session.relays.states()) {
+        relays[state]++;
+        // A live relay is one of the live stream's viewers.
+        if (state === 'live') relaying++;
+      }
+      metrics.rtmpViewers += Math.max(0, session.live.viewerCount - relaying);
+      for (const seen of session.hlsViewers.values()) if (seen >= cutoff) metrics.hlsViewers++;
+      metrics.ingestBytes += session.stats.bytes;
+      metrics.relaySentBytes += session.relays.bytesSent();
+    }
+    return metrics;
+  }
+
   viewerStats(streamId: string): ViewerStats {
     const session = this.sessions.get(streamId as StreamId);
     if (!session) return { current: 0, max: 0, total: 0 };
@@ -368,6 +420,7 @@ export class MediaPlane {
           wantsSegments: () => this.keepsRecentSegments(streamId),
           onStored: (key, sequence, data) => this.recentSegments.add(streamId, key, sequence, data),
           blocks: this.segmentBlocks,
+          ...(this.options.onSegmentWritten ? { onWritten: this.options.onSegmentWritten } : {}),
         });
         live.addOutput(recorder);
         const broadcastId = start.broadcast.id;
@@ -497,6 +550,8 @@ export class MediaPlane {
     session.stats.stop();
     await session.recorder.close();
     this.sessions.delete(session.streamId);
+    this.endedIngestBytes += session.stats.bytes;
+    this.endedRelayBytes += session.relays.bytesSent();
     this.recentSegments.forget(session.streamId);
     await core.broadcasts.recordingFinished(session.streamId, session.broadcastId);
     session.live.end(reason);

@@ -32,6 +32,8 @@ export interface HlsRecorderOptions {
   onStored?: (key: string, sequence: number, data: Buffer) => void;
   /** The blocks segments are cut into, shared by every stream (a pool of its own without it). */
   blocks?: BlockPool;
+  /** Told how long each segment took from its last frame to being stored, in seconds (a metric). */
+  onWritten?: (seconds: number) => void;
 }
 
 /** The open segment as it is being written out. */
@@ -167,6 +169,7 @@ export class HlsRecorder implements MediaOutput {
     if (this.open && this.open.sequence !== segment.sequence) this.abandon(this.open);
     const part = this.open ?? this.startSegment(segment.sequence);
     this.open = undefined;
+    const closedAt = performance.now();
     this.writes = this.writes.then(async () => {
       const key = segmentBlobKey(streamId, broadcastId, segment.sequence);
       try {
@@ -182,6 +185,7 @@ export class HlsRecorder implements MediaOutput {
         } finally {
           this.release(part, segment.chunks);
         }
+        this.options.onWritten?.((performance.now() - closedAt) / 1000);
         if (part.kept) {
           const whole = Buffer.concat(part.kept, segment.size);
           for (const block of part.kept) this.blocks.give(block);

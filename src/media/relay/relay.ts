@@ -67,7 +67,8 @@ export class Relay {
     this.setState('idle', null);
   }
 
-  private status(): RelayStatus {
+  /** Where the relay stands now, with the bytes sent to its destination so far. */
+  status(): RelayStatus {
     return {
       destinationId: this.destination.id,
       streamId: this.destination.streamId,

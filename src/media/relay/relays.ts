@@ -4,6 +4,7 @@ import type { Destination } from '../../core/relays/destinations.js';
 import type { RelayStatusBoard } from '../../core/relays/status-board.js';
 import type { StreamService } from '../../core/streams/streams.js';
 import type { DestinationId, StreamId } from '../../core/kernel/ids.js';
+import type { RelayState } from '../../core/kernel/events.js';
 import type { LiveStream } from '../live/live-stream.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { FfmpegTransport, RtmpTransport } from './transport.js';
@@ -32,6 +33,8 @@ function signature(d: Destination): string {
  */
 export class RelaySet {
   private readonly relays = new Map<DestinationId, { relay: Relay; signature: string }>();
+  /** Bytes sent by the relays of this set that were stopped. */
+  private stoppedBytes = 0;
 
   constructor(
     private readonly streamId: StreamId,
@@ -47,6 +50,7 @@ export class RelaySet {
       const destination = wanted.get(id);
       if (!destination || signature(destination) !== running.signature) {
         running.relay.stop();
+        this.stoppedBytes += running.relay.status().bytesSent;
         this.relays.delete(id);
       }
     }
@@ -68,7 +72,22 @@ export class RelaySet {
   }
 
   stopAll(): void {
-    for (const { relay } of this.relays.values()) relay.stop();
+    for (const { relay } of this.relays.values()) {
+      relay.stop();
+      this.stoppedBytes += relay.status().bytesSent;
+    }
     this.relays.clear();
+  }
+
+  /** Bytes sent to destinations by every relay this set ran. */
+  bytesSent(): number {
+    let bytes = this.stoppedBytes;
+    for (const { relay } of this.relays.values()) bytes += relay.status().bytesSent;
+    return bytes;
+  }
+
+  /** The state of each relay running now. */
+  states(): RelayState[] {
+    return [...this.relays.values()].map(({ relay }) => relay.status().state);
   }
 }

@@ -18,6 +18,9 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 export class RtmpServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** Bytes read from and written to the connections that have closed. */
+  private closedBytesRead = 0;
+  private closedBytesWritten = 0;
 
   constructor(
     hooks: RtmpHooks,
@@ -35,9 +38,24 @@ export class RtmpServer {
         return;
       }
       this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        this.closedBytesRead += socket.bytesRead;
+        this.closedBytesWritten += socket.bytesWritten;
+      });
       connection = new RtmpConnection(socket, hooks, limits, log);
     });
+  }
+
+  /** Bytes read from and written to every connection since the start, counted when asked (for metrics). */
+  traffic(): { bytesRead: number; bytesWritten: number } {
+    let bytesRead = this.closedBytesRead;
+    let bytesWritten = this.closedBytesWritten;
+    for (const socket of this.sockets) {
+      bytesRead += socket.bytesRead;
+      bytesWritten += socket.bytesWritten;
+    }
+    return { bytesRead, bytesWritten };
   }
 
   listen(port: number, host: string): Promise<number> {
