@@ -136,7 +136,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const metrics = new NodeMetrics(config.nodeId);
     const media = new MediaPlane({
-      onSegmentWritten: (seconds) => metrics.segmentWritten(seconds),
       core,
       blobs,
       log: log.child({ component: 'media' }),
@@ -158,6 +157,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       // StreamAPI's encoders publish to `hd_receiver/<public_hostid>-<fme_key>`.
       publishApps: { hd_receiver: (name) => core.siteSessions.keyForEncoderName(name) },
       maxConnectionsPerAddress: config.rtmpMaxConnectionsPerIp,
+      onSegmentWritten: (seconds) => metrics.segmentWritten(seconds),
     });
     const uploadIngest = new UploadIngest(core, blobs);
     observers.add(siteCallbacks(core, config.publicUrl, (streamId) => media.viewerStats(streamId)));

@@ -295,7 +295,6 @@ export class MediaPlane {
       relaySentBytes: this.endedRelayBytes,
       relays,
     };
-    const cutoff = Date.now() - HLS_VIEWER_TIMEOUT_MS;
     for (const session of this.sessions.values()) {
       if (session.publisherConnected) metrics.publishers++;
       let relaying = 0;
@@ -305,19 +304,24 @@ export class MediaPlane {
         if (state === 'live') relaying++;
       }
       metrics.rtmpViewers += Math.max(0, session.live.viewerCount - relaying);
-      for (const seen of session.hlsViewers.values()) if (seen >= cutoff) metrics.hlsViewers++;
+      metrics.hlsViewers += this.hlsViewersOf(session);
       metrics.ingestBytes += session.stats.bytes;
       metrics.relaySentBytes += session.relays.bytesSent();
     }
     return metrics;
   }
 
+  /** The HLS players of a live session seen lately; those gone quiet are forgotten. */
+  private hlsViewersOf(session: LiveSession): number {
+    const cutoff = Date.now() - HLS_VIEWER_TIMEOUT_MS;
+    for (const [address, seen] of session.hlsViewers) if (seen < cutoff) session.hlsViewers.delete(address);
+    return session.hlsViewers.size;
+  }
+
   viewerStats(streamId: string): ViewerStats {
     const session = this.sessions.get(streamId as StreamId);
     if (!session) return { current: 0, max: 0, total: 0 };
-    const cutoff = Date.now() - HLS_VIEWER_TIMEOUT_MS;
-    for (const [address, seen] of session.hlsViewers) if (seen < cutoff) session.hlsViewers.delete(address);
-    const current = session.hlsViewers.size + session.live.viewerCount;
+    const current = this.hlsViewersOf(session) + session.live.viewerCount;
     session.maxViewers = Math.max(session.maxViewers, current);
     return { current, max: session.maxViewers, total: session.viewersSeen.size };
   }
